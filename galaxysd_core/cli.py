@@ -1,0 +1,93 @@
+"""The ``galaxysd`` command: argument parsing only.
+
+Each domain registers its sub-commands from its own ``<domain>/cli.py`` (a
+``register(subparsers)`` function), which imports heavy libraries inside the
+handlers so ``galaxysd --help`` stays fast. Every task that can run as a
+background job also accepts ``--config FILE`` (the JSON its job saved).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
+
+from galaxysd_core import __version__
+from galaxysd_core.config import TaskConfig
+from galaxysd_core.errors import Cancelled, GalaxySDError
+
+C = TypeVar("C", bound=TaskConfig)
+
+DOMAINS = (
+    "sky",
+    "gz2",
+    "diffusion",
+    "embedding",
+    "metrics",
+    "classify",
+    "discovery",
+    "review",
+    "jobs",
+)
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--config FILE``: a saved task config that replaces the other flags."""
+    parser.add_argument("--config", help="JSON task config (as saved in runs/<id>/config.json)")
+
+
+def config_from_args(cls: type[C], args: argparse.Namespace, names: Iterable[str]) -> C:
+    """Build a task config from ``--config FILE`` or from the named flags.
+
+    Flags left at ``None`` take the dataclass default.
+    """
+    if getattr(args, "config", None):
+        return cls.load(args.config)
+    values = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    return cls.from_dict(values)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the full ``galaxysd`` parser with every domain's sub-commands."""
+    parser = argparse.ArgumentParser(
+        prog="galaxysd", description="GalaxySD Studio: make, measure and use synthetic galaxies."
+    )
+    parser.add_argument("--version", action="version", version=f"galaxysd {__version__}")
+    parser.add_argument(
+        "--workspace", help="workspace folder (default: $GALAXYSD_HOME or ./workspace)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for domain in DOMAINS:
+        name = f"galaxysd_core.{domain}.cli"
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.workspace:
+        os.environ["GALAXYSD_HOME"] = args.workspace
+    try:
+        return int(args.func(args) or 0)
+    except Cancelled:
+        print("galaxysd: cancelled", file=sys.stderr)
+        return 130
+    except GalaxySDError as exc:
+        print(f"galaxysd: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
