@@ -135,3 +135,35 @@ def test_pareto_front_known_points():
         pareto_front(pts, [True])
     with pytest.raises(ValueError, match="NaN"):
         pareto_front(np.array([[np.nan, 1.0]]), [True, True])
+
+
+def test_beyond_paper_distances_separate_shifted_sets():
+    from galaxysd_core.metrics.distances import all_metrics, prdc, reference_metrics
+
+    rng = np.random.default_rng(3)
+    real = rng.normal(size=(300, 8)) + 2.0
+    same = rng.normal(size=(300, 8)) + 2.0
+    shifted = rng.normal(size=(300, 8)) + np.r_[4.0, [2.0] * 7]
+    near = all_metrics(real, same)
+    far = all_metrics(real, shifted)
+    assert near["fd"] < far["fd"] and near["kid"] < far["kid"]
+    assert abs(near["c2st"] - 0.5) < 0.1 and far["c2st"] > 0.75
+    assert near["precision"] > 0.8 and near["coverage"] > 0.8 and 0.6 < near["density"] < 1.4
+    assert far["coverage"] < near["coverage"]
+    ref = reference_metrics(real)
+    assert ref["n_real"] == 150 and ref["n_gen"] == 150 and ref["realism"] < 1.0
+    # identical sets: every point inside the other's balls, each real ball holds itself
+    self_prdc = prdc(real, real, k=3)
+    assert self_prdc["precision"] == 1.0 and self_prdc["coverage"] == 1.0
+    chunked = prdc(real, same, k=3, max_block_bytes=8 * 300 * 7)
+    assert chunked == pytest.approx(prdc(real, same, k=3))
+
+
+def test_frechet_distance_of_known_gaussians():
+    from galaxysd_core.metrics.distances import frechet_distance
+
+    # two sets whose unit-normalised rows are exactly {(1,0),(0,1)} and {(0,1),(1,0)}: equal
+    a = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert frechet_distance(a, a[::-1]) == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="at least 2"):
+        frechet_distance(a[:1], a)
