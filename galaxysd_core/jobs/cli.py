@@ -1,0 +1,95 @@
+"""``galaxysd jobs ...``: launch, watch, cancel and resume background jobs from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``jobs`` command and its sub-commands to the hub."""
+    parser = subparsers.add_parser("jobs", help="background jobs: launch, list, cancel, resume")
+    sub = parser.add_subparsers(dest="jobs_command", required=True, metavar="ACTION")
+
+    p = sub.add_parser("launch", help="queue a job from a JSON config file")
+    p.add_argument("kind", help="job kind (sky, finetune, ...)")
+    p.add_argument("--config", required=True, help="JSON file with the task's settings")
+    p.set_defaults(func=_launch)
+
+    p = sub.add_parser("list", help="all jobs, newest first")
+    p.set_defaults(func=_list)
+
+    for name, func, text in (
+        ("status", _status, "a job's state and last progress (JSON)"),
+        ("cancel", _cancel, "stop a job (STOP file, then SIGTERM, then SIGKILL)"),
+        ("resume", _resume, "continue an ended job from its latest checkpoint"),
+        ("log", _log, "the end of a job's log"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("job_id")
+        if name == "cancel":
+            p.add_argument("--wait", action="store_true", help="block until it has ended")
+        if name == "log":
+            p.add_argument("-n", type=int, default=50, help="number of lines (default 50)")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("reconcile", help="mark jobs whose processes are gone as interrupted")
+    p.set_defaults(func=_reconcile)
+
+
+def _launch(args: argparse.Namespace) -> int:
+    from galaxysd_core import jobs
+    from galaxysd_core.errors import ConfigError
+
+    try:
+        data = json.loads(Path(args.config).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {args.config}: {exc}") from exc
+    print(jobs.launch(args.kind, data))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from galaxysd_core import jobs
+
+    frame = jobs.list_jobs()
+    print(frame.drop(columns=["run_dir"]).to_string(index=False) if len(frame) else "no jobs")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from galaxysd_core import jobs
+
+    print(json.dumps(jobs.status(args.job_id), indent=2, default=str))
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    from galaxysd_core import jobs
+
+    print(jobs.cancel(args.job_id, wait=args.wait))
+    return 0
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from galaxysd_core import jobs
+
+    print(jobs.resume(args.job_id))
+    return 0
+
+
+def _log(args: argparse.Namespace) -> int:
+    from galaxysd_core import jobs
+
+    sys.stdout.write(jobs.tail_log(args.job_id, args.n) + "\n")
+    return 0
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    from galaxysd_core import jobs
+
+    for job_id in jobs.reconcile():
+        print(f"{job_id} interrupted")
+    return 0

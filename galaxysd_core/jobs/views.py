@@ -1,0 +1,182 @@
+"""Read-side of the jobs: status, tables, progress events, logs, checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from galaxysd_core.jobs import runner, store
+from galaxysd_core.jobs.progress import PROGRESS_FILE, read_events
+from galaxysd_core.paths import Workspace
+
+WorkspaceLike = Workspace | str | os.PathLike[str] | None
+PROGRESS_KEYS = ("step", "total", "loss", "eta", "elapsed", "message", "images")
+_TAIL_BYTES = 256 * 1024
+
+
+def last_events(run_dir: str | os.PathLike[str], *, max_bytes: int = _TAIL_BYTES) -> list[dict]:
+    """The progress events in the last ``max_bytes`` of ``progress.jsonl`` (cheap on long runs)."""
+    path = Path(run_dir) / PROGRESS_FILE
+    if not path.exists():
+        return []
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(0, size - max_bytes))
+        chunk = handle.read().decode("utf-8", errors="replace")
+    lines = chunk.splitlines()
+    if size > max_bytes:
+        lines = lines[1:]  # the first line is cut
+    events = []
+    for line in lines:
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line being written right now
+    return events
+
+
+def _progress_summary(run_dir: str) -> dict[str, Any]:
+    events = last_events(run_dir)
+    summary: dict[str, Any] = dict.fromkeys(PROGRESS_KEYS)
+    summary["images"] = []
+    if events:
+        last = events[-1]
+        summary.update({k: last.get(k) for k in PROGRESS_KEYS if k != "images"})
+        for event in reversed(events):
+            if event.get("loss") is not None and summary["loss"] is None:
+                summary["loss"] = event["loss"]
+            if event.get("images"):
+                summary["images"] = list(event["images"])
+                break
+    return summary
+
+
+def status(job_id: str, *, workspace: WorkspaceLike = None) -> dict[str, Any]:
+    """A job's database row merged with its last progress event.
+
+    Returns
+    -------
+    dict
+        ``id, kind, status, run_dir, pid, host, exit_code, error, heavy,
+        num_processes, created_at, started_at, ended_at`` (ISO strings), and
+        ``step, total, loss, eta, elapsed, message, images`` (``None`` / ``[]``
+        before the first event), ``fraction`` (0-1 or ``None``) and
+        ``queue_position`` (1 = next to start; ``None`` unless queued).
+
+    Raises
+    ------
+    JobError
+        If there is no such job.
+    """
+    ws = store.resolve_workspace(workspace)
+    engine = store.engine_for(ws)
+    row = store.get_row(engine, job_id)
+    live = row["host"] != store.hostname() or runner._row_alive(row)
+    if row["status"] == store.RUNNING and not live:
+        runner.reconcile(ws)
+        row = store.get_row(engine, job_id)
+    out: dict[str, Any] = {k: v for k, v in row.items() if not k.endswith("_started")}
+    for key in ("created_at", "started_at", "ended_at"):
+        out[key] = row[key].isoformat() if row[key] is not None else None
+    out.update(_progress_summary(row["run_dir"]))
+    step, total = out["step"], out["total"]
+    out["fraction"] = min(1.0, step / total) if step is not None and total else None
+    out["queue_position"] = None
+    if row["status"] == store.QUEUED:
+        queued = [r["id"] for r in store.rows(engine, statuses=(store.QUEUED,))]
+        out["queue_position"] = queued.index(job_id) + 1 if job_id in queued else None
+    return out
+
+
+def list_jobs(*, workspace: WorkspaceLike = None) -> pd.DataFrame:
+    """Every job, newest first, with its progress.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``id, kind, status, step, total, loss, created_at, started_at,
+        ended_at, exit_code, run_dir`` (times as UTC timestamps).
+    """
+    ws = store.resolve_workspace(workspace)
+    engine = store.engine_for(ws)
+    records = []
+    for row in reversed(store.rows(engine)):
+        summary = _progress_summary(row["run_dir"])
+        records.append(
+            {
+                "id": row["id"],
+                "kind": row["kind"],
+                "status": row["status"],
+                "step": summary["step"],
+                "total": summary["total"],
+                "loss": summary["loss"],
+                "created_at": row["created_at"],
+                "started_at": row["started_at"],
+                "ended_at": row["ended_at"],
+                "exit_code": row["exit_code"],
+                "run_dir": row["run_dir"],
+            }
+        )
+    columns = ["id", "kind", "status", "step", "total", "loss", "created_at", "started_at"]
+    columns += ["ended_at", "exit_code", "run_dir"]
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    for key in ("created_at", "started_at", "ended_at"):
+        frame[key] = pd.to_datetime(frame[key], utc=True)
+    return frame
+
+
+def events(job_id: str, *, workspace: WorkspaceLike = None) -> pd.DataFrame:
+    """All progress events of a job (one row each), e.g. for a loss curve."""
+    row = store.get_row(store.engine_for(store.resolve_workspace(workspace)), job_id)
+    return pd.DataFrame.from_records(read_events(row["run_dir"]))
+
+
+def tail_log(job_id: str, n: int = 50, *, workspace: WorkspaceLike = None) -> str:
+    """The last ``n`` lines of a job's ``log.txt`` (task output and supervisor notes)."""
+    if n < 1:
+        raise store.JobError(f"n must be >= 1, got {n}")
+    row = store.get_row(store.engine_for(store.resolve_workspace(workspace)), job_id)
+    path = Path(row["run_dir"]) / runner.LOG_FILE
+    if not path.exists():
+        return ""
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(0, size - 200 * n - 4096))
+        text = handle.read().decode("utf-8", errors="replace")
+    # tqdm redraws with carriage returns; keep the last state of each line.
+    lines = [line.rsplit("\r", 1)[-1] for line in text.splitlines()]
+    return "\n".join(lines[-n:])
+
+
+def checkpoints(job_id: str, *, workspace: WorkspaceLike = None) -> list[Path]:
+    """A job's ``checkpoint-N`` folders (in ``checkpoints/`` or the run folder), by step."""
+    row = store.get_row(store.engine_for(store.resolve_workspace(workspace)), job_id)
+    run_dir = Path(row["run_dir"])
+    found = [p for p in (*run_dir.glob("checkpoint-*"), *run_dir.glob("checkpoints/checkpoint-*"))]
+    pattern = re.compile(r"checkpoint-(\d+)$")
+    steps = [(int(m.group(1)), p) for p in found if p.is_dir() and (m := pattern.search(p.name))]
+    return [p for _, p in sorted(steps)]
+
+
+def queue_state(*, workspace: WorkspaceLike = None) -> dict[str, int | bool]:
+    """How full the queue is.
+
+    Returns
+    -------
+    dict
+        ``running_heavy``, ``max_heavy`` (K), ``queued`` and ``full`` (a new
+        heavy job would wait).
+    """
+    engine = store.engine_for(store.resolve_workspace(workspace))
+    running = store.rows(engine, statuses=(store.RUNNING,))
+    heavy = sum(1 for r in running if r["heavy"])
+    limit = runner.max_heavy_jobs()
+    queued = len(store.rows(engine, statuses=(store.QUEUED,)))
+    return {"running_heavy": heavy, "max_heavy": limit, "queued": queued, "full": heavy >= limit}
