@@ -14,7 +14,16 @@ from pathlib import Path
 import streamlit as st
 
 from galaxysd_core.errors import GalaxySDError
-from galaxysd_core.paths import DEMO_MODEL, Workspace, workspace
+from galaxysd_core.paths import ASSETS, DEMO_MODEL, Workspace, workspace
+
+# The mock sky built in the background on first run (Home page): big enough for
+# quiz rounds and a first look at the Dataset page, small enough for 2 CPU cores.
+DEFAULT_SKY = "default"
+DEFAULT_SKY_CONFIG = {"n": 2000, "size": 64, "seed": 0}
+
+
+class OutsideWorkspaceError(GalaxySDError, PermissionError):
+    """A user-given path points outside the workspace (or the bundled assets)."""
 
 
 class Keys:
@@ -26,6 +35,11 @@ class Keys:
     REVIEW_SESSION = "review_session"  # token from ReviewStore.sign_in
     COMPOSE_GALLERY = "compose_gallery"  # list of generated PNG paths
     COMPOSE_PRESET = "compose_preset"  # settings sent from the Metrics page
+    QUIZ_ROUND = "quiz_round"  # QuizRound.to_dict() of the round on screen
+    QUIZ_IMAGE = "quiz_image"  # str path of the round's generated PNG
+    QUIZ_PLAYER = "quiz_player"  # name typed on the Quiz page
+    QUIZ_RESULT = "quiz_result"  # (choice, correct) of the round just answered
+    DEFAULT_SKY_JOB = "default_sky_job"  # run id of the first-run mock-sky build
 
 
 def get_workspace() -> Workspace:
@@ -33,14 +47,97 @@ def get_workspace() -> Workspace:
     return workspace().ensure()
 
 
+def confine(path: str | Path, *, allow_assets: bool = False) -> Path:
+    """Resolve a user-given path and refuse it unless it lies in the workspace.
+
+    Parameters
+    ----------
+    path : str or Path
+        The path as given (relative paths are taken from the workspace root).
+    allow_assets : bool, default False
+        Also accept the repository's bundled ``assets/`` (the demo model).
+
+    Returns
+    -------
+    Path
+        The resolved path (symbolic links and ``..`` followed).
+
+    Raises
+    ------
+    OutsideWorkspaceError
+        If it resolves outside the workspace (e.g. ``../../etc/passwd``).
+    """
+    ws = get_workspace()
+    candidate = Path(path).expanduser()
+    if not candidate.is_absolute():
+        candidate = ws.root / candidate
+    if ws.contains(candidate):
+        return candidate.resolve()
+    if allow_assets and Workspace(ASSETS).contains(candidate):
+        return candidate.resolve()
+    raise OutsideWorkspaceError(
+        f"{str(path)!r} is outside the workspace {ws.root}; choose a file or folder inside it"
+    )
+
+
+def list_models(ws: Workspace) -> list[Path]:
+    """Diffusers folders a user can pick: the demo model, ``models/*``, run checkpoints."""
+    found = [DEMO_MODEL]
+    for pattern in ("models/*", "models/*/*", "runs/*/checkpoints/*", "runs/*/checkpoints/*/*"):
+        found += sorted(p.parent for p in ws.root.glob(f"{pattern}/model_index.json"))
+    return list(dict.fromkeys(found))
+
+
+def list_datasets(ws: Workspace) -> list[Path]:
+    """Mock skies (``sky/*``) and prepared datasets (``datasets/*``) in the workspace."""
+    skies = [p.parent for p in ws.sky.glob("*/truth.parquet")]
+    prepared = [p.parent for p in ws.datasets.glob("*/metadata.jsonl")]
+    return sorted(skies) + sorted(prepared)
+
+
+def label_for(path: Path) -> str:
+    """A short label: relative to the workspace, or ``demo model`` for the bundled one."""
+    if path == DEMO_MODEL:
+        return "demo model (bundled)"
+    try:
+        return str(path.relative_to(get_workspace().root))
+    except ValueError:
+        return str(path)
+
+
 def active_model() -> Path:
     """The model chosen in the sidebar (the bundled demo model by default)."""
-    return Path(st.session_state.get(Keys.ACTIVE_MODEL) or DEMO_MODEL)
+    chosen = st.session_state.get(Keys.ACTIVE_MODEL)
+    return confine(chosen, allow_assets=True) if chosen else DEMO_MODEL
 
 
 def active_dataset() -> Path:
     """The dataset chosen in the sidebar (the default mock sky by default)."""
-    return Path(st.session_state.get(Keys.ACTIVE_DATASET) or get_workspace().sky / "default")
+    chosen = st.session_state.get(Keys.ACTIVE_DATASET)
+    return confine(chosen) if chosen else get_workspace().sky / DEFAULT_SKY
+
+
+def active_device() -> str:
+    """The torch device chosen in the sidebar (``cpu`` by default)."""
+    return st.session_state.get(Keys.DEVICE) or "cpu"
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the model...")
+def _pipeline(path: str, device: str, mtime: float):  # mtime: reload a rewritten folder
+    from galaxysd_core.diffusion import load_pipeline
+
+    return load_pipeline(path, device=device)
+
+
+def pipeline(path: Path | None = None, *, device: str | None = None):
+    """The diffusers pipeline of ``path`` (default: the active model), loaded once per process.
+
+    Shared by every session: treat it as read-only (no scheduler swaps in place).
+    """
+    path = path or active_model()
+    index = Path(path) / "model_index.json"
+    mtime = index.stat().st_mtime if index.exists() else 0.0
+    return _pipeline(str(path), device or active_device(), mtime)
 
 
 @contextlib.contextmanager

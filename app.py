@@ -1,0 +1,125 @@
+"""GalaxySD Studio: navigation over the pages and the shared sidebar.
+
+Run with ``streamlit run app.py`` (or ``make app``). Every page lives in
+``pages/<name>.py``; this file only declares them, builds the sidebar (workspace,
+active model, active dataset, device) and runs the chosen page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from pages._common import (
+    DEFAULT_SKY,
+    Keys,
+    OutsideWorkspaceError,
+    confine,
+    get_workspace,
+    label_for,
+    list_datasets,
+    list_models,
+)
+
+ROOT = Path(__file__).resolve().parent
+
+# (section, title, file, icon): the fixed page list, grouped by what a visitor
+# does with the images (make them, measure them, use them).
+PAGES: tuple[tuple[str, str, str, str], ...] = (
+    ("Studio", "Home", "home.py", ":material/home:"),
+    ("Make", "Dataset", "dataset.py", ":material/dataset:"),
+    ("Make", "Compose", "compose.py", ":material/brush:"),
+    ("Make", "Training", "training.py", ":material/model_training:"),
+    ("Measure", "Metrics", "metrics.py", ":material/monitoring:"),
+    ("Measure", "Embedding Map", "embedding_map.py", ":material/scatter_plot:"),
+    ("Measure", "Quiz", "quiz.py", ":material/quiz:"),
+    ("Use", "Experiments", "experiments.py", ":material/science:"),
+    ("Use", "Review", "review.py", ":material/how_to_vote:"),
+)
+
+
+@st.cache_resource
+def _devices() -> list[str]:
+    """Torch devices of this machine (imported once per process: torch is slow to load)."""
+    import torch
+
+    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+
+
+def _pick(label: str, key: str, options: list[Path], current: Path, help_text: str) -> None:
+    """A sidebar selectbox that keeps ``st.session_state[key]`` as a str path.
+
+    The widget has its own key so another page may set ``key`` (e.g. "use this
+    checkpoint") and the sidebar follows on the next run.
+    """
+    widget = f"_sidebar_{key}"
+    if current not in options:
+        options = [current, *options]
+    if st.session_state.get(widget) != current:
+        st.session_state[widget] = current
+
+    def _changed() -> None:
+        st.session_state[key] = str(st.session_state[widget])
+
+    st.selectbox(
+        label, options, key=widget, format_func=label_for, on_change=_changed, help=help_text
+    )
+
+
+def sidebar() -> None:
+    """Workspace, active model, active dataset and device, shared by every page."""
+    ws = get_workspace()
+    default_sky = ws.sky / DEFAULT_SKY
+    with st.sidebar:
+        st.caption(f"Workspace `{ws.root}` (set `GALAXYSD_HOME` to change it)")
+        for key, fallback, allow_assets in (
+            (Keys.ACTIVE_MODEL, None, True),
+            (Keys.ACTIVE_DATASET, default_sky, False),
+        ):
+            chosen = st.session_state.get(key)
+            try:
+                current = confine(chosen, allow_assets=allow_assets) if chosen else fallback
+            except OutsideWorkspaceError as exc:
+                st.error(f"{exc}. Using the default instead.")
+                current = fallback
+            st.session_state[key] = str(current) if current else None
+        models = list_models(ws)
+        model = st.session_state[Keys.ACTIVE_MODEL]
+        _pick(
+            "Active model",
+            Keys.ACTIVE_MODEL,
+            models,
+            Path(model) if model else models[0],
+            "The bundled demo model, models/ in the workspace, or a training checkpoint.",
+        )
+        _pick(
+            "Active dataset",
+            Keys.ACTIVE_DATASET,
+            list_datasets(ws),
+            Path(st.session_state[Keys.ACTIVE_DATASET]),
+            "A mock sky (sky/) or a prepared training set (datasets/).",
+        )
+        if not Path(st.session_state[Keys.ACTIVE_DATASET]).exists():
+            st.caption("This dataset is not built yet: Home builds the default sky.")
+        devices = _devices()
+        if st.session_state.get(Keys.DEVICE) not in devices:
+            st.session_state[Keys.DEVICE] = devices[0]
+        st.radio("Device", devices, key=Keys.DEVICE, horizontal=True)
+
+
+def main() -> None:
+    st.set_page_config(page_title="GalaxySD Studio", page_icon=":milky_way:", layout="wide")
+    sections: dict[str, list] = {}
+    for section, title, filename, icon in PAGES:
+        path = ROOT / "pages" / filename
+        if path.is_file():  # a page still being written is left out, not a crash
+            sections.setdefault(section, []).append(
+                st.Page(path, title=title, icon=icon, default=filename == "home.py")
+            )
+    page = st.navigation(sections)
+    sidebar()
+    page.run()
+
+
+main()

@@ -1,0 +1,143 @@
+"""Home: the state of the workspace, the first-run mock sky, links and a short tour."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from galaxysd_core import jobs
+from pages._common import (
+    DEFAULT_SKY,
+    DEFAULT_SKY_CONFIG,
+    get_workspace,
+    list_datasets,
+    list_models,
+    user_errors,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+LINKS = (
+    (
+        "pages/dataset.py",
+        "Dataset",
+        "Browse a mock sky or GZ2 images, filter by tags, prepare a training set.",
+    ),
+    (
+        "pages/compose.py",
+        "Compose",
+        "Write a morphology prompt, weight its tags, generate galaxies.",
+    ),
+    (
+        "pages/training.py",
+        "Training",
+        "Fine-tune a model, watch the loss and samples, stop or resume.",
+    ),
+    ("pages/metrics.py", "Metrics", "Realism, diversity and tag consistency of generated images."),
+    ("pages/embedding_map.py", "Embedding Map", "Real and generated galaxies on one 2-D map."),
+    ("pages/quiz.py", "Quiz", "Spot the generated galaxy among four; a human realism score."),
+    (
+        "pages/experiments.py",
+        "Experiments",
+        "Does synthetic data help a classifier? Train and compare.",
+    ),
+    ("pages/review.py", "Review", "Vote on discovery candidates with other reviewers."),
+)
+
+TOUR = """
+1. **Compose** works right away: the bundled demo model turns a prompt such as
+   *spiral, 2 arms, bar* into galaxy images in seconds on a CPU.
+2. A **mock sky** (a synthetic catalogue with GZ2-style votes and images) is built in
+   the background on first start; its progress is shown above. It feeds the
+   **Dataset**, **Quiz**, **Metrics** and **Embedding Map** pages.
+3. **Training** fine-tunes a model on a prepared dataset; pick the result in the
+   sidebar as *Active model*.
+4. **Metrics** and **Quiz** tell how real the generated galaxies look, to a
+   network and to people; **Experiments** tests whether they help a classifier.
+5. **Review** is where a team votes on rare-galaxy candidates found with the model.
+"""
+
+
+def _sky_jobs(ws, out: Path) -> pd.DataFrame:
+    """The workspace's jobs building ``out``, newest first."""
+    found = jobs.list_jobs(workspace=ws)
+    found = found[found["kind"] == "sky"]
+    keep = [
+        json.loads((Path(d) / "config.json").read_text()).get("out") == str(out)
+        for d in found["run_dir"]
+    ]
+    return found[keep]
+
+
+def _default_sky_job() -> str | None:
+    """Launch the first-run mock sky once; return the id of its latest build until built."""
+    ws = get_workspace()
+    out = ws.sky / DEFAULT_SKY
+    if (out / "truth.parquet").exists():
+        return None
+    builds = _sky_jobs(ws, out)
+    if len(builds) and builds.iloc[0]["status"] != "succeeded":
+        return str(builds.iloc[0]["id"])  # running, queued, or failed: shown, not relaunched
+    return jobs.launch("sky", {**DEFAULT_SKY_CONFIG, "out": str(out)}, workspace=ws)
+
+
+@st.fragment(run_every=2)
+def _sky_progress(job_id: str) -> None:
+    """Refresh the first-run build's progress without rerunning the page."""
+    ws = get_workspace()
+    state = jobs.status(job_id, workspace=ws)
+    step, total = state.get("step") or 0, state.get("total") or 0
+    if state["status"] == "succeeded":
+        st.rerun(scope="app")  # the sky exists now: refresh the counts and the sidebar
+    elif state["status"] in ("queued", "running"):
+        where = f", queue position {state['queue_position']}" if state["queue_position"] else ""
+        st.progress(
+            state["fraction"] or 0.0,
+            text=f"Building the default mock sky: {step}/{total} ({state['status']}{where})",
+        )
+    else:
+        st.error(
+            f"Building the default mock sky ended {state['status']}: read its log on the "
+            f"Training page (job {job_id}), then try again."
+        )
+        if st.button("Try again"):
+            jobs.launch(
+                "sky", {**DEFAULT_SKY_CONFIG, "out": str(ws.sky / DEFAULT_SKY)}, workspace=ws
+            )
+            st.rerun(scope="app")
+
+
+def _state() -> None:
+    ws = get_workspace()
+    runs = [p for p in ws.runs.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    cols = st.columns(5)
+    cols[0].metric("Datasets", len(list_datasets(ws)))
+    cols[1].metric("Models", len(list_models(ws)))
+    cols[2].metric("Runs", len(runs))
+    table = jobs.list_jobs(workspace=ws)
+    cols[3].metric("Jobs running", int(table["status"].isin(["queued", "running"]).sum()))
+    campaigns = sorted(p.name for p in ws.campaigns.iterdir() if p.is_dir())
+    cols[4].metric("Campaigns", len(campaigns))
+
+
+st.title("GalaxySD Studio")
+st.write(
+    "Make, measure and use synthetic galaxy images with a morphology-conditioned "
+    "diffusion model (Ma et al. 2026, GalaxySD)."
+)
+with user_errors("build the default mock sky"):
+    sky_job = _default_sky_job()
+    if sky_job:
+        _sky_progress(sky_job)
+with user_errors("read the workspace"):
+    _state()
+st.subheader("Pages")
+cols = st.columns(2)
+present = [link for link in LINKS if (ROOT / link[0]).is_file()]
+for i, (path, title, blurb) in enumerate(present):
+    with cols[i % 2]:
+        st.page_link(path, label=f"**{title}**: {blurb}")
+with st.expander("First time here? A one-minute tour", expanded=not list_datasets(get_workspace())):
+    st.markdown(TOUR)
