@@ -1,0 +1,151 @@
+"""Boundary checks of the review store's arguments; each error names the bad value."""
+
+from __future__ import annotations
+
+import math
+import operator
+import os
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from galaxysd_core.review.errors import (
+    BadLabelError,
+    ReviewValueError,
+    UnknownCandidateError,
+    UnknownRoundError,
+)
+from galaxysd_core.review.models import LABELS, ROLES
+
+CANDIDATE_KEYS = ("object_id", "image", "score", "ra", "dec")
+REFERENCE_KEYS = ("object_id", "image", "ra", "dec")
+_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+
+
+def check_name(name: str) -> str:
+    """A reviewer name: 1-64 letters, digits or ``_ . @ -``."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ReviewValueError(
+            f"reviewer name {name!r} must be 1-64 letters, digits or the characters _ . @ -"
+        )
+    return name
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise ReviewValueError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    return role
+
+
+def check_label(label: str) -> str:
+    if label not in LABELS:
+        raise BadLabelError(f"vote label {label!r} is not one of {', '.join(LABELS)}")
+    return label
+
+
+def _as_id(value: Any, what: str, error: type[Exception]) -> int:
+    if isinstance(value, bool):
+        raise error(f"{what} {value!r} is not an integer id")
+    try:
+        return operator.index(value)  # int, numpy integers; not floats or strings
+    except TypeError:
+        raise error(f"{what} {value!r} is not an integer id") from None
+
+
+def check_candidate_id(value: Any) -> int:
+    return _as_id(value, "candidate id", UnknownCandidateError)
+
+
+def check_round_id(value: Any) -> int:
+    return _as_id(value, "round id", UnknownRoundError)
+
+
+def check_positive(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ReviewValueError(f"{what} must be a positive integer, got {value!r}")
+    return value
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _float(value: Any, key: str, object_id: str, lo: float, hi: float) -> float | None:
+    if _missing(value):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not math.isfinite(number) or not lo <= number <= hi:
+        raise ReviewValueError(
+            f"candidate {object_id!r}: {key}={value!r} is not a number in [{lo}, {hi}]"
+        )
+    return number
+
+
+def _records(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> list[Mapping[str, Any]]:
+    if isinstance(rows, pd.DataFrame):
+        return rows.to_dict(orient="records")
+    if isinstance(rows, Mapping | str | bytes):
+        raise ReviewValueError("candidates must be a list of mappings or a DataFrame")
+    return list(rows)
+
+
+def normalize_objects(
+    rows: Iterable[Mapping[str, Any]] | pd.DataFrame, *, keys: tuple[str, ...] = CANDIDATE_KEYS
+) -> list[dict[str, Any]]:
+    """Check candidate (or reference) rows and return them as clean dicts.
+
+    Parameters
+    ----------
+    rows : list of mappings or DataFrame
+        Keys ``object_id`` and ``image`` are required; ``score``, ``ra`` and
+        ``dec`` are optional (missing or NaN becomes NULL).
+    keys : tuple of str
+        The keys allowed; any other key is an error.
+
+    Returns
+    -------
+    list of dict
+
+    Raises
+    ------
+    ReviewValueError
+        Empty input, an unknown or missing key, a duplicate ``object_id``, or a
+        coordinate / score out of range; the message names the object and value.
+    """
+    records = _records(rows)
+    if not records:
+        raise ReviewValueError("no candidates given: a round needs at least one")
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i, row in enumerate(records):
+        if not isinstance(row, Mapping):
+            raise ReviewValueError(f"row {i} is a {type(row).__name__}, not a mapping")
+        unknown = sorted(set(row) - set(keys))
+        if unknown:
+            raise ReviewValueError(f"row {i}: unknown key(s) {unknown}; allowed: {list(keys)}")
+        for key in ("object_id", "image"):
+            if key not in row or _missing(row[key]) or str(row[key]) == "":
+                raise ReviewValueError(f"row {i}: {key!r} is required")
+        raw_id = row["object_id"]
+        if isinstance(raw_id, bool | float):
+            raise ReviewValueError(f"row {i}: object_id {raw_id!r} must be a string or integer")
+        object_id = str(raw_id)
+        if len(object_id) > 64 or object_id in seen:
+            why = "is longer than 64 characters" if len(object_id) > 64 else "appears twice"
+            raise ReviewValueError(f"object_id {object_id!r} {why}")
+        seen.add(object_id)
+        image = os.fspath(row["image"]) if isinstance(row["image"], os.PathLike) else row["image"]
+        if not isinstance(image, str) or len(image) > 1024:
+            raise ReviewValueError(f"candidate {object_id!r}: image {image!r} is not a path")
+        clean: dict[str, Any] = {"object_id": object_id, "image": image}
+        clean["ra"] = _float(row.get("ra"), "ra", object_id, 0.0, 360.0)
+        clean["dec"] = _float(row.get("dec"), "dec", object_id, -90.0, 90.0)
+        if "score" in keys:
+            clean["score"] = _float(row.get("score"), "score", object_id, -math.inf, math.inf)
+        out.append(clean)
+    return out
