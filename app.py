@@ -11,6 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from galaxysd_core.paths import DEMO_MODEL
 from pages._common import (
     DEFAULT_SKY,
     Keys,
@@ -74,7 +75,7 @@ def sidebar() -> None:
     with st.sidebar:
         st.caption(f"Workspace `{ws.root}` (set `GALAXYSD_HOME` to change it)")
         for key, fallback, allow_assets in (
-            (Keys.ACTIVE_MODEL, None, True),
+            (Keys.ACTIVE_MODEL, DEMO_MODEL, True),
             (Keys.ACTIVE_DATASET, default_sky, False),
         ):
             chosen = st.session_state.get(key)
@@ -83,14 +84,12 @@ def sidebar() -> None:
             except OutsideWorkspaceError as exc:
                 st.error(f"{exc}. Using the default instead.")
                 current = fallback
-            st.session_state[key] = str(current) if current else None
-        models = list_models(ws)
-        model = st.session_state[Keys.ACTIVE_MODEL]
+            st.session_state[key] = str(current)
         _pick(
             "Active model",
             Keys.ACTIVE_MODEL,
-            models,
-            Path(model) if model else models[0],
+            list_models(ws),
+            Path(st.session_state[Keys.ACTIVE_MODEL]),
             "The bundled demo model, models/ in the workspace, or a training checkpoint.",
         )
         _pick(
@@ -122,4 +121,5 @@ def main() -> None:
     page.run()
 
 
-main()
+if __name__ == "__main__":  # `streamlit run` and AppTest run this file as __main__
+    main()

@@ -1,0 +1,71 @@
+"""Every page of the app renders without an exception (Streamlit's AppTest).
+
+The page list is the fixed one of ``app.PAGES``: a page file that is missing
+fails here, on purpose.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # `pages._common` is imported from the repository root
+
+PAGE_FILES = [
+    "home.py",
+    "dataset.py",
+    "compose.py",
+    "training.py",
+    "metrics.py",
+    "embedding_map.py",
+    "quiz.py",
+    "experiments.py",
+    "review.py",
+]
+TIMEOUT = 60  # first runs import torch and diffusers on a busy 2-core machine
+
+
+@pytest.fixture(scope="module")
+def app_ws(tmp_path_factory, mock_sky):
+    """A workspace whose default sky is already built (so Home launches no job)."""
+    from galaxysd_core.paths import workspace
+
+    root = tmp_path_factory.mktemp("app") / "ws"
+    ws = workspace(root).ensure()
+    shutil.copytree(mock_sky, ws.sky / "default")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GALAXYSD_HOME", str(root))
+        mp.delenv("GALAXYSD_DB_URL", raising=False)
+        yield ws
+
+
+def _problems(at: AppTest) -> list[str]:
+    return [str(e.value) for e in at.exception]
+
+
+def test_page_list_matches_app():
+    import app  # only declares: main() runs under `streamlit run`
+
+    assert [p[2] for p in app.PAGES] == PAGE_FILES
+
+
+@pytest.mark.parametrize("page", PAGE_FILES)
+def test_page_renders_inside_the_app(app_ws, page):
+    assert (ROOT / "pages" / page).is_file(), f"pages/{page} does not exist yet"
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    assert not _problems(at), _problems(at)
+    at.switch_page(f"pages/{page}").run()
+    assert not _problems(at), _problems(at)
+    # The shared sidebar is there on every page.
+    assert [s.label for s in at.sidebar.selectbox][:2] == ["Active model", "Active dataset"]
+
+
+@pytest.mark.parametrize("page", PAGE_FILES)
+def test_page_renders_on_its_own(app_ws, page):
+    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=TIMEOUT).run()
+    assert not _problems(at), _problems(at)
