@@ -140,6 +140,24 @@ def pipeline(path: Path | None = None, *, device: str | None = None):
     return _pipeline(str(path), device or active_device(), mtime)
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _review_store(url: str):
+    from galaxysd_core.review import ReviewStore
+
+    return ReviewStore(url)
+
+
+def review_store():
+    """The review database (votes, sessions, quiz answers), opened once per process.
+
+    The URL is ``$GALAXYSD_DB_URL`` or the workspace's SQLite file; the store holds
+    no per-user state (a user's identity is the session token in ``Keys.REVIEW_SESSION``).
+    """
+    from galaxysd_core.db import database_url
+
+    return _review_store(database_url(get_workspace()))
+
+
 @contextlib.contextmanager
 def user_errors(action: str) -> Iterator[None]:
     """Show a project error as ``st.error`` with what to do, never a traceback."""
