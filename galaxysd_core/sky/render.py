@@ -1,0 +1,288 @@
+"""Render one mock galaxy as an SDSS-like gri pseudo-colour JPEG cutout.
+
+Each galaxy is a sum of components (Sérsic bulge, exponential disk,
+logarithmic spiral arms, bar, ring, companion, tidal tail, clumps, arcs,
+shells) with their own g-r and r-i colours, attenuated by a dust lane, seen
+through the SDSS PSF (seeing ~1.4 arcsec, native 0.396 arcsec/px) with sky
+noise, foreground stars and faint background galaxies, and mapped to 8-bit
+RGB with the Lupton et al. (2004) asinh scheme (astropy's ``make_lupton_rgb``,
+i, r, g -> R, G, B) as the GZ2 images were.
+
+Like GZ2's cutouts, the field spans 0.02 R90 arcsec per pixel at 424 px
+(Willett et al. 2013, Sec. 2), so the galaxy fills the same part of every
+image and a small, distant galaxy looks blurred because the PSF covers more
+of it. Any even image size is the same field resampled.
+
+Everything random comes from a generator seeded by ``(seed, index)``, so an
+image does not depend on rendering order or the number of workers.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+# Native SDSS pixel (arcsec) and 1-sigma sky noise per native pixel in
+# nanomaggies (g, r, i); typical of SDSS DR7 imaging.
+SDSS_PIXEL = 0.396
+SKY_SIGMA = np.array([0.020, 0.024, 0.036])
+# Field width in units of Petrosian R90: 424 px * 0.02 R90 arcsec/px.
+FIELD_R90 = 424 * 0.02
+# Lupton asinh mapping (tuned by eye against ../shared/reference/sdss_gz2):
+# band scales for i, r, g -> R, G, B, softening Q and linear stretch.
+RGB_SCALE = (1.0, 1.15, 1.7)
+LUPTON_Q = 7.0
+LUPTON_STRETCH = 2.6
+
+
+def pixel_scale(r90_arcsec: float, size: int) -> float:
+    """Arcsec per pixel of a GZ2-style cutout of ``size`` px (0.02 R90 at 424 px)."""
+    return 0.02 * r90_arcsec * 424.0 / size
+
+
+def _gauss_matrix(size: int, sigma: float) -> np.ndarray:
+    """Matrix G with G @ x = x convolved with a unit-sum Gaussian (separable blur)."""
+    idx = np.arange(size, dtype=np.float32)
+    d = idx[:, None] - idx[None, :]
+    g = np.exp(-0.5 * (d / sigma) ** 2)
+    g /= sigma * np.sqrt(2 * np.pi)
+    return g.astype(np.float32)
+
+
+def _blur(img: np.ndarray, g: np.ndarray) -> np.ndarray:
+    return g @ img @ g.T
+
+
+def _norm(m: np.ndarray) -> np.ndarray:
+    s = float(m.sum())
+    return m / s if s > 0 else m
+
+
+def _colour(gr: float, ri: float) -> np.ndarray:
+    """Flux weights (g, r, i) for unit r flux of a component with these colours."""
+    return np.array([10 ** (-0.4 * gr), 1.0, 10 ** (0.4 * ri)], dtype=np.float32)
+
+
+def render_galaxy(p: Mapping[str, Any], *, size: int, seed: int, index: int) -> np.ndarray:
+    """Render one galaxy to an 8-bit RGB array.
+
+    Parameters
+    ----------
+    p : mapping
+        One row of :func:`galaxysd_core.sky.population.sample_population`.
+    size : int
+        Image side in pixels (even).
+    seed, index : int
+        Sky seed and galaxy index; they seed this image's random generator.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(size, size, 3)`` uint8 RGB image.
+    """
+    rng = np.random.default_rng([seed, index, 303])
+    pix = pixel_scale(float(p["r90_arcsec"]), size)
+    big_r = size / FIELD_R90  # R90 in pixels
+    c = (size - 1) / 2.0
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    dx = xx - (c + p["center_dx"] * big_r)
+    dy = yy - (c + p["center_dy"] * big_r)
+    cos_pa, sin_pa = np.cos(p["pa"]), np.sin(p["pa"])
+    u = dx * cos_pa + dy * sin_pa  # along the major axis
+    v = -dx * sin_pa + dy * cos_pa
+    q = max(float(p["axis_ratio"]), 0.05)
+    # Coordinates in the disk plane (de-projected) and in units of R90.
+    xd, yd = u / big_r, v / (q * big_r)
+    rd = np.sqrt(xd * xd + yd * yd) + 1e-3
+    theta = np.arctan2(yd, xd)
+
+    comps: list[tuple[np.ndarray, float, np.ndarray]] = []  # (unit map, r flux share, colour)
+    kind = int(p["kind"])
+    bt = float(p["bulge_frac"])
+    young = _colour(p["gr_young"], p["ri_young"])
+    old = _colour(p["gr_bulge"], p["ri_bulge"])
+    mid = _colour(p["gr_disk"], p["ri_disk"])
+    if kind != 0:
+        if bt > 0:
+            n = float(p["bulge_n"])
+            bq = max(float(p["bulge_q"]), 0.1)
+            rb = np.sqrt(u * u + (v / bq) ** 2) / (p["bulge_re"] * big_r) + 1e-3
+            b_n = 2.0 * n - 1.0 / 3.0
+            comps.append((_norm(np.exp(-b_n * (rb ** (1.0 / n) - 1.0))), bt, old))
+        disk_share = 1.0 - bt
+        if disk_share > 1e-3:
+            disk = np.exp(-rd / p["disk_h"])
+            if p["lopsided"] > 0:
+                disk = disk * (1.0 + p["lopsided"] * rd * np.cos(theta - p["arm_phase"]))
+            arm_amp = float(p["arm_amp"])
+            bar_share = float(p["bar_frac"]) * disk_share
+            arm_share = arm_amp * disk_share
+            smooth_share = disk_share - bar_share - arm_share
+            comps.append((_norm(np.clip(disk, 0, None)), smooth_share, mid))
+            if arm_amp > 0:
+                comps.append((_norm(_arms(p, rd, theta, disk, rng)), arm_share, young))
+            if bar_share > 0:
+                a = p["bar_angle"]
+                xb = xd * np.cos(a) + yd * np.sin(a)
+                yb = -xd * np.sin(a) + yd * np.cos(a)
+                ln = p["bar_len"]
+                bar = np.exp(-(np.abs(xb / ln) ** 3) - (yb / (0.22 * ln)) ** 2)
+                comps.append((_norm(bar), bar_share, old))
+        _odd_components(p, comps, rd=rd, theta=theta, dx=dx, dy=dy, big_r=big_r, rng=rng)
+    bands = np.zeros((3, size, size), dtype=np.float32)
+    for m, share, col in comps:
+        bands += (share * m)[None] * col[:, None, None]
+    flux_r = 10 ** (-0.4 * (p["r_mag"] - 22.5))  # nanomaggies
+    bands *= flux_r
+    if p["dust_tau"] > 0:
+        bands *= _dust(p, u, v, big_r)
+    if kind == 0:
+        _artifact(bands, p, rng=rng, size=size, flux=flux_r)
+    # Point sources (stars) and compact background galaxies (pre-PSF).
+    stars, gals = _field_sources(p, rng=rng, size=size, pix=pix)
+    sig = max(float(p["psf_fwhm_arcsec"]) / 2.355 / pix, 0.45)
+    core, wing = _gauss_matrix(size, sig), _gauss_matrix(size, 3.0 * sig)
+    point = bands + stars
+    img = 0.9 * _blur(point, core) + 0.1 * _blur(point, wing)
+    if gals is not None:
+        img += _blur(gals, _gauss_matrix(size, float(np.hypot(sig, 0.8 / pix))))
+    img /= pix * pix  # nanomaggies per arcsec^2: the look does not depend on size
+    noise = SKY_SIGMA * p["sky_scale"] / (SDSS_PIXEL * max(pix, SDSS_PIXEL))
+    img += rng.standard_normal((3, size, size), dtype=np.float32) * noise[:, None, None]
+    return to_rgb(img)
+
+
+def to_rgb(gri: np.ndarray) -> np.ndarray:
+    """Map a (3, H, W) g, r, i surface-brightness stack to 8-bit RGB (Lupton et al. 2004)."""
+    from astropy.visualization import make_lupton_rgb
+
+    g, r, i = gri
+    return make_lupton_rgb(
+        i * RGB_SCALE[0],
+        r * RGB_SCALE[1],
+        g * RGB_SCALE[2],
+        stretch=LUPTON_STRETCH,
+        Q=LUPTON_Q,
+    )
+
+
+def _arms(p: Mapping[str, Any], rd: np.ndarray, theta: np.ndarray, disk: np.ndarray, rng) -> Any:
+    """Logarithmic spiral arms: m arms with the pitch of their winding class."""
+    m = int(p["arm_m"])
+    tan_pitch = np.tan(np.radians(max(float(p["arm_pitch_deg"]), 4.0)))
+    phase = m * (theta - np.log(rd) / tan_pitch) + p["arm_phase"]
+    pattern = ((1.0 + np.cos(phase)) / 2.0) ** 4
+    # No arms inside the bulge region.
+    window = 1.0 - np.exp(-((rd / 0.18) ** 2))
+    arms = disk * pattern * window
+    if p["arm_flocculent"]:
+        size = rd.shape[0]
+        noise = rng.standard_normal((size, size)).astype(np.float32)
+        g = _gauss_matrix(size, max(size / 40.0, 0.8))
+        clump = _blur(noise, g)
+        arms = arms * np.clip(1.0 + 2.5 * clump / (clump.std() + 1e-6), 0, None)
+    return arms
+
+
+def _odd_components(p, comps, *, rd, theta, dx, dy, big_r, rng) -> None:
+    """Append the odd features: ring, companion, tidal tail, clumps, arc, shells."""
+    young = _colour(p["gr_young"], p["ri_young"])
+    old = _colour(p["gr_bulge"], p["ri_bulge"])
+    if p["ring_frac"] > 0:
+        ring = np.exp(-(((rd - p["ring_r"]) / 0.06) ** 2))
+        comps.append((_norm(ring), float(p["ring_frac"]), (young + old) / 2))
+    if p["companion_frac"] > 0:
+        ang, dist = p["companion_angle"], 2.0 * p["companion_dist"] * big_r
+        cx, cy = dx - dist * np.cos(ang), dy - dist * np.sin(ang)
+        rc = np.sqrt(cx * cx + (cy / 0.8) ** 2) / (0.12 * big_r) + 1e-3
+        comp = np.exp(-3.67 * (rc**0.5 - 1.0))
+        comps.append((_norm(comp), float(p["companion_frac"]), old * 0.7 + young * 0.3))
+    if p["tail_frac"] > 0:
+        r = np.sqrt(dx * dx + dy * dy) / big_r + 1e-3
+        th = np.arctan2(dy, dx)
+        phase = th - p["companion_angle"] - p["tail_curl"] * np.log(r)
+        tail = ((1 + np.cos(phase)) / 2) ** 12 * np.exp(-(((r - 1.0) / 0.45) ** 2))
+        comps.append((_norm(tail), float(p["tail_frac"]), (young + old) / 2))
+    if p["clumps"] > 0:
+        k = int(p["clumps"])
+        pos = rng.normal(0, 0.35, (k, 2)) * big_r
+        width = rng.uniform(0.04, 0.09, k) * big_r
+        clumps = np.zeros_like(rd)
+        for (ox, oy), w in zip(pos, width, strict=True):
+            clumps += np.exp(-((dx - ox) ** 2 + (dy - oy) ** 2) / (2 * w * w))
+        comps.append((_norm(clumps), 0.35, young))
+    if p["arc_frac"] > 0:
+        r = np.sqrt(dx * dx + dy * dy) / big_r
+        dth = np.angle(np.exp(1j * (np.arctan2(dy, dx) - p["arm_phase"])))
+        arc = np.exp(-(((r - 0.9) / 0.035) ** 2) - (dth / 0.45) ** 2)
+        comps.append((_norm(arc), float(p["arc_frac"]), young))
+    if p["shell_frac"] > 0:
+        r = np.sqrt(dx * dx + dy * dy) / big_r
+        th = np.arctan2(dy, dx) - p["companion_angle"]
+        shells = sum(
+            np.exp(-(((r - rs) / 0.05) ** 2)) * (1 + np.cos(th + k * np.pi)) / 2
+            for k, rs in enumerate((0.75, 1.05, 1.35))
+        )
+        comps.append((_norm(shells), float(p["shell_frac"]), old))
+
+
+def _dust(p: Mapping[str, Any], u: np.ndarray, v: np.ndarray, big_r: float) -> np.ndarray:
+    """Per-band transmission of a dust lane (stronger in g than i: reddening)."""
+    a = p["dust_angle"]
+    along = u * np.cos(a) + v * np.sin(a)
+    across = -u * np.sin(a) + v * np.cos(a)
+    prof = np.exp(-(((across / big_r - p["dust_offset"]) / p["dust_width"]) ** 2))
+    prof = prof * np.exp(-((along / (0.9 * big_r)) ** 4))
+    tau = p["dust_tau"] * np.array([1.35, 1.0, 0.75], dtype=np.float32)
+    return np.exp(-tau[:, None, None] * prof[None])
+
+
+def _artifact(bands: np.ndarray, p, *, rng, size: int, flux: float) -> None:
+    """A bright star at the centre, sometimes with a satellite trail."""
+    c = size // 2
+    col = _colour(rng.uniform(0.0, 1.2), rng.uniform(0.0, 0.5))
+    bands[:, c, c] += 6 * flux * col
+    # Diffraction spikes: thin lines through the centre.
+    spike = np.exp(-np.abs(np.arange(size) - c) / (size / 10.0)).astype(np.float32)
+    bands[:, c, :] += 0.02 * flux * col[:, None] * spike
+    bands[:, :, c] += 0.02 * flux * col[:, None] * spike
+    if rng.random() < 0.5:
+        slope = rng.uniform(-1, 1)
+        xs = np.arange(size)
+        ys = np.clip(np.round(c + slope * (xs - c) + rng.normal(0, size / 6)), 0, size - 1)
+        bands[:, ys.astype(int), xs] += 0.05 * flux * col[:, None]
+
+
+def _field_sources(p, *, rng, size: int, pix: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """Foreground stars and faint background galaxies as pre-PSF point fluxes."""
+    area = (size * pix / 60.0) ** 2  # arcmin^2
+    n_src = rng.poisson(float(p["star_density"]) * area)
+    stars = np.zeros((3, size, size), dtype=np.float32)
+    if n_src == 0:
+        return stars, None
+    # Number counts N(<m) ~ 10^(0.35 m) between 15 and 22.5 mag.
+    lo, hi = 10 ** (0.35 * 15.0), 10 ** (0.35 * 22.5)
+    mags = np.log10(rng.uniform(lo, hi, n_src)) / 0.35
+    flux = 10 ** (-0.4 * (mags - 22.5))
+    xs, ys = rng.integers(0, size, n_src), rng.integers(0, size, n_src)
+    is_star = rng.random(n_src) < 0.4
+    gr = np.where(is_star, rng.uniform(-0.1, 1.4, n_src), rng.uniform(0.7, 1.5, n_src))
+    ri = np.where(is_star, 0.45 * gr - 0.05, rng.uniform(0.35, 0.6, n_src))
+    w = np.stack([10 ** (-0.4 * gr), np.ones(n_src), 10 ** (0.4 * ri)]).astype(np.float32)
+    gals = np.zeros_like(stars)
+    for target, sel in ((stars, is_star), (gals, ~is_star)):
+        for b in range(3):
+            np.add.at(target[b], (ys[sel], xs[sel]), (flux * w[b])[sel])
+    return stars, gals
+
+
+def encode_jpeg(rgb: np.ndarray, *, quality: int = 90) -> bytes:
+    """Encode an RGB uint8 array as JPEG bytes (deterministic for the same input)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb, mode="RGB").save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
