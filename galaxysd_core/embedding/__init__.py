@@ -1,0 +1,36 @@
+"""The SimCLR embedding space f of the paper's Sec. 4.1, and 2-D maps of it.
+
+Configs import cheaply; the torch parts load on first use
+(``from galaxysd_core.embedding import embed`` imports torch).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from galaxysd_core.embedding.config import MapConfig, SimCLRConfig
+
+_LAZY = {
+    "Encoder": "model",
+    "EncoderSpec": "model",
+    "embed": "model",
+    "galaxy_views": "model",
+    "load_encoder": "model",
+    "nt_xent": "model",
+    "save_encoder": "model",
+    "find_images": "train",
+    "train_simclr": "train",
+    "probe_scores": "probe",
+    "compute_map": "map",
+    "read_map": "map",
+}
+
+__all__ = ["MapConfig", "SimCLRConfig", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = importlib.import_module(f"galaxysd_core.embedding.{_LAZY[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'galaxysd_core.embedding' has no attribute {name!r}")

@@ -1,0 +1,141 @@
+"""Task configs of the embedding domain (light: no torch import)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from galaxysd_core.config import TaskConfig
+from galaxysd_core.errors import ConfigError
+
+
+@dataclasses.dataclass
+class SimCLRConfig(TaskConfig):
+    """Train a SimCLR encoder (Sec. 4.1) on a folder of galaxy images.
+
+    Defaults: ResNet-18 at 64x64, NT-Xent tau 0.5, Adam lr 1e-3 (the paper's
+    choices, on a CPU-sized image). The paper trains 200 epochs at batch 256;
+    ``steps`` and ``time_limit_s`` size the run to the machine.
+
+    Attributes
+    ----------
+    data : Path
+        A mock sky or GZ2 folder (images in ``images/``), a prepared dataset or
+        any folder of PNG/JPEG files.
+    output_dir : Path, optional
+        Run folder; ``checkpoints/`` and the final ``encoder/`` go there
+        (filled by the job runner).
+    steps : int, default 2000
+        Optimiser steps.
+    batch_size : int, default 128
+        Images per step (each gives two views).
+    time_limit_s : float, optional
+        Stop early, saving the encoder, after this many seconds of training.
+    save_every : int, default 200
+        Checkpoint interval in steps; ``keep_checkpoints`` newest are kept.
+    resume : str, optional
+        ``"latest"`` or a checkpoint folder to continue from.
+    half : bool, default False
+        Store the final encoder's weights in fp16.
+    """
+
+    kind = "simclr"
+
+    data: Path | None = None
+    output_dir: Path | None = None
+    image_size: int = 64
+    depths: tuple[int, ...] = (2, 2, 2, 2)
+    hidden_sizes: tuple[int, ...] = (64, 128, 256, 512)
+    embedding_size: int = 64
+    projection_dim: int = 128
+    steps: int = 2000
+    batch_size: int = 128
+    lr: float = 1e-3
+    temperature: float = 0.5
+    max_images: int | None = None
+    time_limit_s: float | None = None
+    save_every: int = 200
+    keep_checkpoints: int = 2
+    resume: str | None = None
+    half: bool = False
+    seed: int = 0
+    device: str = "cpu"
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` naming a bad field and value."""
+        if self.data is None:
+            raise ConfigError("SimCLRConfig.data: give the image folder to train on")
+        if len(self.depths) != len(self.hidden_sizes) or not self.depths:
+            raise ConfigError(
+                f"SimCLRConfig: depths {self.depths} and hidden_sizes {self.hidden_sizes} "
+                "must be non-empty and of equal length"
+            )
+        for name in ("steps", "save_every", "keep_checkpoints", "embedding_size", "projection_dim"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"SimCLRConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.batch_size < 2:
+            raise ConfigError(f"SimCLRConfig.batch_size must be >= 2, got {self.batch_size}")
+        if self.image_size < 16:
+            raise ConfigError(f"SimCLRConfig.image_size must be >= 16, got {self.image_size}")
+        if self.lr <= 0 or self.temperature <= 0:
+            raise ConfigError(
+                f"SimCLRConfig: lr and temperature must be > 0, got {self.lr}, {self.temperature}"
+            )
+        if self.max_images is not None and self.max_images < 2:
+            raise ConfigError(f"SimCLRConfig.max_images must be >= 2, got {self.max_images}")
+
+
+#: Map methods :func:`galaxysd_core.embedding.map.compute_map` knows.
+MAP_METHODS = ("umap", "tsne", "pca")
+
+
+@dataclasses.dataclass
+class MapConfig(TaskConfig):
+    """A 2-D map of real + generated embeddings, cached as parquet.
+
+    Attributes
+    ----------
+    real : Path, optional
+        Folder of real images (a mock sky or dataset); default: the workspace's
+        ``sky/default``.
+    generated : list of Path
+        Folders of generated images (an evaluation run's ``images/`` holds one
+        sub-folder per checkpoint x prompt with a ``meta.json``).
+    run : Path, optional
+        An evaluation run folder: its generated images are added.
+    encoder : Path, optional
+        Encoder folder; default: ``assets/demo-encoder``.
+    method : str, default "umap"
+        ``umap``, ``tsne`` or ``pca``.
+    max_real : int, default 2000
+        Real images sampled (seeded) for the map.
+    output_dir : Path, optional
+        Where ``map.parquet`` is written (filled by the job runner).
+    """
+
+    kind = "map"
+
+    real: Path | None = None
+    generated: tuple[Path, ...] = ()
+    run: Path | None = None
+    encoder: Path | None = None
+    method: str = "umap"
+    max_real: int = 2000
+    n_neighbors: int = 15
+    min_dist: float = 0.1
+    perplexity: float = 30.0
+    batch_size: int = 64
+    seed: int = 0
+    output_dir: Path | None = None
+    device: str = "cpu"
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` naming a bad field and value."""
+        if self.method not in MAP_METHODS:
+            raise ConfigError(f"MapConfig.method must be one of {MAP_METHODS}, got {self.method!r}")
+        if self.max_real < 1:
+            raise ConfigError(f"MapConfig.max_real must be >= 1, got {self.max_real}")
+        if self.n_neighbors < 2:
+            raise ConfigError(f"MapConfig.n_neighbors must be >= 2, got {self.n_neighbors}")
+        if self.perplexity <= 0:
+            raise ConfigError(f"MapConfig.perplexity must be > 0, got {self.perplexity}")

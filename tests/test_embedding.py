@@ -1,0 +1,99 @@
+"""SimCLR encoder: views, NT-Xent, a tiny training run with checkpoints/resume, streaming embed."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from galaxysd_core.embedding import SimCLRConfig
+from galaxysd_core.embedding.model import (
+    Encoder,
+    EncoderSpec,
+    embed,
+    galaxy_views,
+    load_encoder,
+    nt_xent,
+)
+from galaxysd_core.embedding.train import train_simclr
+from galaxysd_core.errors import ConfigError, ImageReadError, ModelFolderError
+
+TINY = {"image_size": 32, "depths": (1, 1), "hidden_sizes": (8, 16), "embedding_size": 8}
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("imgs")
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        Image.fromarray((rng.random((32, 32, 3)) * 255).astype(np.uint8)).save(folder / f"{i}.png")
+    return folder
+
+
+def test_nt_xent_rewards_matching_views():
+    torch.manual_seed(0)
+    z = torch.randn(8, 4)
+    matched = nt_xent(z, z.clone())
+    shuffled = nt_xent(z, z[torch.randperm(8)])
+    assert matched < shuffled
+    # with orthogonal, identical views the positive logit is 1/tau and every negative 0
+    eye = torch.eye(4)
+    expected = -math.log(math.exp(2) / (math.exp(2) + 6))
+    assert float(nt_xent(eye, eye, temperature=0.5)) == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(ValueError, match="two equal batches"):
+        nt_xent(z[:1], z[:1])
+
+
+def test_views_keep_shape_range_and_are_reproducible():
+    x = torch.rand(4, 3, 32, 32)
+    a = galaxy_views(x, generator=torch.Generator().manual_seed(1))
+    b = galaxy_views(x, generator=torch.Generator().manual_seed(1))
+    c = galaxy_views(x, generator=torch.Generator().manual_seed(2))
+    assert a.shape == x.shape and float(a.min()) >= 0 and float(a.max()) <= 1
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_tiny_training_checkpoints_resume_and_embed(image_folder, tmp_path):
+    config = SimCLRConfig(
+        data=image_folder, output_dir=tmp_path / "run", steps=2, batch_size=4, save_every=1,
+        keep_checkpoints=2, **TINY,
+    )  # fmt: skip
+    folder = train_simclr(config)
+    names = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
+    assert names == ["checkpoint-1", "checkpoint-2"]
+    resumed = SimCLRConfig.from_dict({**config.to_dict(), "steps": 3, "resume": "latest"})
+    folder = train_simclr(resumed)
+    meta = json.loads((folder / "config.json").read_text())
+    assert meta["step"] == 3
+    names = sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir())
+    assert names == ["checkpoint-2", "checkpoint-3"]  # retention keeps the newest two
+
+    encoder = load_encoder(folder)
+    paths = sorted(image_folder.iterdir())
+    streamed = embed((str(p) for p in paths), encoder=encoder, batch_size=5)  # a generator
+    assert streamed.shape == (12, 16) and streamed.dtype == np.float32
+    arrays = [np.asarray(Image.open(p)) for p in paths[:3]]
+    np.testing.assert_allclose(
+        embed(arrays, encoder=encoder, batch_size=2), streamed[:3], atol=1e-5
+    )
+    assert embed(iter(()), encoder=encoder).shape == (0, 16)
+
+
+def test_bad_inputs(image_folder, tmp_path):
+    with pytest.raises(ConfigError, match="data"):
+        SimCLRConfig.from_dict({})
+    with pytest.raises(ConfigError, match="batch_size must be >= 2"):
+        SimCLRConfig.from_dict({"data": str(image_folder), "batch_size": 1})
+    with pytest.raises(ImageReadError, match="no PNG/JPEG"):
+        train_simclr(SimCLRConfig(data=tmp_path, output_dir=tmp_path / "o", **TINY))
+    with pytest.raises(ModelFolderError, match="not an encoder folder"):
+        load_encoder(tmp_path)
+    encoder = Encoder(
+        EncoderSpec(**{k: list(v) if isinstance(v, tuple) else v for k, v in TINY.items()})
+    )
+    with pytest.raises(ImageReadError, match="cannot read image"):
+        embed([str(tmp_path / "missing.png")], encoder=encoder)
