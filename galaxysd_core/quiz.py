@@ -25,6 +25,10 @@ from galaxysd_core.gz2.tree import ANSWER_BY_PREFIX
 log = logging.getLogger(__name__)
 
 N_CHOICES = 4  # four images per round, one generated (as on the authors' page)
+# Sampler steps for the generated image: Euler ancestral converges well before
+# the paper's 30-50 steps at these image sizes, and a round must not keep a
+# player waiting on a CPU.
+GENERATION_STEPS = 20
 METADATA = "metadata.jsonl"
 TRUTH = "truth.parquet"
 

@@ -8,13 +8,14 @@ wrong picks per prompt (the fool rate) is shown on the Metrics page.
 from __future__ import annotations
 
 import hashlib
+import io
 import secrets
 from pathlib import Path
 
 import streamlit as st
 
 from galaxysd_core import diffusion, gz2, quiz
-from galaxysd_core.errors import GalaxySDError
+from galaxysd_core.atomic import atomic_write_bytes
 from pages._common import (
     Keys,
     active_dataset,
@@ -31,13 +32,13 @@ def _pool(folder: str, mtime: float) -> list[quiz.PoolItem]:  # mtime: re-read a
     return quiz.load_pool(folder)
 
 
-def _new_round(dataset: Path) -> None:
+def _marker(dataset: Path) -> Path | None:
+    """The file whose presence (and mtime) says the dataset is built."""
+    return next((dataset / n for n in (quiz.METADATA, quiz.TRUTH) if (dataset / n).exists()), None)
+
+
+def _new_round(dataset: Path, marker: Path) -> None:
     """Draw a round and generate its image (saved as JPEG, like the real images)."""
-    marker = next(
-        (dataset / n for n in ("metadata.jsonl", "truth.parquet") if (dataset / n).exists()), None
-    )
-    if marker is None:
-        raise GalaxySDError(f"{dataset} is not built yet; Home builds the default sky")
     rnd = quiz.sample_round(
         _pool(str(dataset), marker.stat().st_mtime), seed=secrets.randbelow(2**31)
     )
@@ -46,11 +47,18 @@ def _new_round(dataset: Path) -> None:
     out = get_workspace().cache / "quiz" / f"{tag}-{rnd.seed}.jpg"
     if not out.exists():
         with st.spinner("Generating the fourth galaxy..."):
-            image = diffusion.generate(pipeline(model), gz2.prompt_for(rnd.tags), seed=rnd.seed)[0]
-        out.parent.mkdir(parents=True, exist_ok=True)
+            made = diffusion.generate(
+                pipeline(model),
+                gz2.prompt_for(rnd.tags),
+                n=1,
+                seed=rnd.seed,
+                steps=quiz.GENERATION_STEPS,
+            )
+            image = made.images[0]
         # Same size and format as the real images, so neither gives the answer away.
-        size = _size(rnd.real[0])
-        image.convert("RGB").resize(size).save(out, quality=90)
+        buffer = io.BytesIO()
+        image.convert("RGB").resize(_size(rnd.real[0])).save(buffer, "JPEG", quality=90)
+        atomic_write_bytes(out, buffer.getvalue())
     st.session_state[Keys.QUIZ_ROUND] = rnd.to_dict()
     st.session_state[Keys.QUIZ_IMAGE] = str(out)
     st.session_state.pop(Keys.QUIZ_RESULT, None)
@@ -87,9 +95,16 @@ st.caption(
 )
 st.text_input("Your name (for the leaderboard)", key=Keys.QUIZ_PLAYER, max_chars=64)
 
-if Keys.QUIZ_ROUND not in st.session_state or st.button("New round", type="primary"):
-    with user_errors("start a round"):
-        _new_round(active_dataset())
+with user_errors("read the active dataset"):
+    dataset = active_dataset()
+    marker = _marker(dataset)
+    if marker is None:
+        st.info(
+            f"The active dataset `{dataset.name}` is not built yet: Home builds the default sky."
+        )
+    elif Keys.QUIZ_ROUND not in st.session_state or st.button("New round", type="primary"):
+        with user_errors("start a round"):
+            _new_round(dataset, marker)
 
 if Keys.QUIZ_ROUND in st.session_state:
     rnd = quiz.QuizRound.from_dict(st.session_state[Keys.QUIZ_ROUND])

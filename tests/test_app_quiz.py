@@ -110,3 +110,51 @@ def test_round_choices_scoring_and_round_trip(tmp_path):
     with pytest.raises(ConfigError, match="got 4"):
         rnd.is_correct(4)
     assert QuizRound.from_dict(json.loads(json.dumps(rnd.to_dict()))) == rnd
+
+
+@pytest.mark.slow
+def test_quiz_page_plays_a_round_and_stores_the_answer(ws, mock_sky, monkeypatch):
+    """Quiz page end to end in AppTest: four images, one pick, stored, on the leaderboard."""
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    from galaxysd_core import quiz
+    from galaxysd_core.db import database_url
+    from galaxysd_core.diffusion import build_pipeline, save_pipeline, tiny_components
+    from galaxysd_core.review import ReviewStore
+
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.setattr(quiz, "GENERATION_STEPS", 2)  # a tiny model: pixels don't matter here
+    from pages._common import Keys
+
+    shutil.copytree(mock_sky, ws.sky / "default")
+    save_pipeline(build_pipeline(tiny_components(0)), ws.models / "tiny")
+
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=120)
+    at.session_state[Keys.ACTIVE_MODEL] = str(ws.models / "tiny")
+    at.session_state[Keys.QUIZ_PLAYER] = "ann"
+    at.run()
+    at.switch_page("pages/quiz.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    rnd = quiz.QuizRound.from_dict(at.session_state[Keys.QUIZ_ROUND])
+    generated = Path(at.session_state[Keys.QUIZ_IMAGE])
+    assert generated.is_file() and ws.contains(generated)
+    assert len(at.main.image) == quiz.N_CHOICES
+    picks = [b for b in at.button if b.key and b.key.startswith("quiz_pick_")]
+    assert len(picks) == quiz.N_CHOICES
+    wrong = (rnd.generated_index + 1) % quiz.N_CHOICES
+    picks[wrong].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Fooled" in w.value for w in at.warning)
+
+    store = ReviewStore(database_url(ws))
+    board = store.quiz_leaderboard(limit=10)
+    assert board.to_dict("records") == [
+        {"username": "ann", "answers": 1, "correct": 0, "accuracy": 0.0}
+    ]
+    rates = store.quiz_fool_rates()
+    assert rates["fool_rate"].tolist() == [1.0]
+    assert "sdss" in rates["prompt"][0]
