@@ -136,6 +136,11 @@ class GalaxyClassifier:
         self.threshold = threshold
         self.info = dict(info or {})
 
+    @property
+    def device(self) -> torch.device:
+        """Where the network's weights are."""
+        return next(self.model.parameters()).device
+
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """Raw logits ``(N,)`` of a normalised float batch (grad enabled)."""
         return self.model(pixel_values=images).logits.squeeze(-1)
@@ -150,9 +155,9 @@ class GalaxyClassifier:
         self.model.eval()
         out = []
         for start in range(0, images.shape[0], batch_size):
-            x = _normalise(images[start : start + batch_size])
+            x = _normalise(images[start : start + batch_size].to(self.device))
             x = x.contiguous(memory_format=torch.channels_last)
-            out.append(torch.sigmoid(self.logits(x)).float().numpy())
+            out.append(torch.sigmoid(self.logits(x)).float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
     def predict(self, images: torch.Tensor) -> np.ndarray:

@@ -1,0 +1,168 @@
+"""What a campaign found: per-round counts, truth-scored rates, the final catalogue.
+
+The final catalogue holds every accepted candidate (>= 2 of 3 "yes", Sec. 4.3)
+that is not in the known list (``known_detg.csv``, the Kaviraj et al. 2012
+analogue), exported as CSV or FITS (an astropy Table).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from galaxysd_core.atomic import atomic_write_text
+from galaxysd_core.discovery.campaign import campaign_dir, decisions, round_dirs
+from galaxysd_core.discovery.catalog import known_ids, read_truth
+from galaxysd_core.errors import ConfigError
+
+FORMATS = ("csv", "fits")
+
+
+def _sky_of(folder: Path) -> Path | None:
+    config = folder / "config.json"
+    if not config.exists():
+        return None
+    sky = json.loads(config.read_text()).get("sky")
+    if sky:
+        return Path(sky)
+    from galaxysd_core.paths import workspace
+
+    return workspace().sky / "default"
+
+
+def round_votes(name: str, store) -> list[tuple[int, pd.DataFrame, pd.DataFrame]]:
+    """Per round: ``(k, candidates, consensus)``; consensus is live if undecided."""
+    out = []
+    for folder in round_dirs(name):
+        state_file = folder / "round.json"
+        if not state_file.exists():
+            continue
+        state = json.loads(state_file.read_text())
+        cands = pd.read_csv(folder / "candidates.csv", dtype={"object_id": str})
+        table = decisions(folder, store)
+        if table is None:
+            table = store.consensus(int(state["review_round_id"]))
+            table["object_id"] = table["object_id"].astype(str)
+        out.append((int(state["round"]), cands, table))
+    return out
+
+
+def round_report(name: str, store) -> pd.DataFrame:
+    """Per round: candidates, decided, accepted, and (mock skies) truth-scored rates.
+
+    Columns ``candidate_purity`` and ``accepted_purity`` are the fractions of
+    candidates / accepted ones that are true D-ETGs; ``recall_candidates`` and
+    ``recall_accepted`` the cumulative fractions of the sky's hidden D-ETGs
+    (true D-ETGs not in the known list) found so far. NaN without truth.
+    """
+    rounds = round_dirs(name)
+    if not rounds:
+        raise ConfigError(f"campaign {name!r} has no round in {campaign_dir(name)}")
+    sky = _sky_of(rounds[0])
+    truth = read_truth(sky) if sky else None
+    known = known_ids(sky) if sky else set()
+    hidden = set() if truth is None else set(truth.index[truth["is_detg"]]) - known
+    rows, seen_c, seen_a = [], set(), set()
+    for k, cands, table in round_votes(name, store):
+        accepted = set(table.loc[table["accepted"].astype(bool), "object_id"])
+        decided = table["decided"].astype(bool)
+        row = {
+            "round": k,
+            "candidates": len(cands),
+            "decided": int(decided.sum()),
+            "accepted": len(accepted),
+            "rejected": int((decided & ~table["accepted"].astype(bool)).sum()),
+            "new_accepted": len(accepted - known),
+        }
+        seen_c |= set(cands["object_id"])
+        seen_a |= accepted
+        if truth is not None:
+            is_detg = truth["is_detg"]
+            row["candidate_purity"] = float(
+                is_detg.reindex(cands["object_id"]).fillna(False).mean()
+            )
+            row["accepted_purity"] = (
+                float(is_detg.reindex(sorted(accepted)).fillna(False).mean())
+                if accepted
+                else np.nan
+            )
+            row["hidden_detg"] = len(hidden)
+            row["recall_candidates"] = len(seen_c & hidden) / len(hidden) if hidden else np.nan
+            row["recall_accepted"] = len(seen_a & hidden) / len(hidden) if hidden else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def final_catalogue(name: str, store) -> pd.DataFrame:
+    """Accepted candidates of every round that are not already known.
+
+    Returns
+    -------
+    DataFrame
+        ``object_id, ra, dec, score, round, yes, no, unsure, n_votes, consensus``,
+        one row per object (its first accepting round), best score first.
+    """
+    rounds = round_dirs(name)
+    if not rounds:
+        raise ConfigError(f"campaign {name!r} has no round in {campaign_dir(name)}")
+    sky = _sky_of(rounds[0])
+    known = known_ids(sky) if sky else set()
+    parts = []
+    for k, _, table in round_votes(name, store):
+        keep = table.loc[table["accepted"].astype(bool)].assign(round=k, consensus="accepted")
+        parts.append(keep)
+    columns = ["object_id", "ra", "dec", "score", "round", "yes", "no", "unsure", "n_votes"]
+    if not parts:
+        return pd.DataFrame(columns=[*columns, "consensus"])
+    table = pd.concat(parts, ignore_index=True)
+    table = table.loc[~table["object_id"].isin(known)]
+    table = table.sort_values("round", kind="stable").drop_duplicates("object_id")
+    table = table.sort_values("score", ascending=False, kind="stable")
+    return table[[*columns, "consensus"]].reset_index(drop=True)
+
+
+def export_catalogue(
+    name: str, store, *, fmt: str = "csv", path: str | os.PathLike[str] | None = None
+) -> Path:
+    """Write the final catalogue as CSV or FITS (astropy Table), atomically.
+
+    Parameters
+    ----------
+    name : str
+        Campaign name.
+    store : ReviewStore
+        Where the votes are.
+    fmt : {"csv", "fits"}
+    path : path-like, optional
+        Default ``campaigns/<name>/new_detg.<fmt>``.
+
+    Returns
+    -------
+    Path
+    """
+    if fmt not in FORMATS:
+        raise ConfigError(f"export format must be one of {FORMATS}, got {fmt!r}")
+    table = final_catalogue(name, store)
+    path = Path(path) if path else campaign_dir(name) / f"new_detg.{fmt}"
+    if fmt == "csv":
+        atomic_write_text(path, table.to_csv(index=False))
+        return path
+    from astropy.table import Table
+
+    astro = Table.from_pandas(table.astype({"object_id": str, "consensus": str}))
+    astro.meta["CAMPAIGN"] = name
+    astro.meta["RULE"] = ">=2 of 3 yes"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".fits", dir=path.parent)
+    os.close(fd)
+    try:
+        astro.write(tmp, format="fits", overwrite=True)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path

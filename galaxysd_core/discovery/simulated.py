@@ -1,0 +1,140 @@
+"""Benchmark and demo stand-ins for a mock sky campaign. NOT the human review path.
+
+On a mock sky the truth is known, so a campaign can be scored without people:
+
+- :class:`SimulatedPanel`: three simulated reviewers who vote through the real
+  :class:`~galaxysd_core.review.ReviewStore` API (``add_reviewer``, ``sign_in``,
+  ``vote``), answering the hidden truth with configurable error rates.
+- :func:`render_detg_stand_ins`: D-ETG images drawn by the mock sky's own
+  renderer, a stand-in for a perfect generative model when no trained diffusion
+  model is at hand (the bundled demo model is far from perfect).
+
+Real campaigns use the Review page; nothing in the campaign code imports this.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from galaxysd_core.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class SimulatedPanel:
+    """Simulated reviewers who vote on a review round from the mock sky's truth.
+
+    Parameters
+    ----------
+    store : ReviewStore
+        The real store; votes go through its public API.
+    truth : DataFrame
+        Indexed by ``object_id`` with a boolean ``is_detg`` column.
+    false_negative : sequence of float, default (0.1, 0.1, 0.1)
+        Per reviewer, the chance of saying "no" to a true D-ETG.
+    false_positive : sequence of float, default (0.05, 0.05, 0.05)
+        Per reviewer, the chance of saying "yes" to anything else.
+    unsure : float, default 0.0
+        Chance of an "unsure" vote instead.
+    seed : int, default 0
+    prefix : str, default "sim"
+        Reviewer names are ``<prefix>-1`` ... (created on first use).
+    """
+
+    def __init__(
+        self,
+        store,
+        truth: pd.DataFrame,
+        *,
+        false_negative: tuple[float, ...] = (0.1, 0.1, 0.1),
+        false_positive: tuple[float, ...] = (0.05, 0.05, 0.05),
+        unsure: float = 0.0,
+        seed: int = 0,
+        prefix: str = "sim",
+    ) -> None:
+        if len(false_negative) != len(false_positive):
+            raise ConfigError(
+                f"{len(false_negative)} false-negative rates but {len(false_positive)} "
+                "false-positive rates: give one of each per reviewer"
+            )
+        for rate in (*false_negative, *false_positive, unsure):
+            if not 0 <= rate <= 1:
+                raise ConfigError(f"an error rate must be in [0, 1], got {rate}")
+        if "is_detg" not in truth.columns:
+            raise ConfigError("the truth table lacks the column 'is_detg'")
+        self.store, self.truth = store, truth
+        self.fn, self.fp, self.unsure = false_negative, false_positive, unsure
+        self.rng = np.random.default_rng(seed)
+        self.sessions = []
+        known = set(store.reviewers()["name"])
+        for i in range(len(false_negative)):
+            name, secret = f"{prefix}-{i + 1}", f"simulated-{prefix}-{i + 1}"
+            if name not in known:
+                store.add_reviewer(name, secret)
+            self.sessions.append(store.sign_in(name, secret))
+
+    def vote_round(self, round_id: int) -> pd.DataFrame:
+        """Every reviewer votes once on every candidate; returns the consensus."""
+        cands = self.store.candidates(round_id)
+        is_detg = self.truth["is_detg"].reindex(cands["object_id"].astype(str)).fillna(False)
+        for session, fn, fp in zip(self.sessions, self.fn, self.fp, strict=True):
+            for cid, real in zip(cands["candidate_id"], is_detg.to_numpy(dtype=bool), strict=True):
+                flip = self.rng.random() < (fn if real else fp)
+                if self.rng.random() < self.unsure:
+                    label = "unsure"
+                else:
+                    label = "yes" if real != flip else "no"
+                self.store.vote(session, int(cid), label)
+        return self.store.consensus(round_id)
+
+
+def render_detg_stand_ins(
+    out: str | os.PathLike[str], *, n: int, size: int = 64, seed: int = 12345
+) -> list[Path]:
+    """Render ``n`` D-ETGs with the mock sky's renderer (benchmark stand-in).
+
+    Parameters
+    ----------
+    out : path-like
+        Folder for ``detg-<i>.png`` (created).
+    n : int
+        Number of images.
+    size : int, default 64
+        Image side.
+    seed : int, default 12345
+        Population seed; use one that differs from the sky's.
+
+    Returns
+    -------
+    list of Path
+    """
+    from PIL import Image
+
+    from galaxysd_core.sky.population import sample_population
+    from galaxysd_core.sky.render import render_galaxy
+
+    if n < 1:
+        raise ConfigError(f"n must be >= 1, got {n}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    found: list[pd.DataFrame] = []
+    batch, round_ = max(20 * n, 2000), 0
+    while sum(len(f) for f in found) < n:
+        pop = sample_population(batch, seed=seed + round_)
+        found.append(pop.loc[pop["is_detg"]])
+        round_ += 1
+        if round_ > 50:
+            raise ConfigError("the mock population yields no D-ETG; cannot render stand-ins")
+    rows = pd.concat(found, ignore_index=True).head(n)
+    paths = []
+    for i, row in rows.iterrows():
+        rgb = render_galaxy(row.to_dict(), size=size, seed=seed, index=int(i))
+        path = out / f"detg-{i:05d}.png"
+        Image.fromarray(rgb).save(path)
+        paths.append(path)
+    return paths
