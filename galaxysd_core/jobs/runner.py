@@ -136,6 +136,8 @@ def launch(
     """
     spec = job_kind(kind)
     cfg = validate_config(kind, config)
+    max_heavy_jobs()  # a bad queue setting fails here, before anything is written
+    grace_seconds()
     ws = store.resolve_workspace(workspace).ensure()
     engine = store.engine_for(ws)
     job_id = new_job_id(kind)
