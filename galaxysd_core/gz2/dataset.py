@@ -43,7 +43,7 @@ from galaxysd_core.gz2.catalog import (
     read_mapping,
 )
 from galaxysd_core.gz2.columns import id_column
-from galaxysd_core.gz2.flags import flags_to_tags, gz2_class, well_sampled_flags
+from galaxysd_core.gz2.flags import gz2_class, tag_combinations, well_sampled_flags
 from galaxysd_core.gz2.prompts import DROPPED_TAGS, PHRASE_ORDER, PHRASES, prompt_for
 from galaxysd_core.gz2.stats import combinations, tag_counts
 from galaxysd_core.jobs.progress import Progress
@@ -158,21 +158,21 @@ def label_catalog(catalog: pd.DataFrame, *, min_votes: int = 20) -> pd.DataFrame
         ``artifact`` (bool) and ``detg_like`` (early type AND dust lane); same
         index as ``catalog``.
     """
-    tags = flags_to_tags(well_sampled_flags(catalog, min_votes=min_votes))
+    combos, inverse = tag_combinations(well_sampled_flags(catalog, min_votes=min_votes))
     phrase_tags = set(PHRASES) - DROPPED_TAGS
-    prompt_tags = tags.map(lambda ts: tuple(t for t in ts if t in phrase_tags))
-    return pd.DataFrame(
-        {
-            ID: catalog[ID].to_numpy(),
-            "tags": tags,
-            "prompt_tags": prompt_tags,
-            "text": prompt_tags.map(prompt_for),
-            "gz2_class": tags.map(gz2_class),
-            "artifact": tags.map(lambda ts: "star_or_artifact" in ts),
-            "detg_like": tags.map(lambda ts: bool(EARLY_TYPE_TAGS & set(ts)) and "dust_lane" in ts),
-        },
-        index=catalog.index,
+    per_combo = pd.DataFrame({"tags": pd.Series(combos, dtype=object)})
+    per_combo["prompt_tags"] = per_combo["tags"].map(
+        lambda ts: tuple(t for t in ts if t in phrase_tags)
     )
+    per_combo["text"] = per_combo["prompt_tags"].map(prompt_for)
+    per_combo["gz2_class"] = per_combo["tags"].map(gz2_class)
+    per_combo["artifact"] = per_combo["tags"].map(lambda ts: "star_or_artifact" in ts)
+    per_combo["detg_like"] = per_combo["tags"].map(
+        lambda ts: bool(EARLY_TYPE_TAGS & set(ts)) and "dust_lane" in ts
+    )
+    labels = per_combo.iloc[inverse].set_axis(catalog.index)
+    labels.insert(0, ID, catalog[ID].to_numpy())
+    return labels
 
 
 def balance(tags: pd.Series, *, max_per_tag: int, seed: int = 0) -> np.ndarray:

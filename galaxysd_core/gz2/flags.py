@@ -121,17 +121,37 @@ def flags_to_tags(flags: pd.DataFrame) -> pd.Series:
     pandas.Series
         Tuples of tags (``("smooth", "completely_round")``), same index.
     """
+    combos, inverse = tag_combinations(flags)
+    return pd.Series(combos, dtype=object).iloc[inverse].set_axis(flags.index)
+
+
+def tag_combinations(flags: pd.DataFrame) -> tuple[list[tuple[str, ...]], np.ndarray]:
+    """The distinct tag tuples of a flag table and, per row, which one it has.
+
+    Labelling 240,000 galaxies row by row in Python is slow, but they share
+    only a few thousand distinct tag sets; callers compute per combination and
+    broadcast with ``inverse``.
+
+    Returns
+    -------
+    combos : list of tuple of str
+        Distinct tag tuples (tree order).
+    inverse : numpy.ndarray of int
+        ``combos[inverse[i]]`` is the tags of row ``i``.
+    """
     names = [a for a in ANSWERS if a.prefix in flags.columns or a.tag in flags.columns]
-    if not names:
-        return pd.Series([()] * len(flags), index=flags.index, dtype=object)
+    if not names or len(flags) == 0:
+        return [()], np.zeros(len(flags), dtype=np.intp)
     matrix = np.column_stack(
         [
             flags[a.prefix if a.prefix in flags.columns else a.tag].to_numpy(dtype=bool)
             for a in names
         ]
     )
+    unique, inverse = np.unique(np.packbits(matrix, axis=1), axis=0, return_inverse=True)
+    bits = np.unpackbits(unique, axis=1, count=len(names)).astype(bool)
     tags = np.array([a.tag for a in names], dtype=object)
-    return pd.Series([tuple(tags[row]) for row in matrix], index=flags.index, dtype=object)
+    return [tuple(tags[row]) for row in bits], inverse.reshape(-1)
 
 
 # Willett 2013 Appendix A letters, by tag.
