@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import time
+import uuid
 
 import pytest
 
@@ -29,6 +30,11 @@ def jws(ws, monkeypatch):
     monkeypatch.setenv("GALAXYSD_MAX_HEAVY_JOBS", "1")
     monkeypatch.setenv("GALAXYSD_JOB_GRACE_S", str(GRACE_S))
     yield ws
+    kill_leftovers(ws)
+
+
+def kill_leftovers(ws):
+    """SIGKILL the process groups of jobs still active (a failed test's leftovers)."""
     for row in store.rows(store.engine_for(ws), statuses=store.ACTIVE):
         for pid in (row["supervisor_pid"], row["pid"]):
             if pid:
@@ -163,3 +169,40 @@ def test_unknown_job_and_bad_requests_name_the_value(jws, tmp_path, monkeypatch)
         monkeypatch.setenv("GALAXYSD_MAX_HEAVY_JOBS", "0")
         jobs.launch("sky", {"n": 4, "out": str(tmp_path / "s")}, workspace=jws)
     assert list(jws.runs.iterdir()) == []
+
+
+@pytest.mark.postgres
+def test_a_job_on_postgresql_succeeds_and_each_workspace_has_its_own_queue(
+    jws, tmp_path, monkeypatch, request
+):
+    import sqlalchemy as sa
+
+    pg_url = request.getfixturevalue("pg_url")
+    name = f"jobs_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        url = sa.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+        monkeypatch.setenv("GALAXYSD_DB_URL", url)
+        other = jws.root.parent / "other-ws"
+        busy = jobs.launch("sky", {**SLOW_SKY, "out": str(tmp_path / "a")}, workspace=other)
+        job_id = jobs.launch(
+            "sky", {"n": 16, "size": 32, "out": str(tmp_path / "b")}, workspace=jws
+        )
+        # The other workspace's heavy job does not take this workspace's slot.
+        assert jobs.status(job_id, workspace=jws)["status"] == "running"
+        assert list(jobs.list_jobs(workspace=jws)["id"]) == [job_id]
+        jobs.cancel(busy, workspace=other)
+        state = wait_for(job_id, jws, ended, timeout=90)
+        assert state["status"] == "succeeded" and state["step"] == 16
+        assert wait_for(busy, other, ended, timeout=3 * GRACE_S)["status"] == "cancelled"
+    finally:
+        kill_leftovers(jws)
+        monkeypatch.delenv("GALAXYSD_DB_URL")
+        for engine in list(store._engines.values()):
+            engine.dispose()
+        store._engines.clear()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.dispose()

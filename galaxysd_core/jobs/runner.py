@@ -177,9 +177,9 @@ def dispatch(workspace: Workspace | str | os.PathLike[str] | None = None) -> lis
     limit = max_heavy_jobs()
     started = []
     with store.queue_lock(ws):
-        running = store.rows(engine, statuses=(store.RUNNING,))
+        running = store.rows(engine, statuses=(store.RUNNING,), ws=ws)
         busy = sum(1 for r in running if r["heavy"])
-        for row in store.rows(engine, statuses=(store.QUEUED,)):
+        for row in store.rows(engine, statuses=(store.QUEUED,), ws=ws):
             if row["heavy"] and busy >= limit:
                 continue
             claimed = store.update_row(

@@ -132,11 +132,19 @@ def update_row(
         return conn.execute(stmt).rowcount == 1
 
 
-def rows(engine: sa.Engine, *, statuses: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """All rows (optionally of some statuses), oldest first."""
+def rows(
+    engine: sa.Engine, *, statuses: tuple[str, ...] = (), ws: Workspace | None = None
+) -> list[dict[str, Any]]:
+    """All rows, oldest first; optionally only some statuses, or one workspace's jobs.
+
+    A PostgreSQL database may serve several workspaces; each has its own queue
+    (its own ``runs/`` folder, lock file and K slots).
+    """
     stmt = sa.select(jobs_table).order_by(jobs_table.c.created_at, jobs_table.c.id)
     if statuses:
         stmt = stmt.where(jobs_table.c.status.in_(statuses))
+    if ws is not None:
+        stmt = stmt.where(jobs_table.c.run_dir.startswith(str(ws.runs) + os.sep, autoescape=True))
     with engine.connect() as conn:
         found = [dict(r) for r in conn.execute(stmt).mappings()]
     for row in found:

@@ -89,7 +89,7 @@ def status(job_id: str, *, workspace: WorkspaceLike = None) -> dict[str, Any]:
     out["fraction"] = min(1.0, step / total) if step is not None and total else None
     out["queue_position"] = None
     if row["status"] == store.QUEUED:
-        queued = [r["id"] for r in store.rows(engine, statuses=(store.QUEUED,))]
+        queued = [r["id"] for r in store.rows(engine, statuses=(store.QUEUED,), ws=ws)]
         out["queue_position"] = queued.index(job_id) + 1 if job_id in queued else None
     return out
 
@@ -106,7 +106,7 @@ def list_jobs(*, workspace: WorkspaceLike = None) -> pd.DataFrame:
     ws = store.resolve_workspace(workspace)
     engine = store.engine_for(ws)
     records = []
-    for row in reversed(store.rows(engine)):
+    for row in reversed(store.rows(engine, ws=ws)):
         summary = _progress_summary(row["run_dir"])
         records.append(
             {
@@ -174,9 +174,10 @@ def queue_state(*, workspace: WorkspaceLike = None) -> dict[str, int | bool]:
         ``running_heavy``, ``max_heavy`` (K), ``queued`` and ``full`` (a new
         heavy job would wait).
     """
-    engine = store.engine_for(store.resolve_workspace(workspace))
-    running = store.rows(engine, statuses=(store.RUNNING,))
+    ws = store.resolve_workspace(workspace)
+    engine = store.engine_for(ws)
+    running = store.rows(engine, statuses=(store.RUNNING,), ws=ws)
     heavy = sum(1 for r in running if r["heavy"])
     limit = runner.max_heavy_jobs()
-    queued = len(store.rows(engine, statuses=(store.QUEUED,)))
+    queued = len(store.rows(engine, statuses=(store.QUEUED,), ws=ws))
     return {"running_heavy": heavy, "max_heavy": limit, "queued": queued, "full": heavy >= limit}
