@@ -20,6 +20,9 @@ def _widget(spec: FieldSpec, key: str):
     label = spec.name + (" *" if spec.required else "")
     if spec.widget == "bool":
         return st.checkbox(label, value=bool(spec.default), help=spec.help, key=key)
+    if spec.choices:
+        index = spec.choices.index(spec.default) if spec.default in spec.choices else 0
+        return st.selectbox(label, spec.choices, index=index, help=spec.help, key=key)
     if spec.widget in ("int", "float") and not spec.optional:
         cast = int if spec.widget == "int" else float
         value = cast(spec.default) if spec.default is not None else None
@@ -107,6 +110,7 @@ def live(job_id: str) -> None:
         if checkpoints:
             st.write("Checkpoints: " + ", ".join(f"`{p}`" for p in checkpoints))
         st.code(jobs.tail_log(job_id, 30, workspace=ws) or "(no output yet)", language=None)
+        st.dataframe(jobs.list_jobs(workspace=ws).drop(columns=["run_dir"]), hide_index=True)
 
 
 st.title("Training and jobs")
@@ -120,6 +124,5 @@ with user_errors("list the jobs"):
     if table.empty:
         st.info("No jobs yet: launch one above.")
     else:
-        st.dataframe(table.drop(columns=["run_dir"]), hide_index=True)
         job_id = st.selectbox("Job", list(table["id"]), key="training_job")
         live(job_id)

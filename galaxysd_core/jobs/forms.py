@@ -39,6 +39,8 @@ class FieldSpec:
         Whether the field has no default.
     help : str
         The field's description from the class docstring (numpydoc Parameters).
+    choices : tuple
+        The allowed values of a ``Literal`` field (a select box), else empty.
     """
 
     name: str
@@ -47,14 +49,20 @@ class FieldSpec:
     optional: bool
     required: bool
     help: str
+    choices: tuple[Any, ...] = ()
+
+
+def _unwrap(hint: Any) -> tuple[Any, bool]:
+    """``X | None`` -> (X, True); other hints -> (hint, False)."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        rest = [a for a in args if a is not type(None)]
+        return (rest[0] if len(rest) == 1 else str), type(None) in args
+    return hint, False
 
 
 def _widget(hint: Any) -> tuple[str, bool]:
-    args = typing.get_args(hint)
-    optional = type(None) in args
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        rest = [a for a in args if a is not type(None)]
-        hint = rest[0] if len(rest) == 1 else str
+    hint, optional = _unwrap(hint)
     if hint is bool:
         return "bool", optional
     if hint is int:
@@ -67,17 +75,22 @@ def _widget(hint: Any) -> tuple[str, bool]:
 
 
 def _docs(cls: type) -> dict[str, str]:
-    """Field descriptions from a numpydoc ``Parameters`` section."""
-    text = (cls.__doc__ or "").split("Parameters\n", 1)[-1]
+    """Field descriptions from a numpydoc ``Parameters`` or ``Attributes`` section.
+
+    Grouped entries (``steps, batch : int``) give each name the shared text.
+    """
+    text = re.split(r"\n\s*(?:Parameters|Attributes)\n\s*-+\n", cls.__doc__ or "", maxsplit=1)[-1]
     found: dict[str, str] = {}
-    name = None
+    names: list[str] = []
     for line in text.splitlines():
-        head = re.match(r"^\s{0,4}(\w+)\s*:", line)
-        if head and not line.startswith(" " * 8):
-            name = head.group(1)
-            found[name] = ""
-        elif name and line.strip() and not line.strip().startswith("---"):
-            found[name] = (found[name] + " " + line.strip()).strip()
+        head = re.match(r"^\s{0,4}(\w+(?:\s*,\s*\w+)*)\s*(?::|$)", line)
+        if head and line.strip() and not line.startswith(" " * 8):
+            names = [n.strip() for n in head.group(1).split(",")]
+            for name in names:
+                found[name] = ""
+        elif names and line.strip():
+            for name in names:
+                found[name] = (found[name] + " " + line.strip()).strip()
     return found
 
 
@@ -98,7 +111,10 @@ def field_specs(cls: type[TaskConfig]) -> list[FieldSpec]:
             default, required = None, True
         if isinstance(default, Path):
             default = str(default)
-        specs.append(FieldSpec(f.name, widget, default, optional, required, docs.get(f.name, "")))
+        inner, _ = _unwrap(hints[f.name])
+        choices = typing.get_args(inner) if typing.get_origin(inner) is typing.Literal else ()
+        doc = docs.get(f.name, "")
+        specs.append(FieldSpec(f.name, widget, default, optional, required, doc, choices))
     return specs
 
 

@@ -41,19 +41,20 @@ def last_events(run_dir: str | os.PathLike[str], *, max_bytes: int = _TAIL_BYTES
     return events
 
 
-def _progress_summary(run_dir: str) -> dict[str, Any]:
-    events = last_events(run_dir)
+def _progress_summary(run_dir: str, *, max_bytes: int = _TAIL_BYTES) -> dict[str, Any]:
+    events = last_events(run_dir, max_bytes=max_bytes)
     summary: dict[str, Any] = dict.fromkeys(PROGRESS_KEYS)
     summary["images"] = []
     if events:
         last = events[-1]
         summary.update({k: last.get(k) for k in PROGRESS_KEYS if k != "images"})
-        for event in reversed(events):
-            if event.get("loss") is not None and summary["loss"] is None:
-                summary["loss"] = event["loss"]
-            if event.get("images"):
-                summary["images"] = list(event["images"])
-                break
+        for event in reversed(events):  # the latest loss, message, images
+            for key in ("loss", "message"):
+                if summary[key] is None and event.get(key) is not None:
+                    summary[key] = event[key]
+            if not summary["images"] and event.get("images"):
+                # Relative image paths are relative to the run folder.
+                summary["images"] = [str(Path(run_dir) / p) for p in event["images"]]
     return summary
 
 
@@ -107,7 +108,7 @@ def list_jobs(*, workspace: WorkspaceLike = None) -> pd.DataFrame:
     engine = store.engine_for(ws)
     records = []
     for row in reversed(store.rows(engine, ws=ws)):
-        summary = _progress_summary(row["run_dir"])
+        summary = _progress_summary(row["run_dir"], max_bytes=16 * 1024)
         records.append(
             {
                 "id": row["id"],
