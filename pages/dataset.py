@@ -1,0 +1,141 @@
+"""Dataset: the GZ2 funnel, tag counts, tag co-occurrence and a tag-filtered image grid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from galaxysd_core.gz2.overview import Overview, overview
+from galaxysd_core.gz2.stats import UPSET_TAGS
+from pages._common import active_dataset, get_workspace, label_for, list_datasets, user_errors
+
+GRID = 24  # images shown at once
+
+
+@st.cache_data(max_entries=8, show_spinner="Labelling the catalogue...")
+def _overview(path: str, mtime: float, min_votes: int, max_per_tag: int) -> Overview:
+    # mtime is part of the cache key so a rebuilt folder is read again.
+    return overview(path, min_votes=min_votes, max_per_tag=max_per_tag)
+
+
+def _funnel(data: Overview) -> go.Figure:
+    stages = list(data.funnel)
+    fig = go.Figure(
+        go.Funnel(y=[s.replace("_", " ") for s in stages], x=list(data.funnel.values()))
+    )
+    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    return fig
+
+
+def _upset(data: Overview, top: int = 15) -> go.Figure:
+    """UpSet-style plot (paper Fig. 2): combination counts over a tag dot matrix."""
+    combos = data.combinations.head(top)
+    tags = [t for t in UPSET_TAGS if t in combos and combos[t].astype(bool).any()]
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.55, 0.45])
+    x = list(range(len(combos)))
+    fig.add_trace(go.Bar(x=x, y=combos["count"], marker_color="#4c78a8", name="galaxies"), 1, 1)
+    for row, tag in enumerate(tags):
+        on = combos[tag].astype(bool).to_numpy()
+        colours = ["#222" if v else "#ddd" for v in on]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[row] * len(x),
+                mode="markers",
+                marker={"size": 10, "color": colours},
+                showlegend=False,
+                hoverinfo="skip",
+            ),
+            2,
+            1,
+        )
+    fig.update_yaxes(tickvals=list(range(len(tags))), ticktext=tags, row=2, col=1)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_layout(
+        height=260 + 22 * len(tags), showlegend=False, margin={"l": 10, "r": 10, "t": 10, "b": 10}
+    )
+    return fig
+
+
+def _choose_folder() -> Path:
+    ws = get_workspace()
+    default = active_dataset()
+    options = list(dict.fromkeys([default, *list_datasets(ws)]))
+    return st.selectbox(
+        "Dataset",
+        options,
+        format_func=label_for,
+        key="dataset_folder",
+        help="The sidebar's dataset by default; any mock sky or prepared set.",
+    )
+
+
+def _prepare_button(folder: Path, min_votes: int, max_per_tag: int) -> None:
+    from galaxysd_core import jobs
+    from galaxysd_core.gz2 import PrepareConfig
+
+    ws = get_workspace()
+    out = ws.datasets / f"{folder.name}-v{min_votes}-max{max_per_tag}"
+    if st.button(
+        f"Prepare training set -> {label_for(out)}", help="Runs `galaxysd prepare` as a job"
+    ):
+        with user_errors("launch the prepare job"):
+            config = PrepareConfig.from_sky(
+                folder, out=out, min_votes=min_votes, max_per_tag=max_per_tag, overwrite=True
+            )
+            st.success(
+                f"Job {jobs.launch('prepare', config, workspace=ws)} launched; see Training."
+            )
+
+
+st.title("Dataset")
+st.caption(
+    "GZ2 votes -> well-sampled tags (Willett 2013 Table 3) -> prompts -> balanced set (Sec. 3)."
+)
+folder = _choose_folder()
+prepared = (folder / "metadata.jsonl").is_file()
+min_votes, max_per_tag = 20, 2000
+if not prepared:
+    left, right = st.columns(2)
+    min_votes = left.number_input(
+        "Minimum votes per task", 0, 100, 20, help="20 normal depth, 10 co-add"
+    )
+    max_per_tag = right.number_input("Down-sample tags above", 1, 100_000, 2000)
+
+data = None
+if not folder.exists():
+    st.info(f"{label_for(folder)} does not exist yet: build a mock sky on Home or Training.")
+else:
+    with user_errors(f"read {label_for(folder)}"):
+        data = _overview(str(folder), folder.stat().st_mtime, int(min_votes), int(max_per_tag))
+
+if data is not None:
+    if data.kind == "catalogue":
+        _prepare_button(folder, int(min_votes), int(max_per_tag))
+    cols = st.columns(len(data.funnel))
+    for col, (stage, count) in zip(cols, data.funnel.items(), strict=True):
+        col.metric(stage.replace("_", " "), f"{count:,}")
+    left, right = st.columns(2)
+    left.subheader("Funnel")
+    left.plotly_chart(_funnel(data), width="stretch")
+    right.subheader("Tag counts")
+    counts = data.tag_counts.set_index("tag").drop(columns="phrase")
+    right.bar_chart(counts.iloc[:, -2:], horizontal=True, stack=False, height=320)
+    st.subheader("Tag co-occurrence in the training set")
+    if data.combinations.empty:
+        st.info("No galaxy reached the training set with these settings.")
+    else:
+        st.plotly_chart(_upset(data), width="stretch")
+
+    st.subheader("Training pairs")
+    present = sorted({t for tags in data.gallery["tags"] for t in tags})
+    wanted = st.multiselect("Show galaxies carrying all of", present, key="dataset_tags")
+    mask = data.gallery["tags"].map(lambda ts: set(wanted) <= set(ts))
+    shown = data.gallery.loc[mask].head(GRID)
+    st.caption(f"{int(mask.sum()):,} galaxies match; showing {len(shown)}.")
+    grid = st.columns(6)
+    for i, row in enumerate(shown.itertuples(index=False)):
+        grid[i % 6].image(row.image, caption=row.text, width="stretch")
