@@ -55,11 +55,41 @@ from galaxysd_core.review.errors import (
     UnknownCandidateError,
     UnknownReviewerError,
 )
-from galaxysd_core.review.models import Campaign, Reference, Reviewer, ReviewSession
+from galaxysd_core.review.models import Campaign, Reference, Reviewer, ReviewSession, as_utc
 from galaxysd_core.review.quiz import QuizMixin
 from galaxysd_core.review.reports import ReportsMixin
 
 log = logging.getLogger(__name__)
+
+
+def _upsert(insert) -> sa.Insert:
+    stmt = insert(V)
+    return stmt.on_conflict_do_update(
+        index_elements=["reviewer_id", "candidate_id"],
+        set_={k: stmt.excluded[k] for k in ("label", "comment", "voted_at")},
+    )
+
+
+# Statements of the hot path (one vote), built once: one current vote per
+# (reviewer, candidate) is an upsert on the unique constraint.
+_UPSERT = {"sqlite": _upsert(sqlite_insert), "postgresql": _upsert(pg_insert)}
+_PREVIOUS = sa.select(V.c.label).where(
+    V.c.reviewer_id == sa.bindparam("rid"), V.c.candidate_id == sa.bindparam("cid")
+)
+# The signed-in reviewer, the session's expiry and the candidate's round in one
+# round trip. On PostgreSQL it also locks the round row FOR SHARE (close_round
+# waits for the votes in flight) and the reviewer row FOR NO KEY UPDATE (one
+# reviewer's votes run one at a time, so previous_label in the history is exact;
+# other reviewers are not blocked).
+_VOTE_CONTEXT = (
+    sa.select(Reviewer.id, ReviewSession.expires_at, R.c.id.label("round_id"), R.c.status)
+    .select_from(ReviewSession)
+    .join(Reviewer, Reviewer.id == ReviewSession.reviewer_id)
+    .join(C, C.c.id == sa.bindparam("cid"))
+    .join(R, R.c.id == C.c.round_id)
+    .where(ReviewSession.token_hash == sa.bindparam("token"))
+    .suffix_with("FOR NO KEY UPDATE OF reviewers FOR SHARE OF rounds", dialect="postgresql")
+)
 
 
 class ReviewStore(ReportsMixin, QuizMixin):
@@ -266,18 +296,6 @@ class ReviewStore(ReportsMixin, QuizMixin):
             )
 
     # -- votes ---------------------------------------------------------------
-    def _set_vote(self, conn: sa.Connection, values: dict[str, Any]) -> None:
-        name = conn.dialect.name
-        if name not in ("sqlite", "postgresql"):
-            raise ReviewValueError(f"database dialect {name!r} is not supported for votes")
-        stmt = (sqlite_insert if name == "sqlite" else pg_insert)(V).values(**values)
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["reviewer_id", "candidate_id"],
-                set_={k: stmt.excluded[k] for k in ("label", "comment", "voted_at")},
-            )
-        )
-
     def _open_candidate(self, conn: sa.Connection, candidate_id: int) -> None:
         # FOR SHARE on the round row (PostgreSQL): close_round waits for us.
         row = conn.execute(
@@ -315,19 +333,25 @@ class ReviewStore(ReportsMixin, QuizMixin):
         if comment is not None and not isinstance(comment, str):
             raise ReviewValueError(f"comment must be text, got {type(comment).__name__}")
         with self._write() as conn:
-            me = self._me(conn, session)
-            self._open_candidate(conn, cid)
-            previous = conn.execute(
-                sa.select(V.c.label)
-                .where(V.c.reviewer_id == me.id, V.c.candidate_id == cid)
-                .with_for_update()
-            ).scalar()
+            digest = auth.token_digest(session) if isinstance(session, str) else ""
+            ctx = conn.execute(_VOTE_CONTEXT, {"cid": cid, "token": digest}).first()
+            if ctx is None or as_utc(ctx.expires_at) <= self._now():
+                self._me(conn, session)  # raises for a bad or expired session
+                raise UnknownCandidateError(f"no candidate with id {cid}")
+            if ctx.status != "open":
+                raise RoundClosedError(
+                    f"round {ctx.round_id} of candidate {cid} is closed: votes are final"
+                )
+            upsert = _UPSERT.get(conn.dialect.name)
+            if upsert is None:
+                raise ReviewValueError(f"votes need SQLite or PostgreSQL, not {conn.dialect.name}")
+            previous = conn.execute(_PREVIOUS, {"rid": ctx.id, "cid": cid}).scalar()
             now = self._now()
-            mine = {"reviewer_id": me.id, "candidate_id": cid, "label": label, "comment": comment}
-            self._set_vote(conn, {**mine, "voted_at": now})
+            mine = {"reviewer_id": ctx.id, "candidate_id": cid, "label": label, "comment": comment}
+            conn.execute(upsert, {**mine, "voted_at": now})
             action = "vote" if previous is None else "change"
             conn.execute(
-                sa.insert(H).values(**mine, action=action, previous_label=previous, at=now)
+                sa.insert(H), {**mine, "action": action, "previous_label": previous, "at": now}
             )
 
     def undo_last_vote(self, session: str) -> int | None:
