@@ -59,16 +59,19 @@ KIND_CODES = ("artifact", "smooth", "edge_on", "face_on")
 
 @functools.lru_cache(maxsize=1)
 def _distance_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Redshift grid with distance modulus and angular-diameter distance (Mpc)."""
-    from astropy.cosmology import FlatLambdaCDM
+    """Redshift grid with distance modulus and angular-diameter distance (Mpc).
 
-    cosmo = FlatLambdaCDM(H0=67.4, Om0=0.315)
-    z = np.linspace(0.001, 0.5, 500)
-    return (
-        z,
-        np.asarray(cosmo.distmod(z).value),
-        np.asarray(cosmo.angular_diameter_distance(z).value),
-    )
+    Flat LCDM with h = 0.674, Omega_m = 0.315 (the paper's cosmology, Sec. 4.3);
+    the comoving distance is integrated numerically (no astropy import needed).
+    """
+    h0, om = 67.4, 0.315
+    z = np.linspace(0.0, 0.5, 2001)
+    inv_e = 1.0 / np.sqrt(om * (1 + z) ** 3 + (1 - om))
+    steps = np.diff(z) * (inv_e[1:] + inv_e[:-1]) / 2
+    dc = 299792.458 / h0 * np.concatenate([[0.0], np.cumsum(steps)])  # Mpc
+    z, dc = z[1:], dc[1:]
+    dmod = 5 * np.log10((1 + z) * dc * 1e6 / 10.0)
+    return z, dmod, dc / (1 + z)
 
 
 def _choice(rng: np.random.Generator, probs: tuple[float, ...], n: int) -> np.ndarray:
@@ -253,7 +256,7 @@ def sample_population(n: int, *, seed: int = 0) -> pd.DataFrame:
     bt = np.select([smooth, edge, face], [1.0, bt_edge, bt_face], 0.0) * rng.uniform(0.8, 1.2, n)
     bt = np.clip(bt, 0.0, 1.0)
     bulge_n = np.where(smooth, rng.uniform(3.0, 4.5, n), rng.uniform(1.5, 3.0, n))
-    bulge_re = np.where(smooth, rng.uniform(0.30, 0.40, n), rng.uniform(0.07, 0.14, n))
+    bulge_re = np.where(smooth, rng.uniform(0.33, 0.45, n), rng.uniform(0.07, 0.14, n))
     bulge_q = np.select(
         [smooth, edge_bulge == 1], [q_smooth, rng.uniform(0.5, 0.65, n)], rng.uniform(0.75, 1, n)
     )
@@ -261,11 +264,11 @@ def sample_population(n: int, *, seed: int = 0) -> pd.DataFrame:
 
     winding = df["winding"].to_numpy()
     arms_code = df["arms"].to_numpy()
-    pitch_by_winding = np.array([10.0, 18.0, 28.0])  # degrees: tight, medium, loose
+    pitch_by_winding = np.array([12.0, 20.0, 30.0])  # degrees: tight, medium, loose
     arm_pitch = pitch_by_winding[np.clip(winding, 0, 2)] + rng.normal(0, 2.0, n)
     arm_m = np.array([1, 2, 3, 4, 6, 3])[np.clip(arms_code, 0, 5)]
     arm_m = np.where(df["spiral"].to_numpy(), arm_m, 0)
-    arm_amp = np.where(arms_code == 5, rng.uniform(0.3, 0.5, n), rng.uniform(0.55, 0.9, n))
+    arm_amp = np.where(arms_code == 5, rng.uniform(0.3, 0.45, n), rng.uniform(0.4, 0.65, n))
     bar = df["bar"].to_numpy()
     odd_feature = df["odd_feature"].to_numpy()
 
@@ -302,13 +305,13 @@ def sample_population(n: int, *, seed: int = 0) -> pd.DataFrame:
         "arm_amp": np.where(arm_m > 0, arm_amp, 0.0),
         "arm_phase": rng.uniform(0, 2 * np.pi, n),
         "arm_flocculent": arms_code == 5,
-        "bar_len": np.where(bar, rng.uniform(0.25, 0.4, n), 0.0),
-        "bar_frac": np.where(bar, rng.uniform(0.12, 0.2, n), 0.0),
+        "bar_len": np.where(bar, rng.uniform(0.3, 0.45, n), 0.0),
+        "bar_frac": np.where(bar, rng.uniform(0.2, 0.3, n), 0.0),
         "bar_angle": rng.uniform(0, np.pi, n),
         "ring_r": np.where(feature("ring"), rng.uniform(0.45, 0.7, n), 0.0),
         "ring_frac": np.where(feature("ring"), rng.uniform(0.2, 0.35, n), 0.0),
-        "dust_tau": np.where(dust, rng.uniform(0.9, 1.8, n), 0.0),
-        "dust_width": np.where(dust, rng.uniform(0.04, 0.08, n), 0.0),
+        "dust_tau": np.where(dust, rng.uniform(1.5, 3.0, n), 0.0),
+        "dust_width": np.where(dust, rng.uniform(0.05, 0.09, n), 0.0),
         "dust_offset": np.where(dust, rng.normal(0, 0.03, n), 0.0),
         "dust_angle": np.where(edge | ~early, 0.0, rng.uniform(-0.6, 0.6, n)),
         "companion_frac": np.where(feature("merger"), rng.uniform(0.3, 0.9, n), 0.0),
@@ -324,9 +327,9 @@ def sample_population(n: int, *, seed: int = 0) -> pd.DataFrame:
         "shell_frac": np.where(feature("other"), rng.uniform(0.06, 0.12, n), 0.0),
         "gr_bulge": gr_red,
         "ri_bulge": 0.40 + 0.4 * z + rng.normal(0, 0.03, n),
-        "gr_disk": np.where(passive, gr_red - 0.08, gr_blue),
+        "gr_disk": np.where(passive, gr_red - 0.08, gr_blue + 0.25 * edge),
         "ri_disk": np.where(passive, 0.36 + 0.4 * z, 0.24 + 0.2 * z) + rng.normal(0, 0.03, n),
-        "gr_young": 0.15 + 0.3 * z + rng.normal(0, 0.06, n),
+        "gr_young": 0.28 + 0.3 * z + rng.normal(0, 0.06, n),
         "ri_young": 0.05 + 0.1 * z + rng.normal(0, 0.04, n),
     }
     for k, v in params.items():

@@ -28,14 +28,18 @@ import numpy as np
 # Native SDSS pixel (arcsec) and 1-sigma sky noise per native pixel in
 # nanomaggies (g, r, i); typical of SDSS DR7 imaging.
 SDSS_PIXEL = 0.396
-SKY_SIGMA = np.array([0.020, 0.024, 0.036])
+SKY_SIGMA = np.array([0.006, 0.012, 0.015])
 # Field width in units of Petrosian R90: 424 px * 0.02 R90 arcsec/px.
 FIELD_R90 = 424 * 0.02
+# The rendered profiles are scaled by this much relative to the Petrosian R90:
+# Petrosian apertures miss the wings of concentrated profiles, and the asinh
+# stretch shows galaxies out to about this extent in the real cutouts.
+VISIBLE_R90 = 1.5
 # Lupton asinh mapping (tuned by eye against ../shared/reference/sdss_gz2):
 # band scales for i, r, g -> R, G, B, softening Q and linear stretch.
-RGB_SCALE = (1.0, 1.15, 1.7)
+RGB_SCALE = (1.0, 1.3, 2.2)
 LUPTON_Q = 7.0
-LUPTON_STRETCH = 2.6
+LUPTON_STRETCH = 2.0
 
 
 def pixel_scale(r90_arcsec: float, size: int) -> float:
@@ -43,17 +47,12 @@ def pixel_scale(r90_arcsec: float, size: int) -> float:
     return 0.02 * r90_arcsec * 424.0 / size
 
 
-def _gauss_matrix(size: int, sigma: float) -> np.ndarray:
-    """Matrix G with G @ x = x convolved with a unit-sum Gaussian (separable blur)."""
-    idx = np.arange(size, dtype=np.float32)
-    d = idx[:, None] - idx[None, :]
-    g = np.exp(-0.5 * (d / sigma) ** 2)
-    g /= sigma * np.sqrt(2 * np.pi)
-    return g.astype(np.float32)
+def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of the last two axes (separable, flux outside the frame is lost)."""
+    from scipy.ndimage import gaussian_filter
 
-
-def _blur(img: np.ndarray, g: np.ndarray) -> np.ndarray:
-    return g @ img @ g.T
+    sig = (0.0,) * (img.ndim - 2) + (sigma, sigma)
+    return gaussian_filter(img, sigma=sig, mode="constant", truncate=3.5)
 
 
 def _norm(m: np.ndarray) -> np.ndarray:
@@ -85,7 +84,7 @@ def render_galaxy(p: Mapping[str, Any], *, size: int, seed: int, index: int) -> 
     """
     rng = np.random.default_rng([seed, index, 303])
     pix = pixel_scale(float(p["r90_arcsec"]), size)
-    big_r = size / FIELD_R90  # R90 in pixels
+    big_r = VISIBLE_R90 * size / FIELD_R90  # profile scale (R90) in pixels
     c = (size - 1) / 2.0
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     dx = xx - (c + p["center_dx"] * big_r)
@@ -144,11 +143,12 @@ def render_galaxy(p: Mapping[str, Any], *, size: int, seed: int, index: int) -> 
     # Point sources (stars) and compact background galaxies (pre-PSF).
     stars, gals = _field_sources(p, rng=rng, size=size, pix=pix)
     sig = max(float(p["psf_fwhm_arcsec"]) / 2.355 / pix, 0.45)
-    core, wing = _gauss_matrix(size, sig), _gauss_matrix(size, 3.0 * sig)
     point = bands + stars
-    img = 0.9 * _blur(point, core) + 0.1 * _blur(point, wing)
     if gals is not None:
-        img += _blur(gals, _gauss_matrix(size, float(np.hypot(sig, 0.8 / pix))))
+        # Background galaxies are ~0.8 arcsec blobs before the PSF.
+        point += _blur(gals, 0.8 / pix)
+    # SDSS PSF: a Gaussian core plus 10 % of the light in broad wings.
+    img = 0.9 * _blur(point, sig) + 0.1 * _blur(point, 3.0 * sig)
     img /= pix * pix  # nanomaggies per arcsec^2: the look does not depend on size
     noise = SKY_SIGMA * p["sky_scale"] / (SDSS_PIXEL * max(pix, SDSS_PIXEL))
     img += rng.standard_normal((3, size, size), dtype=np.float32) * noise[:, None, None]
@@ -174,17 +174,16 @@ def _arms(p: Mapping[str, Any], rd: np.ndarray, theta: np.ndarray, disk: np.ndar
     m = int(p["arm_m"])
     tan_pitch = np.tan(np.radians(max(float(p["arm_pitch_deg"]), 4.0)))
     phase = m * (theta - np.log(rd) / tan_pitch) + p["arm_phase"]
-    pattern = ((1.0 + np.cos(phase)) / 2.0) ** 4
+    pattern = ((1.0 + np.cos(phase)) / 2.0) ** 2.5
     # No arms inside the bulge region.
     window = 1.0 - np.exp(-((rd / 0.18) ** 2))
     arms = disk * pattern * window
-    if p["arm_flocculent"]:
-        size = rd.shape[0]
-        noise = rng.standard_normal((size, size)).astype(np.float32)
-        g = _gauss_matrix(size, max(size / 40.0, 0.8))
-        clump = _blur(noise, g)
-        arms = arms * np.clip(1.0 + 2.5 * clump / (clump.std() + 1e-6), 0, None)
-    return arms
+    # Star-forming knots make real arms patchy; flocculent arms are mostly knots.
+    size = rd.shape[0]
+    noise = rng.standard_normal((size, size)).astype(np.float32)
+    clump = _blur(noise, max(size / 50.0, 0.7))
+    gain = 2.5 if p["arm_flocculent"] else 1.0
+    return arms * np.clip(1.0 + gain * clump / (clump.std() + 1e-6), 0, None)
 
 
 def _odd_components(p, comps, *, rd, theta, dx, dy, big_r, rng) -> None:
@@ -269,7 +268,7 @@ def _field_sources(p, *, rng, size: int, pix: float) -> tuple[np.ndarray, np.nda
     flux = 10 ** (-0.4 * (mags - 22.5))
     xs, ys = rng.integers(0, size, n_src), rng.integers(0, size, n_src)
     is_star = rng.random(n_src) < 0.4
-    gr = np.where(is_star, rng.uniform(-0.1, 1.4, n_src), rng.uniform(0.7, 1.5, n_src))
+    gr = np.where(is_star, rng.uniform(-0.1, 1.4, n_src), rng.uniform(0.5, 1.3, n_src))
     ri = np.where(is_star, 0.45 * gr - 0.05, rng.uniform(0.35, 0.6, n_src))
     w = np.stack([10 ** (-0.4 * gr), np.ones(n_src), 10 ** (0.4 * ri)]).astype(np.float32)
     gals = np.zeros_like(stars)

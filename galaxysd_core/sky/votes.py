@@ -149,7 +149,7 @@ def answer_probabilities(truth: pd.DataFrame, *, rng: np.random.Generator) -> np
 
 
 def simulate_votes(
-    truth: pd.DataFrame, *, seed: int = 0, chunk: int = 2000
+    truth: pd.DataFrame, *, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Let simulated volunteers walk the tree for every galaxy.
 
@@ -159,8 +159,6 @@ def simulate_votes(
         The population table.
     seed : int, default 0
         Random seed.
-    chunk : int, default 2000
-        Galaxies per vectorised batch (bounds memory).
 
     Returns
     -------
@@ -172,38 +170,31 @@ def simulate_votes(
     """
     rng = np.random.default_rng([seed, 404])
     n = len(truth)
-    probs = answer_probabilities(truth, rng=rng)
-    cdf = np.cumsum(probs, axis=-1)
+    cdf = np.cumsum(answer_probabilities(truth, rng=rng), axis=-1)
     n_vol = rng.integers(40, 61, n)
-    max_v = 60
-    counts = np.zeros((n, len(ANSWERS)))
-    weights = np.zeros((n, len(ANSWERS)))
-    for lo in range(0, n, chunk):
-        hi = min(lo + chunk, n)
-        m = hi - lo
-        u = rng.random((m, max_v, N_TASKS), dtype=np.float32)
-        ans = (u[..., None] > cdf[lo:hi, None, :, :]).sum(-1)
-        ans = np.minimum(ans, N_ANSWERS[None, None, :] - 1)
-        # Random clickers: a few per cent answer uniformly and get low weight.
-        clicker = rng.random((m, max_v)) < 0.04
-        rand_ans = (rng.random((m, max_v, N_TASKS)) * N_ANSWERS[None, None, :]).astype(np.int64)
-        ans = np.where(clicker[..., None], rand_ans, ans)
-        w = np.where(clicker, rng.uniform(0.1, 0.5, (m, max_v)), rng.uniform(0.85, 1.0, (m, max_v)))
-        w = np.round(w, 3)
-        active = np.arange(max_v)[None, :] < n_vol[lo:hi, None]
-        cur = np.where(active, 0, -1)
-        while (cur >= 0).any():
-            on = cur >= 0
-            g, v = np.nonzero(on)
-            t = cur[g, v]
-            a = ans[g, v, t]
-            col = COLUMN[t, a]
-            np.add.at(counts, (lo + g, col), 1)
-            np.add.at(weights, (lo + g, col), w[g, v])
-            nxt = np.full_like(cur, -1)
-            nxt[on] = NEXT[t, a]
-            cur = nxt
-    return counts.astype(np.int64), weights, n_vol
+    max_v = int(n_vol.max())
+    # Random clickers: a few per cent answer uniformly and get low weight.
+    clicker = rng.random((n, max_v)) < 0.04
+    w = np.where(clicker, rng.uniform(0.1, 0.5, (n, max_v)), rng.uniform(0.85, 1.0, (n, max_v)))
+    w = np.round(w, 3)
+    n_cols = len(ANSWERS)
+    counts = np.zeros(n * n_cols)
+    weights = np.zeros(n * n_cols)
+    cur = np.where(np.arange(max_v)[None, :] < n_vol[:, None], 0, -1)
+    # Walk the tree: each step, every volunteer still classifying answers its task.
+    while (cur >= 0).any():
+        g, v = np.nonzero(cur >= 0)
+        t = cur[g, v]
+        u = rng.random(len(g))
+        a = (u[:, None] > cdf[g, t]).sum(1)
+        a = np.where(clicker[g, v], (u * N_ANSWERS[t]).astype(np.int64), a)
+        a = np.minimum(a, N_ANSWERS[t] - 1)
+        flat = g * n_cols + COLUMN[t, a]
+        counts += np.bincount(flat, minlength=n * n_cols)
+        weights += np.bincount(flat, weights=w[g, v], minlength=n * n_cols)
+        cur[g, v] = NEXT[t, a]
+    shape = (n, n_cols)
+    return counts.reshape(shape).astype(np.int64), weights.reshape(shape), n_vol
 
 
 def _task_slices() -> dict[str, list[int]]:
@@ -308,6 +299,8 @@ def gz2_class(deb: np.ndarray, task_n: dict[str, np.ndarray]) -> np.ndarray:
 
     t01, t07, t09 = pick("t01"), pick("t07"), pick("t09")
     t05, t10, t11, t08 = pick("t05"), pick("t10"), pick("t11"), pick("t08")
+    edge, bar, spiral = share("edge_on") > 0.5, share("bar") > 0.5, share("spiral") > 0.5
+    odd = (share("odd") > 0.5) & (task_n["t08"] > 0)
     out = []
     for g in range(deb.shape[0]):
         if t01[g] == 2:
@@ -315,13 +308,13 @@ def gz2_class(deb: np.ndarray, task_n: dict[str, np.ndarray]) -> np.ndarray:
             continue
         if t01[g] == 0:
             s = "E" + "ric"[t07[g]]
-        elif share("edge_on")[g] > 0.5:
+        elif edge[g]:
             s = "Se" + "rbn"[t09[g]]
         else:
-            s = "S" + ("B" if share("bar")[g] > 0.5 else "") + "dcba"[t05[g]]
-            if share("spiral")[g] > 0.5:
+            s = "S" + ("B" if bar[g] else "") + "dcba"[t05[g]]
+            if spiral[g]:
                 s += "1234+?"[t11[g]] + "tml"[t10[g]]
-        if share("odd")[g] > 0.5 and task_n["t08"][g] > 0:
+        if odd[g]:
             s += "(" + "rldiomu"[t08[g]] + ")"
         out.append(s)
     return np.array(out, dtype=object)
