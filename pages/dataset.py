@@ -30,6 +30,22 @@ def _funnel(data: Overview) -> go.Figure:
     return fig
 
 
+def _tag_bars(data: Overview) -> go.Figure:
+    """Galaxies per tag before and after down-sampling, in prompt order."""
+    counts = data.tag_counts.iloc[::-1]
+    fig = go.Figure()
+    for stage in [c for c in ("not_detg", "balanced") if c in counts]:
+        fig.add_trace(go.Bar(y=counts["tag"], x=counts[stage], name=stage, orientation="h"))
+    fig.update_layout(
+        height=max(320, 16 * len(counts)),
+        barmode="group",
+        legend_orientation="h",
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        yaxis={"dtick": 1},
+    )
+    return fig
+
+
 def _upset(data: Overview, top: int = 15) -> go.Figure:
     """UpSet-style plot (paper Fig. 2): combination counts over a tag dot matrix."""
     combos = data.combinations.head(top)
@@ -39,7 +55,7 @@ def _upset(data: Overview, top: int = 15) -> go.Figure:
     fig.add_trace(go.Bar(x=x, y=combos["count"], marker_color="#4c78a8", name="galaxies"), 1, 1)
     for row, tag in enumerate(tags):
         on = combos[tag].astype(bool).to_numpy()
-        colours = ["#222" if v else "#ddd" for v in on]
+        colours = ["#f58518" if v else "rgba(128, 128, 128, 0.25)" for v in on]
         fig.add_trace(
             go.Scatter(
                 x=x,
@@ -122,8 +138,7 @@ if data is not None:
     left.subheader("Funnel")
     left.plotly_chart(_funnel(data), width="stretch")
     right.subheader("Tag counts")
-    counts = data.tag_counts.set_index("tag").drop(columns="phrase")
-    right.bar_chart(counts.iloc[:, -2:], horizontal=True, stack=False, height=320)
+    right.plotly_chart(_tag_bars(data), width="stretch")
     st.subheader("Tag co-occurrence in the training set")
     if data.combinations.empty:
         st.info("No galaxy reached the training set with these settings.")
