@@ -22,6 +22,29 @@ DEFAULT_SKY = "default"
 DEFAULT_SKY_CONFIG = {"n": 2000, "size": 64, "seed": 0}
 
 
+# (section, title, file in pages/, icon, what it is for): the app's fixed page
+# list, grouped by what a visitor does with the images (make, measure, use).
+PAGES: tuple[tuple[str, str, str, str, str], ...] = (
+    ("Studio", "Home", "home.py", ":material/home:", "The state of things and a short tour."),
+    ("Make", "Dataset", "dataset.py", ":material/dataset:",
+     "Browse a mock sky or GZ2 images, filter by tags, prepare a training set."),
+    ("Make", "Compose", "compose.py", ":material/brush:",
+     "Write a morphology prompt, weight its tags, generate galaxies."),
+    ("Make", "Training", "training.py", ":material/model_training:",
+     "Fine-tune a model, watch the loss and samples, stop or resume."),
+    ("Measure", "Metrics", "metrics.py", ":material/monitoring:",
+     "Realism, diversity and tag consistency of generated images."),
+    ("Measure", "Embedding Map", "embedding_map.py", ":material/scatter_plot:",
+     "Real and generated galaxies on one 2-D map."),
+    ("Measure", "Quiz", "quiz.py", ":material/quiz:",
+     "Spot the generated galaxy among four: a human realism score."),
+    ("Use", "Experiments", "experiments.py", ":material/science:",
+     "Does synthetic data help a classifier? Train and compare."),
+    ("Use", "Review", "review.py", ":material/how_to_vote:",
+     "Vote on discovery candidates with other reviewers."),
+)  # fmt: skip
+
+
 class OutsideWorkspaceError(GalaxySDError, PermissionError):
     """A user-given path points outside the workspace (or the bundled assets)."""
 
@@ -33,6 +56,7 @@ class Keys:
     ACTIVE_DATASET = "active_dataset"  # str path of a mock sky / GZ2 folder
     DEVICE = "device"  # "cpu" or "cuda"
     REVIEW_SESSION = "review_session"  # token from ReviewStore.sign_in
+    REVIEW_ROUND = "review_round"  # int id of the round picked on the Review page
     COMPOSE_GALLERY = "compose_gallery"  # list of generated PNG paths
     COMPOSE_PRESET = "compose_preset"  # settings sent from the Metrics page
     QUIZ_ROUND = "quiz_round"  # QuizRound.to_dict() of the round on screen

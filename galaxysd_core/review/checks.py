@@ -149,3 +149,18 @@ def normalize_objects(
             clean["score"] = _float(row.get("score"), "score", object_id, -math.inf, math.inf)
         out.append(clean)
     return out
+
+
+def read_candidates(source: Any) -> pd.DataFrame:
+    """Read a candidates CSV (``object_id, image[, score, ra, dec]``) from a path or file.
+
+    Raises
+    ------
+    ReviewValueError
+        The file cannot be read or parsed; the message says why.
+    """
+    try:
+        return pd.read_csv(source, dtype={"object_id": str})
+    except (OSError, ValueError) as exc:
+        name = getattr(source, "name", source)
+        raise ReviewValueError(f"cannot read candidates CSV {name}: {exc}") from None

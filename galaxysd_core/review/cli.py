@@ -41,14 +41,9 @@ def _add_reviewer(args: argparse.Namespace) -> int:
 
 
 def _open_round(args: argparse.Namespace) -> int:
-    import pandas as pd
+    from galaxysd_core.review.checks import read_candidates
 
-    from galaxysd_core.errors import CatalogError
-
-    try:
-        table = pd.read_csv(args.candidates, dtype={"object_id": str})
-    except (OSError, ValueError) as exc:
-        raise CatalogError(f"cannot read candidates {args.candidates}: {exc}") from exc
+    table = read_candidates(args.candidates)
     round_id = _store(args).open_round(
         args.campaign, table, panel_size=args.panel_size, quorum=args.quorum
     )

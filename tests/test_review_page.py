@@ -1,0 +1,89 @@
+"""The Review page with Streamlit's AppTest against a real SQLite store: sign in
+(wrong then right passphrase), vote with the buttons, undo, and the admin panel."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from galaxysd_core.db import database_url
+from galaxysd_core.review import ReviewStore
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # `pages._common` is imported from the repository root
+PAGE = str(ROOT / "pages" / "review.py")
+
+
+@pytest.fixture
+def seeded(ws):
+    """A workspace store with a reviewer, an admin and a round of three imaged candidates."""
+    (ws.root / "cands").mkdir()
+    rows = []
+    for i, score in enumerate([0.2, 0.9, 0.6]):
+        Image.new("RGB", (16, 16), (40 * i, 80, 120)).save(ws.root / "cands" / f"{i}.png")
+        rows.append(
+            {
+                "object_id": f"obj{i}",
+                "image": f"cands/{i}.png",
+                "score": score,
+                "ra": 10.0,
+                "dec": 1.0,
+            }
+        )
+    store = ReviewStore(database_url(ws))
+    store.add_reviewer("ann", "pass-ann")
+    store.add_reviewer("boss", "pass-boss", role="admin")
+    round_id = store.open_round("page", rows)
+    yield store, round_id
+    store.dispose()
+
+
+def _sign_in(name: str, phrase: str) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    at.text_input[0].input(name)
+    at.text_input[1].input(phrase)
+    return at.button[0].click().run()
+
+
+def test_sign_in_vote_undo(seeded):
+    store, round_id = seeded
+    at = _sign_in("ann", "wrong")
+    assert "wrong passphrase for reviewer 'ann'" in " ".join(e.value for e in at.error)
+    assert "review_session" not in at.session_state
+
+    at = _sign_in("ann", "pass-ann")
+    assert not at.exception
+    assert "review_session" in at.session_state
+    assert any("obj1" in m.value for m in at.markdown)  # highest score first
+    at.button(key="review_yes").click().run()
+    at.button(key="review_no").click().run()
+    votes = store.votes(round_id)
+    ids = dict(
+        zip(
+            store.candidates(round_id)["object_id"],
+            store.candidates(round_id)["candidate_id"],
+            strict=True,
+        )
+    )
+    assert votes[["reviewer", "candidate_id", "label"]].values.tolist() == [
+        ["ann", ids["obj1"], "yes"],
+        ["ann", ids["obj2"], "no"],
+    ]
+    at.button(key="review_undo").click().run()
+    assert store.votes(round_id)["candidate_id"].tolist() == [ids["obj1"]]
+    assert not [b for b in at.button if b.label == "Close this round"]  # not an admin
+
+
+def test_admin_closes_the_round(seeded):
+    store, round_id = seeded
+    at = _sign_in("boss", "pass-boss")
+    assert not at.exception
+    [close] = [b for b in at.button if b.label == "Close this round"]
+    close.click().run()
+    assert not at.exception
+    assert store.round_info(round_id)["status"] == "closed"
