@@ -42,7 +42,7 @@ def test_mock_sky_by_default(page_ws, monkeypatch):
     assert labels[:3] == ["all", "with image", "well sampled"] and labels[-1] == "balanced"
     assert app.metric[0].value == "400"
     assert any("Prepare training set" in b.label for b in app.button)
-    assert len(app.get("plotly_chart")) == 2
+    assert len(app.get("plotly_chart")) == 3  # funnel, tag counts, UpSet
     captions = [c for image in app.main.image for c in image.captions]
     assert len(captions) == 24 and all(c.startswith("sdss, ") for c in captions)
     # Filtering by a tag keeps only galaxies whose prompt names it.
