@@ -5,6 +5,7 @@ beyond-paper distances (Fréchet, KID, precision/recall/density/coverage, a
 classifier two-sample test) live in :mod:`galaxysd_core.metrics.distances`.
 """
 
+from galaxysd_core.metrics.config import EvaluateConfig, FeatureClassifierConfig
 from galaxysd_core.metrics.consistency import consistency, consistency_per_image, pareto_front
 from galaxysd_core.metrics.similarity import (
     EmbeddingError,
@@ -16,6 +17,8 @@ from galaxysd_core.metrics.similarity import (
 
 __all__ = [
     "EmbeddingError",
+    "EvaluateConfig",
+    "FeatureClassifierConfig",
     "consistency",
     "consistency_per_image",
     "diversity",

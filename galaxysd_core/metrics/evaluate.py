@@ -1,0 +1,410 @@
+"""Evaluation runs: metrics over checkpoints (Fig. 4) and a settings sweep (Fig. 5).
+
+For every checkpoint x Table 1 prompt x mode (text-only, reference-start) the
+model generates ``n_images`` images; they are embedded with the SimCLR encoder
+and compared with the real galaxies carrying the prompt's tags (Eq. 1-6 and
+the beyond-paper distances). Real-vs-real rows (two halves of each prompt's
+real set) are the reference line. Results: ``metrics.parquet`` (one row per
+checkpoint x prompt x mode, plus ``prompt="ALL"`` means over prompts, Eq. 2, 4,
+6), ``images.parquet`` (every generated image with its recipe) and, with
+``sweep``, ``pareto.parquet`` (realism vs diversity per setting, front marked).
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from galaxysd_core.atomic import atomic_write_bytes
+from galaxysd_core.errors import ConfigError, ModelFolderError
+from galaxysd_core.jobs.progress import RUN_DIR_ENV, Progress
+from galaxysd_core.metrics.config import EvaluateConfig
+from galaxysd_core.metrics.consistency import consistency, pareto_front
+from galaxysd_core.metrics.distances import all_metrics, reference_metrics
+from galaxysd_core.metrics.features import load_heads, prompt_answers
+from galaxysd_core.paths import DEMO_ENCODER, workspace
+
+log = logging.getLogger(__name__)
+
+METRIC_COLUMNS = (
+    "realism", "diversity", "consistency", "fd", "kid",
+    "precision", "recall", "density", "coverage", "c2st",
+)  # fmt: skip
+#: generate_fn(pipeline, prompt, *, n, seed, steps, guidance, strength, references) -> PIL images
+GenerateFn = Callable[..., list[Any]]
+
+
+def real_table(folder: str | os.PathLike[str]) -> pd.DataFrame:
+    """The real images of a mock sky or prepared dataset with their tags.
+
+    Returns
+    -------
+    pd.DataFrame
+        ``path`` (str) and ``tags`` (tuple of str), one row per image.
+
+    Raises
+    ------
+    ConfigError
+        If the folder has neither ``truth.parquet`` nor ``metadata.jsonl``.
+    """
+    from galaxysd_core.embedding.probe import tag_frame
+
+    root = Path(folder)
+    if (root / "truth.parquet").is_file():
+        truth = pd.read_parquet(root / "truth.parquet")
+        tags = tag_frame(truth)
+        names = tags.columns.to_numpy()
+        rows = tags.to_numpy()
+        return pd.DataFrame(
+            {
+                "path": [str(root / "images" / f"{a}.jpg") for a in truth["asset_id"]],
+                "tags": [tuple(names[r]) for r in rows],
+            }
+        )
+    if (root / "metadata.jsonl").is_file():
+        records = [
+            json.loads(line) for line in (root / "metadata.jsonl").read_text().splitlines() if line
+        ]
+        return pd.DataFrame(
+            {
+                "path": [str(root / r["file_name"]) for r in records],
+                "tags": [tuple(r.get("tags", ())) for r in records],
+            }
+        )
+    raise ConfigError(
+        f"{root} has no truth.parquet (mock sky) or metadata.jsonl (prepared dataset)"
+    )
+
+
+def checkpoints_of(run: str | os.PathLike[str]) -> list[tuple[str, int | None, Path]]:
+    """The models to evaluate: ``(name, step, folder)`` per checkpoint, oldest first.
+
+    A diffusers folder (``model_index.json``, e.g. the demo model) is one
+    "checkpoint" named ``model``.
+
+    Raises
+    ------
+    ConfigError
+        If the folder is neither a model nor a run with checkpoints.
+    """
+    from galaxysd_core.diffusion.checkpoints import list_checkpoints
+
+    run = Path(run)
+    if (run / "model_index.json").is_file():
+        return [("model", None, run)]
+    found = list_checkpoints(run)
+    if not found:
+        raise ConfigError(
+            f"no checkpoints in {run} (expected checkpoints/checkpoint-N or a diffusers "
+            "model folder); train first or point --run at a model"
+        )
+    return [(p.name, int(p.name.split("-")[-1]), p) for p in found]
+
+
+def load_checkpoint_pipeline(folder: Path, *, device: str = "cpu") -> Any:
+    """A pipeline for a model folder or a fine-tuning checkpoint (EMA weights if saved).
+
+    A checkpoint stores the trained networks (``model_<i>.safetensors``, UNet
+    then text encoder as configured) on top of the run's base model.
+    """
+    import torch
+    from safetensors.torch import load_file
+
+    from galaxysd_core.diffusion import load_pipeline
+
+    if (folder / "model_index.json").is_file():
+        return load_pipeline(folder, device=device)
+    state_file = folder / "state.json"
+    if not state_file.is_file():
+        raise ModelFolderError(f"{folder} is neither a model nor a checkpoint (no state.json)")
+    config = json.loads(state_file.read_text())["config"]
+    pipe = load_pipeline(config["model"], device=device)
+    parts = [
+        m
+        for m, on in (
+            (pipe.unet, config.get("train_unet", True)),
+            (pipe.text_encoder, config.get("train_text_encoder", True)),
+        )
+        if on
+    ]
+    emas = []
+    if (folder / "training_state.pt").is_file():
+        emas = torch.load(folder / "training_state.pt", weights_only=False).get("emas", [])
+    for i, model in enumerate(parts):
+        model.load_state_dict(load_file(folder / f"model_{i}.safetensors"))
+        shadow = emas[i].get("shadow_params") if i < len(emas) else None
+        if shadow:  # the exported model uses EMA weights; evaluate the same
+            with torch.no_grad():
+                for p, s in zip(model.parameters(), shadow, strict=True):
+                    p.copy_(s.to(p))
+    return pipe.to(device)
+
+
+def diffusion_generate(
+    pipeline: Any, prompt: str, *, n: int, seed: int, steps: int, guidance: float,
+    strength: float, scheduler: str, references: list[str] | None,
+) -> list[Any]:  # fmt: skip
+    """Generate with :func:`galaxysd_core.diffusion.generate`; one reference per image."""
+    from galaxysd_core.diffusion import generate
+
+    common = {"steps": steps, "guidance": guidance, "scheduler": scheduler}
+    if references is None:
+        return generate(pipeline, prompt, n=n, seed=seed, **common).images
+    # the paper's fix (Sec. 2): each image starts from its own noised real galaxy
+    return [
+        generate(
+            pipeline, prompt, n=1, seed=seed + i, reference=ref, strength=strength, **common
+        ).images[0]
+        for i, ref in enumerate(references)
+    ]
+
+
+def _write_png(image: Any, path: Path) -> None:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def prompt_text(letter: str, *, weight: float = 1.0) -> str:
+    """Table 1 prompt ``letter``; ``weight`` != 1 emphasises every unweighted tag."""
+    from galaxysd_core.gz2.prompts import TABLE1_PROMPTS, TABLE1_WEIGHTS, prompt_for
+
+    tags = TABLE1_PROMPTS[letter]
+    weights = {t: weight for t in tags} if weight != 1.0 else {}
+    weights.update(TABLE1_WEIGHTS.get(letter, {}))
+    return prompt_for(tags, weights=weights or None)
+
+
+class _Evaluator:
+    """Shared state of one evaluation: real embeddings, heads, encoder, output folder."""
+
+    def __init__(self, config: EvaluateConfig, out: Path, generate_fn: GenerateFn) -> None:
+        from galaxysd_core.embedding.cache import cached_embeddings
+        from galaxysd_core.embedding.model import load_encoder
+
+        self.config, self.out, self.generate_fn = config, out, generate_fn
+        ws = workspace()
+        encoder_dir = Path(config.encoder or DEMO_ENCODER)
+        self.encoder = load_encoder(encoder_dir, device=config.device)
+        self.heads = load_heads(encoder_dir)
+        self.real = real_table(config.real or ws.sky / "default")
+        self.real_emb = cached_embeddings(
+            self.real["path"].tolist(),
+            encoder_dir=encoder_dir,
+            cache_dir=ws.cache,
+            device=config.device,
+        )
+        self.rng = np.random.default_rng(config.seed)
+        self.images: list[dict[str, Any]] = []
+
+    def real_rows(self, letter: str) -> np.ndarray:
+        from galaxysd_core.gz2.prompts import TABLE1_PROMPTS
+
+        want = set(TABLE1_PROMPTS[letter])
+        rows = np.flatnonzero([want <= set(t) for t in self.real["tags"]])
+        if len(rows) > self.config.max_real:
+            rows = np.sort(
+                np.random.default_rng(self.config.seed).choice(
+                    rows, self.config.max_real, replace=False
+                )
+            )
+        return rows
+
+    def score(self, letter: str, gen_emb: np.ndarray) -> dict[str, Any]:
+        from galaxysd_core.gz2.prompts import TABLE1_PROMPTS
+
+        rows = self.real_rows(letter)
+        out: dict[str, Any] = dict.fromkeys(METRIC_COLUMNS, float("nan"))
+        if len(rows) == 0:
+            log.warning("prompt %s: no real galaxy carries its tags; only consistency", letter)
+        else:
+            out.update(all_metrics(self.real_emb[rows], gen_emb, seed=self.config.seed))
+        truth, applicable = prompt_answers(TABLE1_PROMPTS[letter])
+        if applicable.any():
+            out["consistency"] = consistency(
+                self.heads.predict(gen_emb), truth, applicable=applicable
+            )
+        return out
+
+    def reference_row(self, letter: str) -> dict[str, Any]:
+        from galaxysd_core.gz2.prompts import TABLE1_PROMPTS
+
+        rows = self.real_rows(letter)
+        out: dict[str, Any] = dict.fromkeys(METRIC_COLUMNS, float("nan"))
+        if len(rows) >= 2:
+            out.update(reference_metrics(self.real_emb[rows], seed=self.config.seed))
+            truth, applicable = prompt_answers(TABLE1_PROMPTS[letter])
+            if applicable.any():  # the classifiers' own agreement with real labels: C's ceiling
+                out["consistency"] = consistency(
+                    self.heads.predict(self.real_emb[rows]), truth, applicable=applicable
+                )
+        return out
+
+    def make(
+        self,
+        pipe: Any,
+        letter: str,
+        mode: str,
+        folder: Path,
+        *,
+        settings: dict[str, Any],
+        meta: dict[str, Any],
+    ) -> np.ndarray:
+        from galaxysd_core.embedding.model import embed
+
+        c = self.config
+        rows = self.real_rows(letter)
+        refs = None
+        if mode == "reference":
+            pool = rows if len(rows) else np.arange(len(self.real))
+            refs = [self.real["path"].iloc[i] for i in self.rng.choice(pool, c.n_images)]
+        prompt = prompt_text(letter, weight=settings.get("weight", 1.0))
+        images = self.generate_fn(
+            pipe, prompt, n=c.n_images, seed=c.seed, steps=settings["steps"], guidance=settings["guidance"],
+            strength=settings["strength"], scheduler=c.scheduler, references=refs,
+        )  # fmt: skip
+        for i, image in enumerate(images):
+            path = folder / f"{i:03d}.png"
+            _write_png(image, path)
+            self.images.append(
+                {"path": str(path), "prompt": letter, "prompt_text": prompt, "mode": mode, "seed": c.seed + i,
+                 "reference": None if refs is None else refs[i], **settings, **meta}
+            )  # fmt: skip
+        return embed(images, encoder=self.encoder, device=c.device)
+
+
+def _with_means(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Add ``prompt="ALL"`` rows: the mean over prompts (Eq. 2, 4, 6) per checkpoint x mode."""
+    frame = pd.DataFrame(rows)
+    keys = ["checkpoint", "step", "mode"]
+    means = frame.groupby(keys, dropna=False, sort=False)[list(METRIC_COLUMNS)].mean().reset_index()
+    means["prompt"] = "ALL"
+    return pd.concat([frame, means], ignore_index=True)
+
+
+def evaluate_run(
+    config: EvaluateConfig,
+    *,
+    progress: Progress | None = None,
+    generate_fn: GenerateFn | None = None,
+) -> Path:
+    """Evaluate a run's checkpoints (and optionally sweep settings); write parquet files.
+
+    Parameters
+    ----------
+    config : EvaluateConfig
+        What to evaluate.
+    progress : Progress, optional
+        One update per checkpoint x prompt x mode (and sweep point).
+    generate_fn : callable, optional
+        Replaces :func:`diffusion_generate` (same keywords), e.g. to evaluate
+        images from elsewhere.
+
+    Returns
+    -------
+    Path
+        ``<output_dir>/metrics.parquet``.
+
+    Raises
+    ------
+    ConfigError
+        If the run has no checkpoints or no output folder can be chosen.
+    ModelFolderError
+        If the encoder folder has no feature classifiers.
+    """
+    progress = progress or Progress()
+    config.validate()
+    ckpts = checkpoints_of(config.run)[-config.max_checkpoints :]
+    out = config.output_dir or (
+        Path(os.environ[RUN_DIR_ENV]) if RUN_DIR_ENV in os.environ else None
+    )
+    if out is None:
+        if ckpts[0][0] == "model":
+            raise ConfigError(
+                "EvaluateConfig.output_dir: give a folder for the results of a model folder"
+            )
+        out = Path(config.run)
+    out = Path(out)
+    ev = _Evaluator(config, out, generate_fn or diffusion_generate)
+    combos = list(
+        itertools.product(
+            config.sweep_guidance, config.sweep_strength, config.sweep_steps, config.sweep_weight
+        )
+    )
+    total = len(ckpts) * len(config.prompts) * len(config.modes) + (
+        len(combos) * len(config.sweep_prompts) if config.sweep else 0
+    )
+    done = 0
+    rows = [
+        {
+            "checkpoint": "real",
+            "step": None,
+            "prompt": p,
+            "mode": "real-vs-real",
+            **ev.reference_row(p),
+        }
+        for p in config.prompts
+    ]
+    base = {
+        "guidance": config.guidance,
+        "strength": config.strength,
+        "steps": config.steps,
+        "weight": 1.0,
+    }
+    pipe = None
+    for name, step, folder in ckpts:
+        pipe = load_checkpoint_pipeline(folder, device=config.device)
+        for letter, mode in itertools.product(config.prompts, config.modes):
+            meta = {"checkpoint": name, "step": step}
+            emb = ev.make(
+                pipe, letter, mode, out / "images" / name / mode / letter, settings=base, meta=meta
+            )
+            rows.append({**meta, "prompt": letter, "mode": mode, **ev.score(letter, emb)})
+            done += 1
+            progress.update(done, total, message=f"{name} {letter} {mode}")
+            progress.check_stop()
+    _write_parquet(_with_means(rows), out / "metrics.parquet")
+    if config.sweep:
+        points = []
+        for letter in config.sweep_prompts:
+            for g, s, n, w in combos:
+                settings = {"guidance": g, "strength": s, "steps": n, "weight": w}
+                meta = {"checkpoint": ckpts[-1][0], "step": ckpts[-1][1]}
+                folder = out / "images" / "sweep" / letter / f"g{g:g}-s{s:g}-n{n}-w{w:g}"
+                emb = ev.make(pipe, letter, "reference", folder, settings=settings, meta=meta)
+                scores = ev.score(letter, emb)
+                points.append({"prompt": letter, "prompt_text": prompt_text(letter, weight=w), **settings,
+                               "scheduler": config.scheduler, "thumbnail": str(folder / "000.png"), **scores})  # fmt: skip
+                done += 1
+                progress.update(done, total, message=f"sweep {letter}")
+                progress.check_stop()
+        _write_parquet(mark_fronts(pd.DataFrame(points)), out / "pareto.parquet")
+    _write_parquet(pd.DataFrame(ev.images), out / "images.parquet")
+    return out / "metrics.parquet"
+
+
+def mark_fronts(points: pd.DataFrame) -> pd.DataFrame:
+    """Add ``on_front``: per prompt, Pareto-optimal in realism (up) vs diversity (down)."""
+    points = points.copy()
+    points["on_front"] = False
+    for _, idx in points.groupby("prompt").groups.items():
+        sub = points.loc[idx, ["realism", "diversity"]]
+        ok = sub.notna().all(axis=1)
+        if ok.any():
+            points.loc[sub.index[ok], "on_front"] = pareto_front(sub[ok].to_numpy(), [True, False])
+    return points
