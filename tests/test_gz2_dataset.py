@@ -109,6 +109,10 @@ def test_funnel_export_and_captions(folder, prepared):
     assert (counts["balanced"] >= counts["not_detg"].clip(upper=60)).all()
     assert counts.loc["dust_lane", "balanced"] == counts.loc["dust_lane", "not_detg"] >= 1
     assert (prepared / "stats" / "combinations.csv").is_file()
+    examples = json.loads((prepared / "stats" / "examples.json").read_text())
+    assert len(examples["ring"]) == 4 and all((prepared / n).is_file() for n in examples["ring"])
+    ring_files = set(metadata.loc[metadata["tags"].map(lambda t: "ring" in t), "file_name"])
+    assert set(examples["ring"]) <= ring_files
 
 
 def test_balanced_set_is_deterministic(folder, prepared, tmp_path):

@@ -14,7 +14,7 @@ The output folder is a diffusers image folder (``metadata.jsonl`` with
 ``file_name``, ``text``, ``tags``, ``dr7objid``; images beside it) and also the
 authors' layout (``{asset_id}.txt`` caption beside each ``{asset_id}.jpg``),
 plus ``stats/`` (``summary.json``, ``tag_counts.csv``, ``combinations.csv``,
-``galaxies.csv``).
+``examples.json`` (a few image names per tag), ``galaxies.csv``).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from galaxysd_core.gz2.catalog import (
 from galaxysd_core.gz2.columns import id_column
 from galaxysd_core.gz2.flags import gz2_class, tag_combinations, well_sampled_flags
 from galaxysd_core.gz2.prompts import DROPPED_TAGS, PHRASE_ORDER, PHRASES, prompt_for
-from galaxysd_core.gz2.stats import combinations, tag_counts
+from galaxysd_core.gz2.stats import combinations, examples_per_tag, tag_counts
 from galaxysd_core.jobs.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -359,6 +359,11 @@ def _write_stats(
     stage_tags = {s: labels.loc[labels[s], "prompt_tags"] for s in STAGES[2:]}
     tag_counts(stage_tags).to_csv(folder / "tag_counts.csv", index=False)
     combinations(stage_tags["balanced"]).to_csv(folder / "combinations.csv", index=False)
+    chosen = labels.loc[labels["balanced"]].sort_values(ID)
+    examples = examples_per_tag(
+        list(chosen["prompt_tags"]), [f"{a}.jpg" for a in chosen["asset_id"]], seed=config.seed
+    )
+    (folder / "examples.json").write_text(json.dumps(examples, indent=2) + "\n", "utf-8")
     galaxies = labels[[ID, "asset_id", "gz2_class", "text", *STAGES[2:]]].copy()
     galaxies["tags"] = labels["tags"].map(" ".join)
     galaxies.to_csv(folder / "galaxies.csv", index=False)

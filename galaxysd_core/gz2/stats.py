@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from galaxysd_core.gz2.prompts import PHRASE_ORDER, PHRASES
@@ -89,3 +90,45 @@ def combinations(
     return table.sort_values(["count", "combination"], ascending=[False, True]).reset_index(
         drop=True
     )
+
+
+def examples_per_tag(
+    tags: Sequence[Sequence[str]],
+    names: Sequence[str],
+    *,
+    per_tag: int = 4,
+    seed: int = 0,
+) -> dict[str, list[str]]:
+    """Pick a few example images of every tag (seeded, so a dataset always shows the same).
+
+    Parameters
+    ----------
+    tags : sequence of tag sequences
+        Tags of each galaxy.
+    names : sequence of str
+        Image file name (or path) of each galaxy, aligned with ``tags``.
+    per_tag : int, default 4
+        Examples per tag (fewer if the tag is rarer).
+    seed : int, default 0
+        Seed of the choice.
+
+    Returns
+    -------
+    dict of str to list of str
+        Tag -> image names, tags in prompt order, only tags that occur.
+    """
+    if len(tags) != len(names):
+        raise ValueError(f"tags and names differ in length: {len(tags)} != {len(names)}")
+    rng = np.random.default_rng(seed)
+    members: dict[str, list[str]] = {}
+    for row, name in zip(tags, names, strict=True):
+        for tag in row:
+            members.setdefault(tag, []).append(name)
+    out = {}
+    for tag in PHRASE_ORDER:
+        if tag in members:
+            chosen = rng.choice(
+                len(members[tag]), size=min(per_tag, len(members[tag])), replace=False
+            )
+            out[tag] = [members[tag][i] for i in sorted(chosen)]
+    return out
