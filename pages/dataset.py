@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from galaxysd_core.gz2.overview import Overview, overview
-from galaxysd_core.gz2.stats import UPSET_TAGS
+from galaxysd_core.gz2.plots import funnel_figure, tag_count_figure, upset_figure
 from pages._common import active_dataset, get_workspace, label_for, list_datasets, user_errors
 
 GRID = 24  # images shown at once
@@ -19,61 +17,6 @@ GRID = 24  # images shown at once
 def _overview(path: str, mtime: float, min_votes: int, max_per_tag: int) -> Overview:
     # mtime is part of the cache key so a rebuilt folder is read again.
     return overview(path, min_votes=min_votes, max_per_tag=max_per_tag)
-
-
-def _funnel(data: Overview) -> go.Figure:
-    stages = list(data.funnel)
-    fig = go.Figure(
-        go.Funnel(y=[s.replace("_", " ") for s in stages], x=list(data.funnel.values()))
-    )
-    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 10, "b": 10})
-    return fig
-
-
-def _tag_bars(data: Overview) -> go.Figure:
-    """Galaxies per tag before and after down-sampling, in prompt order."""
-    counts = data.tag_counts.iloc[::-1]
-    fig = go.Figure()
-    for stage in [c for c in ("not_detg", "balanced") if c in counts]:
-        fig.add_trace(go.Bar(y=counts["tag"], x=counts[stage], name=stage, orientation="h"))
-    fig.update_layout(
-        height=max(320, 16 * len(counts)),
-        barmode="group",
-        legend_orientation="h",
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        yaxis={"dtick": 1},
-    )
-    return fig
-
-
-def _upset(data: Overview, top: int = 15) -> go.Figure:
-    """UpSet-style plot (paper Fig. 2): combination counts over a tag dot matrix."""
-    combos = data.combinations.head(top)
-    tags = [t for t in UPSET_TAGS if t in combos and combos[t].astype(bool).any()]
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.55, 0.45])
-    x = list(range(len(combos)))
-    fig.add_trace(go.Bar(x=x, y=combos["count"], marker_color="#4c78a8", name="galaxies"), 1, 1)
-    for row, tag in enumerate(tags):
-        on = combos[tag].astype(bool).to_numpy()
-        colours = ["#f58518" if v else "rgba(128, 128, 128, 0.25)" for v in on]
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=[row] * len(x),
-                mode="markers",
-                marker={"size": 10, "color": colours},
-                showlegend=False,
-                hoverinfo="skip",
-            ),
-            2,
-            1,
-        )
-    fig.update_yaxes(tickvals=list(range(len(tags))), ticktext=tags, row=2, col=1)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_layout(
-        height=260 + 22 * len(tags), showlegend=False, margin={"l": 10, "r": 10, "t": 10, "b": 10}
-    )
-    return fig
 
 
 def _choose_folder() -> Path:
@@ -136,14 +79,14 @@ if data is not None:
         col.metric(stage.replace("_", " "), f"{count:,}")
     left, right = st.columns(2)
     left.subheader("Funnel")
-    left.plotly_chart(_funnel(data), width="stretch")
+    left.plotly_chart(funnel_figure(data.funnel), width="stretch")
     right.subheader("Tag counts")
-    right.plotly_chart(_tag_bars(data), width="stretch")
+    right.plotly_chart(tag_count_figure(data.tag_counts), width="stretch")
     st.subheader("Tag co-occurrence in the training set")
     if data.combinations.empty:
         st.info("No galaxy reached the training set with these settings.")
     else:
-        st.plotly_chart(_upset(data), width="stretch")
+        st.plotly_chart(upset_figure(data.combinations), width="stretch")
 
     st.subheader("Training pairs")
     present = sorted({t for tags in data.gallery["tags"] for t in tags})
