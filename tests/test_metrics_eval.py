@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 
 from galaxysd_core.embedding import MapConfig
-from galaxysd_core.embedding.map import compute_map, read_map
+from galaxysd_core.embedding.map import compute_map, neighbours, read_map
 from galaxysd_core.embedding.model import Encoder, EncoderSpec, save_encoder
 from galaxysd_core.errors import ConfigError
 from galaxysd_core.metrics import EvaluateConfig, FeatureClassifierConfig
@@ -20,6 +22,7 @@ from galaxysd_core.metrics.features import (
     prompt_answers,
     train_feature_classifiers,
 )
+from galaxysd_core.metrics.results import compose_preset, trend
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +44,9 @@ def tiny_encoder(tmp_path_factory, mock_sky):
             FeatureClassifierConfig(data=mock_sky, encoder=folder, output_dir=folder, folds=3)
         )
         yield folder
+
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _names(mask: np.ndarray) -> set[str]:
@@ -98,58 +104,87 @@ def _real_images_as_generated(real: pd.DataFrame):
     return generate
 
 
-def test_evaluate_writes_metrics_reference_rows_and_pareto(mock_sky, tiny_encoder, ws, tmp_path):
-    train_feature_classifiers(
-        FeatureClassifierConfig(data=mock_sky, encoder=tiny_encoder, output_dir=tiny_encoder)
-    )
-    model = tmp_path / "model"
+@pytest.fixture(scope="module")
+def evaluation(mock_sky, tiny_encoder, tmp_path_factory):
+    """An evaluation (with sweep) and a PCA map in ``runs/eval-1`` of a fresh workspace.
+
+    The diffusion model is replaced by real images (``_real_images_as_generated``):
+    what is under test is the bookkeeping of metrics, references, fronts and maps.
+    """
+    import galaxysd_core.metrics.evaluate as ev
+    from galaxysd_core.paths import workspace
+
+    root = tmp_path_factory.mktemp("evalws")
+    ws = workspace(root).ensure()
+    model = root / "model"
     model.mkdir()
     (model / "model_index.json").write_text("{}")  # a model folder: one "checkpoint"
+    out = ws.runs / "eval-1"
     config = EvaluateConfig(
         run=model, real=mock_sky, encoder=tiny_encoder, prompts=("B", "H"), n_images=6,
-        output_dir=tmp_path / "eval", sweep=True, sweep_prompts=("B",), sweep_guidance=(3.0, 7.0),
+        output_dir=out, sweep=True, sweep_prompts=("B",), sweep_guidance=(3.0, 7.0),
         sweep_strength=(0.5,), sweep_steps=(10,), sweep_weight=(1.0,),
     )  # fmt: skip
-    import galaxysd_core.metrics.evaluate as ev
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GALAXYSD_HOME", str(root))
+        mp.delenv("GALAXYSD_DB_URL", raising=False)
+        mp.setattr(ev, "load_checkpoint_pipeline", lambda folder, device: None)
+        evaluate_run(config, generate_fn=_real_images_as_generated(real_table(mock_sky)))
+        compute_map(
+            MapConfig(real=mock_sky, run=out, encoder=tiny_encoder, method="pca", max_real=50)
+        )
+        yield ws, out
 
-    original = ev.load_checkpoint_pipeline
-    ev.load_checkpoint_pipeline = lambda folder, device: None  # no diffusion model in this test
-    try:
-        out = evaluate_run(config, generate_fn=_real_images_as_generated(real_table(mock_sky)))
-    finally:
-        ev.load_checkpoint_pipeline = original
-    metrics = pd.read_parquet(out)
+
+def test_evaluate_writes_metrics_reference_rows_and_pareto(evaluation):
+    _, out = evaluation
+    metrics = pd.read_parquet(out / "metrics.parquet")
     assert set(metrics["mode"]) == {"real-vs-real", "text", "reference"}
     assert set(metrics["prompt"]) == {"B", "H", "ALL"}
     ref = metrics[(metrics["mode"] == "reference") & (metrics["prompt"] == "B")].iloc[0]
-    # reference mode here returns the real references themselves: exact twins
+    # reference mode here returns the real references themselves: near-exact twins
+    # (not exact: the real side is decoded from JPEG at reduced scale)
     assert ref["realism"] == pytest.approx(1.0, abs=1e-3)
     assert 0 <= ref["consistency"] <= 1
     alls = metrics[metrics["prompt"] == "ALL"].set_index("mode")
     per = metrics[(metrics["prompt"] != "ALL")].groupby("mode")["realism"].mean()
     assert alls.loc["text", "realism"] == pytest.approx(per["text"])  # Eq. 2
-    pareto = pd.read_parquet(tmp_path / "eval" / "pareto.parquet")
+    pareto = pd.read_parquet(out / "pareto.parquet")
     assert len(pareto) == 2 and pareto["on_front"].any()
-    images = pd.read_parquet(tmp_path / "eval" / "images.parquet")
-    assert len(images) == 2 * 2 * 6 + 2 * 6 and all(
-        map(lambda p: p.endswith(".png"), images["path"])
-    )
+    preset = compose_preset(pareto.iloc[0])
+    assert preset["prompt"].startswith("sdss") and preset["guidance"] in (3.0, 7.0)
+    images = pd.read_parquet(out / "images.parquet")
+    assert len(images) == 2 * 2 * 6 + 2 * 6 and all(p.endswith(".png") for p in images["path"])
+    lines, reference = trend(metrics, "realism")
+    assert set(lines["mode"]) == {"text", "reference"} and reference is not None
 
-    table, emb = (
-        read_map(tmp_path / "eval")
-        if (tmp_path / "eval" / "map.parquet").exists()
-        else (None, None)
-    )
-    assert table is None
-    map_out = compute_map(
-        MapConfig(
-            real=mock_sky, run=tmp_path / "eval", encoder=tiny_encoder, method="pca", max_real=50
-        )
-    )
-    table, emb = read_map(map_out.parent)
+
+def test_map_rows_embeddings_and_neighbours(evaluation):
+    _, out = evaluation
+    images = pd.read_parquet(out / "images.parquet")
+    table, emb = read_map(out)
     assert set(table["source"]) == {"real", "generated"}
     assert len(table) == 50 + len(images) and emb.shape == (len(table), 16)
     assert table[["x", "y"]].notna().all().all()
+    row = int(np.flatnonzero(table["source"] == "generated")[0])
+    near = neighbours(table, emb, row, k=3)
+    assert len(near) == 3 and (near["source"] == "real").all()
+    assert near["similarity"].is_monotonic_decreasing
+
+
+@pytest.mark.parametrize("page", ["metrics.py", "embedding_map.py"])
+def test_pages_render_results(evaluation, page):
+    from streamlit.testing.v1 import AppTest
+
+    ws, _ = evaluation
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GALAXYSD_HOME", str(ws.root))
+        mp.delenv("GALAXYSD_DB_URL", raising=False)
+        mp.syspath_prepend(str(ROOT))
+        at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=90).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.get("plotly_chart"), "no chart drawn"
 
 
 def test_evaluate_bad_runs(tmp_path, ws):

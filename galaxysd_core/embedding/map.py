@@ -175,3 +175,29 @@ def read_map(folder: str | os.PathLike[str]) -> tuple[pd.DataFrame, np.ndarray |
     if emb is not None and len(emb) != len(table):
         emb = None
     return table, emb
+
+
+def map_folders(ws_root: str | os.PathLike[str]) -> list[Path]:
+    """Folders holding a ``map.parquet`` in a workspace (runs and cache), newest first."""
+    root = Path(ws_root)
+    found = [*root.glob(f"runs/*/{MAP_FILE}"), *root.glob(f"cache/maps/*/{MAP_FILE}")]
+    return [p.parent for p in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)]
+
+
+def neighbours(table: pd.DataFrame, emb: np.ndarray, row: int, *, k: int = 6) -> pd.DataFrame:
+    """The ``k`` real images most similar to map row ``row`` (the max of Eq. 1 made visible).
+
+    Returns
+    -------
+    pd.DataFrame
+        The real rows, most similar first, with a ``similarity`` column.
+    """
+    real = np.flatnonzero((table["source"] == "real").to_numpy())
+    if len(real) == 0:
+        raise ConfigError("the map has no real images to compare with")
+    sims = (
+        normalise(emb[real].astype(np.float64), name="real")
+        @ normalise(emb[row : row + 1].astype(np.float64), name="image")[0]
+    )
+    order = np.argsort(-sims)[:k]
+    return table.iloc[real[order]].assign(similarity=sims[order])
