@@ -7,7 +7,9 @@ Public names are imported lazily so ``galaxysd --help`` does not pay for pandas.
 - :mod:`~galaxysd_core.gz2.prompts` ``prompt_for``, ``tags_from_flags``,
   ``TABLE1_PROMPTS``, ``DETG_PROMPTS``, ``shuffle_tags_transform``
 - :mod:`~galaxysd_core.gz2.catalog` ``read_catalog``, ``join_images``
-- :mod:`~galaxysd_core.gz2.dataset` ``PrepareConfig``, ``prepare_dataset``
+- :mod:`~galaxysd_core.gz2.dataset` ``PrepareConfig``, ``prepare_dataset``, ``read_prepared``
+- :mod:`~galaxysd_core.gz2.overview` ``overview`` (what the Dataset page shows)
+- :mod:`~galaxysd_core.gz2.stats`, :mod:`~galaxysd_core.gz2.plots` counts, UpSet data, figures
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ _EXPORTS: dict[str, str] = {
     "prepare_dataset": "dataset",
     "read_prepared": "dataset",
     "label_catalog": "dataset",
+    "overview": "overview",
+    "Overview": "overview",
 }
 
 __all__ = sorted(_EXPORTS)
