@@ -5,7 +5,9 @@ times, on the in-memory table:
 
 - ``well_sampled_flags``: the 37 boolean answer columns (Willett 2013 Table 3 rules);
 - ``label_catalog``: flags + tag tuples + prompt text + gz2_class + D-ETG marks,
-  i.e. everything ``galaxysd prepare`` computes per galaxy before balancing.
+  i.e. everything ``galaxysd prepare`` computes per galaxy before balancing;
+- ``select``: the whole in-memory funnel including the per-tag down-sampling
+  (everything but reading the file and copying images).
 
 Run: ``OMP_NUM_THREADS=2 .venv/bin/python benchmarks/label.py [--sky DIR] [--rows 240000]``
 (without ``--sky`` a 300-galaxy, 16 px mock sky is built in a temporary folder).
@@ -25,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from galaxysd_core.gz2 import label_catalog, read_catalog, well_sampled_flags
+from galaxysd_core.gz2.dataset import select
 
 GOAL_S = 20.0
 
@@ -55,6 +58,9 @@ def main() -> None:
     start = time.perf_counter()
     labels = label_catalog(table)
     t_label = time.perf_counter() - start
+    start = time.perf_counter()
+    _, funnel = select(table)
+    t_select = time.perf_counter() - start
     tagged = int(labels["tags"].map(bool).sum())
     print(f"rows: {len(table):,} (mock catalogue x{repeats}), {flags.shape[1]} answers")
     print(
@@ -63,7 +69,10 @@ def main() -> None:
     print(
         f"label_catalog:      {t_label:.2f} s  ({t_label / GOAL_S:.3f} of the {GOAL_S:.0f} s goal)"
     )
-    print(f"galaxies with a well-sampled tag: {tagged:,}")
+    print(
+        f"select (funnel):    {t_select:.2f} s  ({t_select / GOAL_S:.3f} of the {GOAL_S:.0f} s goal)"
+    )
+    print(f"galaxies with a well-sampled tag: {tagged:,}; funnel {funnel}")
 
 
 if __name__ == "__main__":
