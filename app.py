@@ -14,6 +14,7 @@ import streamlit as st
 from galaxysd_core.paths import DEMO_MODEL
 from pages._common import (
     DEFAULT_SKY,
+    PAGES,
     Keys,
     OutsideWorkspaceError,
     confine,
@@ -24,20 +25,6 @@ from pages._common import (
 )
 
 ROOT = Path(__file__).resolve().parent
-
-# (section, title, file, icon): the fixed page list, grouped by what a visitor
-# does with the images (make them, measure them, use them).
-PAGES: tuple[tuple[str, str, str, str], ...] = (
-    ("Studio", "Home", "home.py", ":material/home:"),
-    ("Make", "Dataset", "dataset.py", ":material/dataset:"),
-    ("Make", "Compose", "compose.py", ":material/brush:"),
-    ("Make", "Training", "training.py", ":material/model_training:"),
-    ("Measure", "Metrics", "metrics.py", ":material/monitoring:"),
-    ("Measure", "Embedding Map", "embedding_map.py", ":material/scatter_plot:"),
-    ("Measure", "Quiz", "quiz.py", ":material/quiz:"),
-    ("Use", "Experiments", "experiments.py", ":material/science:"),
-    ("Use", "Review", "review.py", ":material/how_to_vote:"),
-)
 
 
 @st.cache_resource
@@ -110,7 +97,7 @@ def sidebar() -> None:
 def main() -> None:
     st.set_page_config(page_title="GalaxySD Studio", page_icon=":milky_way:", layout="wide")
     sections: dict[str, list] = {}
-    for section, title, filename, icon in PAGES:
+    for section, title, filename, icon, _ in PAGES:
         path = ROOT / "pages" / filename
         if path.is_file():  # a page still being written is left out, not a crash
             sections.setdefault(section, []).append(

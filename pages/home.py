@@ -12,40 +12,15 @@ from galaxysd_core import jobs
 from pages._common import (
     DEFAULT_SKY,
     DEFAULT_SKY_CONFIG,
+    PAGES,
     get_workspace,
     list_datasets,
     list_models,
+    review_store,
     user_errors,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-LINKS = (
-    (
-        "pages/dataset.py",
-        "Dataset",
-        "Browse a mock sky or GZ2 images, filter by tags, prepare a training set.",
-    ),
-    (
-        "pages/compose.py",
-        "Compose",
-        "Write a morphology prompt, weight its tags, generate galaxies.",
-    ),
-    (
-        "pages/training.py",
-        "Training",
-        "Fine-tune a model, watch the loss and samples, stop or resume.",
-    ),
-    ("pages/metrics.py", "Metrics", "Realism, diversity and tag consistency of generated images."),
-    ("pages/embedding_map.py", "Embedding Map", "Real and generated galaxies on one 2-D map."),
-    ("pages/quiz.py", "Quiz", "Spot the generated galaxy among four; a human realism score."),
-    (
-        "pages/experiments.py",
-        "Experiments",
-        "Does synthetic data help a classifier? Train and compare.",
-    ),
-    ("pages/review.py", "Review", "Vote on discovery candidates with other reviewers."),
-)
-
 TOUR = """
 1. **Compose** works right away: the bundled demo model turns a prompt such as
    *spiral, 2 arms, bar* into galaxy images in seconds on a CPU.
@@ -111,15 +86,27 @@ def _sky_progress(job_id: str) -> None:
 
 def _state() -> None:
     ws = get_workspace()
-    runs = [p for p in ws.runs.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    cols = st.columns(5)
+    table = jobs.list_jobs(workspace=ws)
+    cols = st.columns(4)
     cols[0].metric("Datasets", len(list_datasets(ws)))
     cols[1].metric("Models", len(list_models(ws)))
-    cols[2].metric("Runs", len(runs))
-    table = jobs.list_jobs(workspace=ws)
+    cols[2].metric("Runs", len(table))
     cols[3].metric("Jobs running", int(table["status"].isin(["queued", "running"]).sum()))
-    campaigns = sorted(p.name for p in ws.campaigns.iterdir() if p.is_dir())
-    cols[4].metric("Campaigns", len(campaigns))
+
+
+def _campaigns() -> None:
+    """Progress of every open review round: decided candidates out of all."""
+    store = review_store()
+    rounds = store.rounds()
+    open_rounds = rounds[rounds["status"] == "open"] if len(rounds) else rounds
+    if not len(open_rounds):
+        st.caption("No review round open yet (see the Review page).")
+    for r in open_rounds.itertuples():
+        done = store.summary(int(r.round_id))
+        st.progress(
+            done["decided"] / max(done["candidates"], 1),
+            text=f"{r.campaign} round {r.number}: {done['decided']}/{done['candidates']} decided",
+        )
 
 
 st.title("GalaxySD Studio")
@@ -133,11 +120,16 @@ with user_errors("build the default mock sky"):
         _sky_progress(sky_job)
 with user_errors("read the workspace"):
     _state()
+st.subheader("Campaign progress")
+with user_errors("read the review rounds"):
+    _campaigns()
 st.subheader("Pages")
 cols = st.columns(2)
-present = [link for link in LINKS if (ROOT / link[0]).is_file()]
-for i, (path, title, blurb) in enumerate(present):
+present = [p for p in PAGES[1:] if (ROOT / "pages" / p[2]).is_file()]
+for i, (_, title, filename, icon, blurb) in enumerate(present):
     with cols[i % 2]:
-        st.page_link(path, label=f"**{title}**: {blurb}")
-with st.expander("First time here? A one-minute tour", expanded=not list_datasets(get_workspace())):
+        st.page_link(f"pages/{filename}", label=title, icon=icon)
+        st.caption(blurb)
+first_time = not any(get_workspace().runs.iterdir())
+with st.expander("First time here? A one-minute tour", expanded=first_time):
     st.markdown(TOUR)

@@ -1,0 +1,216 @@
+"""The main paths in a real browser: `streamlit run app.py` driven by Playwright.
+
+Debian's chromium (``/usr/bin/chromium``, installed by ``.ci/run``) is driven
+through Playwright's Python API; nothing is downloaded. The app runs on a
+fresh workspace holding a small mock sky and a seeded reviewer. The test opens
+Home, generates an image on Compose, signs in on Review and votes (the vote is
+then read back from the database), answers a quiz round, and saves one
+screenshot per page to ``docs/img/screens/<page>.png`` for the README tour.
+
+The server and browser helpers are reused by ``benchmarks/app.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENS = ROOT / "docs" / "img" / "screens"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# (navigation label, screenshot name) of every page, in the sidebar's order.
+PAGES = [
+    ("Home", "home"),
+    ("Dataset", "dataset"),
+    ("Compose", "compose"),
+    ("Training", "training"),
+    ("Metrics", "metrics"),
+    ("Embedding Map", "embedding_map"),
+    ("Quiz", "quiz"),
+    ("Experiments", "experiments"),
+    ("Review", "review"),
+]
+REVIEWER, PASSPHRASE = "ann", "correct horse battery"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(home: Path, *, log: Path, timeout: float = 90.0) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on a free port with ``GALAXYSD_HOME=home``; yield its URL.
+
+    Waits for the health endpoint with a bounded poll; kills the whole process
+    group (the app and any job supervisor it started) on exit.
+    """
+    port = free_port()
+    env = {**os.environ, "GALAXYSD_HOME": str(home), "OMP_NUM_THREADS": "2"}
+    env.pop("GALAXYSD_DB_URL", None)
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {proc.returncode}: {log.read_text()}")
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply,
+            ):
+                if reply.status == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"streamlit not healthy after {timeout} s: {log.read_text()}")
+            time.sleep(0.25)
+        yield url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def chromium_page(*, width: int = 1400, height: int = 1000) -> Iterator:
+    """A Playwright page in Debian's chromium (no `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(60_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def settle(page, *, timeout: float = 120_000) -> None:
+    """Wait until the app's script run is over, then fail on any exception box.
+
+    Streamlit marks the run state on its root element; pages must show errors
+    with ``st.error``, so an ``stException`` element is a bug.
+    """
+    page.wait_for_timeout(300)  # let a rerun triggered by the last action begin
+    page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=timeout)
+    page.wait_for_timeout(200)
+    boxes = page.locator('[data-testid="stException"]')
+    assert not boxes.count(), boxes.first.inner_text()
+
+
+def go(page, label: str) -> None:
+    """Open a page through the sidebar navigation and wait for it to render."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(label, exact=True).click()
+    settle(page)
+
+
+def shot(page, name: str) -> None:
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+
+
+def seed_workspace(root: Path, sky: Path) -> dict:
+    """A workspace with a built default sky, one reviewer and one open round of candidates."""
+    from galaxysd_core.db import database_url
+    from galaxysd_core.paths import workspace
+    from galaxysd_core.review import ReviewStore
+
+    ws = workspace(root).ensure()
+    shutil.copytree(sky, ws.sky / "default")
+    store = ReviewStore(database_url(ws))
+    store.add_reviewer(REVIEWER, PASSPHRASE)
+    images = sorted((ws.sky / "default" / "images").glob("*.jpg"))[:3]
+    candidates = [
+        {"object_id": p.stem, "image": str(p), "score": 0.9 - i / 10, "ra": 150.0 + i, "dec": 2.0}
+        for i, p in enumerate(images)
+    ]
+    round_id = store.open_round("e2e", candidates)
+    return {"ws": ws, "store": store, "round_id": round_id}
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_main_paths_in_a_real_browser(tmp_path, mock_sky):
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    seeded = seed_workspace(tmp_path / "ws", mock_sky)
+    store = seeded["store"]
+    with (
+        streamlit_server(seeded["ws"].root, log=tmp_path / "streamlit.log") as url,
+        chromium_page() as page,
+    ):
+        page.goto(url)
+        page.get_by_role("heading", name="GalaxySD Studio").wait_for()
+        settle(page)
+        shot(page, "home")
+
+        go(page, "Compose")
+        page.get_by_role("button", name="Generate").first.click()
+        settle(page, timeout=240_000)
+        page.locator('[data-testid="stMain"] [data-testid="stImage"] img').first.wait_for()
+        shot(page, "compose")
+
+        go(page, "Review")
+        page.get_by_label("Reviewer name").fill(REVIEWER)
+        page.get_by_label("Passphrase").fill(PASSPHRASE)
+        page.get_by_role("button", name="Sign in").click()
+        settle(page)
+        page.get_by_role("button", name="Yes (Y)").click()
+        settle(page)
+        shot(page, "review")
+        votes = store.votes(seeded["round_id"])
+        assert votes[["reviewer", "label"]].to_dict("records") == [
+            {"reviewer": REVIEWER, "label": "yes"}
+        ]
+
+        go(page, "Quiz")
+        page.get_by_label("Your name (for the leaderboard)").fill("e2e")
+        page.get_by_label("Your name (for the leaderboard)").press("Enter")
+        settle(page)
+        page.get_by_role("button", name="This one is generated").first.click()
+        settle(page)
+        page.get_by_text("Leaderboard").wait_for()
+        shot(page, "quiz")
+        board = store.quiz_leaderboard(limit=10)
+        assert board[["username", "answers"]].to_dict("records") == [
+            {"username": "e2e", "answers": 1}
+        ]
+
+        for label, name in PAGES:
+            if name in ("home", "compose", "review", "quiz"):
+                continue
+            go(page, label)
+            shot(page, name)
