@@ -103,6 +103,7 @@ def store(backend):
     store.dispose()
 
 
+@pytest.mark.slow
 def test_three_parallel_reviewers_give_exactly_one_vote_each(store, backend):
     round_id = store.open_round("parallel", _candidates(N_CANDIDATES))
     ids = [int(i) for i in store.candidates(round_id)["candidate_id"]]
