@@ -46,6 +46,8 @@ SMOOTH_BIAS, SPIRAL_BIAS = 0.45, 0.3
 # The debiasing estimate of those coefficients: deliberately a little off,
 # like any empirical correction.
 SMOOTH_BIAS_EST, SPIRAL_BIAS_EST = 0.41, 0.27
+# Chance, per unit error rate, that the crowd misperceives a task's answer.
+MISPERCEIVE = 0.3
 CLEAN_MIN_VOTES = 20
 CLEAN_DEBIASED = 0.8
 
@@ -129,6 +131,15 @@ def answer_probabilities(truth: pd.DataFrame, *, rng: np.random.Generator) -> np
         e = err_t[on, ti][:, None]
         onehot = (k[None, :] == a[:, None]).astype(float)
         p[on, ti] = (1.0 - e) * onehot + e * conf
+        if t != "t01":  # T01's error is the redshift bias below
+            # Misperception: for some galaxies the whole crowd sees a wrong
+            # answer (a faint bar missed, arms miscounted), so even a clean
+            # vote can be wrong and the well-sampled tags are imperfect.
+            wrong = rng.random(len(a)) < np.minimum(MISPERCEIVE * e[:, 0], 0.3)
+            seen = (rng.random(len(a))[:, None] > np.cumsum(conf, 1)).sum(1)
+            seen = np.minimum(seen, N_ANSWERS[ti] - 1)
+            swap = (k[None, :] == seen[:, None]).astype(float)
+            p[np.flatnonzero(on)[wrong], ti] = ((1.0 - e) * swap + e * onehot)[wrong]
     # Over-dispersion: each galaxy looks a little different to the crowd.
     p = p * rng.lognormal(0.0, 0.25, p.shape) * valid[None]
     p /= np.maximum(p.sum(-1, keepdims=True), 1e-12)
