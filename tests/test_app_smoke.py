@@ -39,6 +39,9 @@ def app_ws(tmp_path_factory, mock_sky):
     ws = workspace(root).ensure()
     shutil.copytree(mock_sky, ws.sky / "default")
     with pytest.MonkeyPatch.context() as mp:
+        from galaxysd_core import quiz
+
+        mp.setattr(quiz, "GENERATION_STEPS", 2)  # the Quiz page generates on first render
         mp.setenv("GALAXYSD_HOME", str(root))
         mp.delenv("GALAXYSD_DB_URL", raising=False)
         yield ws

@@ -1,0 +1,114 @@
+"""How fast the app is for a first-time visitor, measured in a real browser.
+
+Starts ``streamlit run app.py`` on a fresh, empty workspace (so Home launches the
+first-run mock sky in the background, as on a new machine) and drives Debian's
+chromium with Playwright. Prints:
+
+- server start: ``streamlit run`` to a healthy server;
+- interactive Home: ``streamlit run`` to Home rendered and idle;
+- first image: clicking *Generate* on Compose to the first image shown
+  (model load + generation with the bundled demo model), and ``streamlit run``
+  to that image;
+- per page: the first render (cold: imports, caches) and a warm render
+  (the second visit). Goal: every page <= 3 s warm.
+
+Usage::
+
+    .venv/bin/python benchmarks/app.py [--workspace DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from test_e2e_browser import (  # noqa: E402 - shared with the end-to-end test
+    CHROMIUM,
+    PAGES,
+    chromium_page,
+    streamlit_server,
+)
+
+WARM_GOAL_S = 3.0
+
+
+# Records in the browser when the app's script run last started and ended
+# (Streamlit marks the state on one element), so a render is timed on the
+# browser's clock without guessing how long to wait for a run to begin.
+WATCH_RUNS = """() => {
+  if (window.__runs) return;
+  window.__runs = {started: 0, ended: 0};
+  const el = document.querySelector('[data-test-script-state]');
+  new MutationObserver(() => {
+    const state = el.getAttribute('data-test-script-state');
+    if (state === 'running') window.__runs.started = performance.now();
+    else if (state === 'notRunning') window.__runs.ended = performance.now();
+  }).observe(el, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+RUN_DONE = "t => window.__runs.started > t && window.__runs.ended > window.__runs.started"
+
+
+def timed(page, action, *, timeout_ms: float = 600_000) -> float:
+    """Seconds from ``action()`` to the end of the script run it triggers."""
+    page.evaluate(WATCH_RUNS)
+    t0 = page.evaluate("performance.now()")
+    action()
+    page.wait_for_function(RUN_DONE, arg=t0, timeout=timeout_ms)
+    return (page.evaluate("window.__runs.ended") - t0) / 1000
+
+
+def open_page(page, label: str) -> float:
+    """Click a sidebar entry and return the seconds until that page's run is over."""
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    return timed(page, lambda: nav.get_by_text(label, exact=True).click())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workspace", type=Path, help="default: a new temporary folder")
+    args = parser.parse_args()
+    if not CHROMIUM.exists():
+        print(f"{CHROMIUM} not found: apt-get install chromium", file=sys.stderr)
+        return 2
+    home = args.workspace or Path(tempfile.mkdtemp(prefix="galaxysd-bench-")) / "ws"
+    results: list[tuple[str, float]] = []
+    t_start = time.perf_counter()
+    with streamlit_server(home, log=home.parent / "streamlit.log", timeout=180) as url:
+        results.append(("server start (streamlit run -> healthy)", time.perf_counter() - t_start))
+        with chromium_page() as page:
+            page.goto(url)
+            page.get_by_role("heading", name="GalaxySD Studio").wait_for(timeout=300_000)
+            page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=300_000)
+            results.append(
+                ("interactive Home (streamlit run -> idle)", time.perf_counter() - t_start)
+            )
+            open_page(page, "Compose")
+            button = page.get_by_role("button", name="Generate").first
+            results.append(("first image on Compose (click -> shown)", timed(page, button.click)))
+            page.locator('[data-testid="stMain"] [data-testid="stImage"] img').first.wait_for()
+            results.append(("first image (streamlit run -> shown)", time.perf_counter() - t_start))
+            cold = {label: open_page(page, label) for label, _ in PAGES}
+            warm = {label: open_page(page, label) for label, _ in PAGES}
+    width = max(len(name) for name, _ in results)
+    print(f"workspace: {home}")
+    for name, seconds in results:
+        print(f"{name:<{width}}  {seconds:7.2f} s")
+    print(f"\n{'page':<15} {'first (s)':>10} {'warm (s)':>10}")
+    for label, _ in PAGES:
+        flag = "" if warm[label] <= WARM_GOAL_S else f"  > {WARM_GOAL_S:.0f} s goal"
+        print(f"{label:<15} {cold[label]:>10.2f} {warm[label]:>10.2f}{flag}")
+    slow = [label for label, _ in PAGES if warm[label] > WARM_GOAL_S]
+    print(
+        f"\nwarm goal (<= {WARM_GOAL_S:.0f} s): {'met' if not slow else 'missed by ' + ', '.join(slow)}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
