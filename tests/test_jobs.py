@@ -17,7 +17,7 @@ import pytest
 from galaxysd_core import jobs
 from galaxysd_core.errors import ConfigError
 from galaxysd_core.jobs import store
-from galaxysd_core.jobs.supervise import outcome, task_command
+from galaxysd_core.jobs.supervise import _nvidia_gpu_present, outcome, task_command, task_env
 
 GRACE_S = 10.0  # the default
 # Rendered in chunks of 60 (about a second each): caught mid-run, stops within a chunk.
@@ -150,6 +150,10 @@ def test_several_processes_run_through_accelerate_launch():
     assert argv[-5:] == ["-m", "galaxysd_core.cli", "finetune", "--config", "/r/config.json"]
     single = task_command({**row, "num_processes": 1})
     assert single[1:] == ["-m", "galaxysd_core.cli", "finetune", "--config", "/r/config.json"]
+    # Without NVIDIA GPUs the workers must form a CPU (gloo) group, not train alone.
+    env = task_env(row, {})
+    assert env.get("ACCELERATE_USE_CPU") == (None if _nvidia_gpu_present() else "true")
+    assert "ACCELERATE_USE_CPU" not in task_env({**row, "num_processes": 1}, {})
 
 
 def test_exit_codes_map_to_statuses():

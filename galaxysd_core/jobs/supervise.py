@@ -57,10 +57,30 @@ def task_command(row: dict[str, Any]) -> list[str]:
         "1",
         "--main_process_port",
         str(_free_port()),
+        "--mixed_precision",
+        "no",  # the task's own config (e.g. FinetuneConfig.mixed_precision) decides
         "--dynamo_backend",
         "no",
         *task,
     ]
+
+
+def task_env(row: dict[str, Any], base: dict[str, str]) -> dict[str, str]:
+    """The task's environment: ``base`` plus what a multi-process run on CPUs needs.
+
+    ``accelerate launch --multi_gpu`` starts the workers with torchrun; on a
+    machine without NVIDIA GPUs they only form one process group (gloo) when
+    ``ACCELERATE_USE_CPU`` is set, otherwise each would train alone.
+    """
+    env = dict(base)
+    if int(row["num_processes"] or 1) > 1 and not _nvidia_gpu_present():
+        env.setdefault("ACCELERATE_USE_CPU", "true")
+    return env
+
+
+def _nvidia_gpu_present() -> bool:
+    # Cheap (no torch import): the device nodes the NVIDIA driver creates.
+    return any(Path("/dev").glob("nvidia[0-9]*"))
 
 
 def _free_port() -> int:
@@ -87,7 +107,7 @@ def supervise(job_id: str) -> int:
     engine = store.engine_for(ws)
     row = store.get_row(engine, job_id)
     run_dir = Path(row["run_dir"])
-    env = {**os.environ, RUN_DIR_ENV: str(run_dir), "GALAXYSD_HOME": str(ws.root)}
+    env = task_env(row, {**os.environ, RUN_DIR_ENV: str(run_dir), "GALAXYSD_HOME": str(ws.root)})
     argv = task_command(row)
     log.info("job %s: starting %s", job_id, argv)
     try:
