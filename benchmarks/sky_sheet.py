@@ -36,7 +36,7 @@ def selectors(pop: pd.DataFrame) -> dict[str, pd.Series]:
     """Mock galaxies that match each reference folder."""
     calm = _tag(pop, "not_odd")
     return {
-        "bar": _tag(pop, "bar") & _tag(pop, "spiral"),
+        "bar": _tag(pop, "bar") & _tag(pop, "spiral") & _tag(pop, "2_arms") & calm,
         "cigar": _tag(pop, "cigar_shaped"),
         "completely_round": _tag(pop, "completely_round") & calm,
         "dustlane": pop["is_detg"],
@@ -87,7 +87,7 @@ def main() -> None:
             draw.text((x + 4, y + 3), f"{who}: {folder}", fill="black")
             sheet.paste(img.resize((TILE, TILE), Image.LANCZOS), (x, y + label_h))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(args.out)
+    sheet.save(args.out, optimize=True)
     print(args.out)
 
 

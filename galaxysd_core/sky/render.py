@@ -207,12 +207,17 @@ def _arms(p: Mapping[str, Any], rd: np.ndarray, theta: np.ndarray, disk: np.ndar
     """Logarithmic spiral arms: m arms with the pitch of their winding class."""
     m = int(p["arm_m"])
     tan_pitch = np.tan(np.radians(max(float(p["arm_pitch_deg"]), 4.0)))
-    phase = m * (theta - np.log(rd) / tan_pitch) + p["arm_phase"]
+    log_r = np.log(rd)
+    # A slow wiggle of the phase with radius keeps the arms from looking machined.
+    wiggle = 0.7 * np.sin(2.0 * log_r + 3.0 * p["arm_phase"])
+    phase = m * (theta - log_r / tan_pitch) + p["arm_phase"] + wiggle
     pattern = (1.0 + np.cos(phase)) / 2.0
     pattern = pattern * pattern
     # No arms inside the bulge region.
     window = 1.0 - np.exp(-((rd / 0.18) ** 2))
-    arms = disk * pattern * window
+    # Real arms differ in strength: a lopsided m = 1 modulation.
+    lopsided = 1.0 + 0.35 * np.cos(theta + 2.0 * p["arm_phase"])
+    arms = disk * pattern * window * lopsided
     # Star-forming knots make real arms patchy; flocculent arms are mostly knots.
     size = rd.shape[0]
     noise = rng.standard_normal((size, size)).astype(np.float32)
