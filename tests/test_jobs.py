@@ -210,3 +210,12 @@ def test_a_job_on_postgresql_succeeds_and_each_workspace_has_its_own_queue(
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+def test_jobs_cli_lists_and_names_an_unknown_job(jws, capsys):
+    from galaxysd_core.cli import main
+
+    assert main(["--workspace", str(jws.root), "jobs", "list"]) == 0
+    assert "no jobs" in capsys.readouterr().out
+    assert main(["--workspace", str(jws.root), "jobs", "status", "nope"]) == 2
+    assert "no job with id 'nope'" in capsys.readouterr().err

@@ -98,7 +98,6 @@ def test_two_process_finetune_job_cancels_to_a_checkpoint_and_resumes(jws, tiny_
         "warmup_steps": 2,
         "checkpoint_every": 3,
         "keep_last": 2,
-        "ema": False,
         "validation_prompts": [EVIL],
         "validation_steps": 1,
         "num_processes": 2,
