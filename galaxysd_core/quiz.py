@@ -156,9 +156,17 @@ def _pool_from_metadata(folder: Path) -> list[PoolItem]:
             continue
         try:
             row = json.loads(line)
-            items.append(PoolItem(folder / row["file_name"], tuple(sorted(row.get("tags", [])))))
+            path = folder / row["file_name"]
+            tags = tuple(sorted(row.get("tags", [])))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise CatalogError(f"{folder / METADATA} line {number} is malformed: {exc}") from exc
+        # A file name may not lead out of the dataset (``../../etc/passwd``).
+        if not path.resolve().is_relative_to(folder.resolve()):
+            raise CatalogError(
+                f"{folder / METADATA} line {number}: file_name {row['file_name']!r} "
+                "points outside the dataset folder"
+            )
+        items.append(PoolItem(path, tags))
     return items
 
 

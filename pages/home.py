@@ -35,15 +35,19 @@ TOUR = """
 """
 
 
+def _builds(run_dir: str, out: Path) -> bool:
+    """Whether the job in ``run_dir`` writes the sky ``out`` (False if its config is gone)."""
+    try:
+        return json.loads((Path(run_dir) / "config.json").read_text()).get("out") == str(out)
+    except (OSError, ValueError):
+        return False
+
+
 def _sky_jobs(ws, out: Path) -> pd.DataFrame:
     """The workspace's jobs building ``out``, newest first."""
     found = jobs.list_jobs(workspace=ws)
     found = found[found["kind"] == "sky"]
-    keep = [
-        json.loads((Path(d) / "config.json").read_text()).get("out") == str(out)
-        for d in found["run_dir"]
-    ]
-    return found[keep]
+    return found[[_builds(d, out) for d in found["run_dir"]]]
 
 
 def _default_sky_job() -> str | None:

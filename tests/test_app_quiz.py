@@ -80,6 +80,15 @@ def test_pool_rejects_unknown_layout_and_too_few_images(tmp_path):
         load_pool(folder)
 
 
+def test_pool_refuses_file_names_leading_out_of_the_dataset(tmp_path):
+    _image(tmp_path / "outside.png")
+    folder = _prepared(tmp_path / "ds", [(f"{i}.png", ["bar"]) for i in range(3)])
+    with (folder / "metadata.jsonl").open("a") as handle:
+        handle.write(json.dumps({"file_name": "../outside.png", "tags": ["bar"]}) + "\n")
+    with pytest.raises(CatalogError, match=r"'\.\./outside\.png' points outside"):
+        load_pool(folder)
+
+
 def test_round_prefers_real_images_with_the_anchor_tags(tmp_path):
     rows = [(f"s{i}.png", ["smooth", "completely_round"]) for i in range(3)]
     rows += [(f"p{i}.png", ["spiral", "bar"]) for i in range(3)]
