@@ -15,7 +15,7 @@ from galaxysd_core.discovery.campaign import CampaignError
 from galaxysd_core.discovery.catalog import catalog_items, read_truth
 from galaxysd_core.discovery.results import export_catalogue, final_catalogue, round_report
 from galaxysd_core.discovery.scoring import read_scores, score_catalog
-from galaxysd_core.discovery.simulated import SimulatedPanel, render_detg_stand_ins
+from galaxysd_core.discovery.simulated import SimulatedPanel, render_stand_ins
 from galaxysd_core.errors import Cancelled, CatalogError
 from galaxysd_core.jobs.progress import Progress
 
@@ -83,7 +83,7 @@ def test_two_round_campaign_with_simulated_panel(ws, mock_sky, tmp_path):
     from galaxysd_core.review import ReviewStore
 
     synthetic = tmp_path / "synthetic"
-    render_detg_stand_ins(synthetic, n=12, size=64)
+    render_stand_ins(synthetic, n=12, size=64)
     cfg = RoundConfig(
         campaign="mini",
         sky=str(mock_sky),

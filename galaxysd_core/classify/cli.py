@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="diffusion model for the synthetic arm (default: demo)")
     p.add_argument("--prompt", help="prompt of the synthetic arm")
     p.add_argument("--synthetic-dir", dest="synthetic_dir", help="ready-made synthetic images")
-    p.add_argument("--arch", choices=["resnet18", "tiny"])
+    p.add_argument("--arch", choices=["resnet18", "small", "tiny"])
     p.add_argument("--epochs", type=int)
     p.add_argument("--image-size", dest="image_size", type=int)
     p.add_argument("--output-dir", dest="output_dir")

@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--n-negatives", dest="n_negatives", type=int)
     r.add_argument("--top-k", dest="top_k", type=int)
     r.add_argument("--min-score", dest="min_score", type=float)
-    r.add_argument("--arch", choices=["resnet18", "tiny"])
+    r.add_argument("--arch", choices=["resnet18", "small", "tiny"])
     r.add_argument("--epochs", type=int)
     r.add_argument("--score-processes", dest="score_processes", type=int)
     r.set_defaults(func=_round)

@@ -214,7 +214,7 @@ def campaign_samples(
     seed: int = 0,
 ) -> dict[str, pd.DataFrame]:
     """The found, known and matched control samples from a properties table."""
-    props = properties_table(properties) if "abs_r_mag" not in properties else properties
+    props = properties_table(properties)
     found = props.loc[props.index.intersection(list(found_ids))]
     known_rows = props.loc[props.index.intersection(sorted(known))]
     if found.empty:

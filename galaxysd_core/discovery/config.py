@@ -11,6 +11,7 @@ from galaxysd_core.errors import ConfigError
 #: Architectures by name: the paper's ResNet-18, and a tiny one for tests and demos.
 ARCHS: dict[str, dict[str, tuple[int, ...] | int]] = {
     "resnet18": {"depths": (2, 2, 2, 2), "hidden_sizes": (64, 128, 256, 512), "embedding_size": 64},
+    "small": {"depths": (1, 1, 1, 1), "hidden_sizes": (16, 32, 64, 128), "embedding_size": 16},
     "tiny": {"depths": (1, 1), "hidden_sizes": (8, 16), "embedding_size": 8},
 }
 

@@ -166,3 +166,48 @@ def export_catalogue(
     finally:
         Path(tmp).unlink(missing_ok=True)
     return path
+
+
+def campaign_curves(
+    name: str,
+    store,
+    *,
+    properties: pd.DataFrame | None = None,
+    n_control: int = 4000,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """KDE/CDF curves of the found, known and matched control samples (Figs. 8, 9, D4).
+
+    Parameters
+    ----------
+    name : str
+        Campaign name.
+    store : ReviewStore
+    properties : DataFrame, optional
+        ``object_id``/``dr7objid``, ``redshift, sfr, stellar_mass, r_mag`` (and
+        ``is_etg``) per galaxy, e.g. GSWLC; default: the mock sky's truth.
+    n_control, n_boot, seed : int
+        Control size (the paper's 4,000), bootstrap draws, seed.
+
+    Returns
+    -------
+    DataFrame
+        See :func:`~galaxysd_core.discovery.compare.compare_samples`.
+    """
+    from galaxysd_core.discovery.compare import campaign_samples, compare_samples
+
+    rounds = round_dirs(name)
+    if not rounds:
+        raise ConfigError(f"campaign {name!r} has no round in {campaign_dir(name)}")
+    sky = _sky_of(rounds[0])
+    if properties is None:
+        truth = read_truth(sky) if sky else None
+        if truth is None:
+            raise ConfigError("no properties table given and the campaign's sky has no truth")
+        properties = truth.reset_index()
+    found = final_catalogue(name, store)["object_id"].tolist()
+    samples = campaign_samples(
+        found, known_ids(sky) if sky else set(), properties, n_control=n_control, seed=seed
+    )
+    return compare_samples(samples, n_boot=n_boot, seed=seed)

@@ -119,7 +119,7 @@ def score_catalog(
     """
     import torch
 
-    from galaxysd_core.classify.model import GalaxyClassifier
+    from galaxysd_core.classify.model import GalaxyClassifier, freeze_for_scoring
 
     progress = progress or Progress()
     missing = {"object_id", "path"} - set(items.columns)
@@ -133,6 +133,7 @@ def score_catalog(
     (out / "chunks").mkdir(parents=True, exist_ok=True)
     clf = GalaxyClassifier.load(classifier_dir)
     clf.model.to(device)
+    freeze_for_scoring(clf)
     size = clf.config.image_size
     weights = Path(classifier_dir) / "model.safetensors"
     manifest = {

@@ -5,7 +5,7 @@ On a mock sky the truth is known, so a campaign can be scored without people:
 - :class:`SimulatedPanel`: three simulated reviewers who vote through the real
   :class:`~galaxysd_core.review.ReviewStore` API (``add_reviewer``, ``sign_in``,
   ``vote``), answering the hidden truth with configurable error rates.
-- :func:`render_detg_stand_ins`: D-ETG images drawn by the mock sky's own
+- :func:`render_stand_ins`: e.g. D-ETG images drawn by the mock sky's own
   renderer, a stand-in for a perfect generative model when no trained diffusion
   model is at hand (the bundled demo model is far from perfect).
 
@@ -93,21 +93,28 @@ class SimulatedPanel:
         return self.store.consensus(round_id)
 
 
-def render_detg_stand_ins(
-    out: str | os.PathLike[str], *, n: int, size: int = 64, seed: int = 12345
+def render_stand_ins(
+    out: str | os.PathLike[str],
+    *,
+    n: int,
+    size: int = 64,
+    seed: int = 12345,
+    where: str = "is_detg",
 ) -> list[Path]:
-    """Render ``n`` D-ETGs with the mock sky's renderer (benchmark stand-in).
+    """Render ``n`` galaxies of one class with the mock sky's renderer (benchmark stand-in).
 
     Parameters
     ----------
     out : path-like
-        Folder for ``detg-<i>.png`` (created).
+        Folder for ``standin-<i>.png`` (created).
     n : int
         Number of images.
     size : int, default 64
         Image side.
     seed : int, default 12345
         Population seed; use one that differs from the sky's.
+    where : str, default "is_detg"
+        Boolean truth column selecting the class (e.g. ``t02_edgeon_a04_yes``).
 
     Returns
     -------
@@ -126,15 +133,61 @@ def render_detg_stand_ins(
     batch, round_ = max(20 * n, 2000), 0
     while sum(len(f) for f in found) < n:
         pop = sample_population(batch, seed=seed + round_)
-        found.append(pop.loc[pop["is_detg"]])
+        if where not in pop.columns:
+            raise ConfigError(f"the mock population has no column {where!r}")
+        found.append(pop.loc[pop[where].astype(bool)])
         round_ += 1
         if round_ > 50:
-            raise ConfigError("the mock population yields no D-ETG; cannot render stand-ins")
+            raise ConfigError(f"the mock population yields too few {where!r}; cannot render")
     rows = pd.concat(found, ignore_index=True).head(n)
     paths = []
     for i, row in rows.iterrows():
         rgb = render_galaxy(row.to_dict(), size=size, seed=seed, index=int(i))
-        path = out / f"detg-{i:05d}.png"
+        path = out / f"standin-{i:05d}.png"
         Image.fromarray(rgb).save(path)
         paths.append(path)
     return paths
+
+
+def simulate_campaign(
+    config,
+    *,
+    rounds: int = 2,
+    false_negative: tuple[float, ...] = (0.1, 0.1, 0.1),
+    false_positive: tuple[float, ...] = (0.05, 0.05, 0.05),
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Run ``rounds`` campaign rounds on a mock sky, the simulated panel voting each.
+
+    Parameters
+    ----------
+    config : RoundConfig
+        The rounds' settings; ``config.sky`` must be a mock sky (truth.parquet).
+    rounds : int, default 2
+    false_negative, false_positive : sequence of float
+        The simulated reviewers' error rates (see :class:`SimulatedPanel`).
+    seed : int, default 0
+
+    Returns
+    -------
+    DataFrame
+        :func:`~galaxysd_core.discovery.results.round_report` after the last vote.
+    """
+    from galaxysd_core.discovery.campaign import run_round
+    from galaxysd_core.discovery.catalog import read_truth
+    from galaxysd_core.discovery.results import round_report
+    from galaxysd_core.review import ReviewStore
+
+    truth = read_truth(config.sky) if config.sky else None
+    if truth is None:
+        raise ConfigError(
+            f"simulated campaigns need a mock sky with truth.parquet, got {config.sky}"
+        )
+    store = ReviewStore(config.db_url)
+    panel = SimulatedPanel(
+        store, truth, false_negative=false_negative, false_positive=false_positive, seed=seed
+    )
+    for _ in range(rounds):
+        state = run_round(config)
+        panel.vote_round(state["review_round_id"])
+    return round_report(config.campaign, store)
