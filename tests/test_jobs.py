@@ -19,7 +19,7 @@ from galaxysd_core.errors import ConfigError
 from galaxysd_core.jobs import store
 from galaxysd_core.jobs.supervise import _nvidia_gpu_present, outcome, task_command, task_env
 
-GRACE_S = 10.0  # the default
+GRACE_S = 10.0
 # Rendered in chunks of 60 (about a second each): caught mid-run, stops within a chunk.
 SLOW_SKY = {"n": 480, "size": 64, "seed": 1, "workers": 1}
 

@@ -29,9 +29,9 @@ EVIL = '"; rm -rf ~ $(x)'
 
 @pytest.fixture
 def jws(ws, tmp_path, monkeypatch):
-    """K = 1, default grace, a HOME that `rm -rf ~` in a shell would empty; kills leftovers."""
+    """K = 1, a long grace, a HOME that `rm -rf ~` in a shell would empty; kills leftovers."""
     monkeypatch.setenv("GALAXYSD_MAX_HEAVY_JOBS", "1")
-    monkeypatch.setenv("GALAXYSD_JOB_GRACE_S", "10")
+    monkeypatch.setenv("GALAXYSD_JOB_GRACE_S", "120")  # a stop checkpoint on a busy CPU
     home = tmp_path / "home"
     home.mkdir()
     (home / "sentinel").write_text("still here")
@@ -107,7 +107,7 @@ def test_two_process_finetune_job_cancels_to_a_checkpoint_and_resumes(jws, tiny_
     assert state["status"] == "running" and state["total"] == STEPS and state["loss"] is not None
     assert len(workers(state["pid"])) == 2  # accelerate launched two training processes
     jobs.cancel(job_id, workspace=jws)
-    state = wait_for(job_id, jws, ended, timeout=120)
+    state = wait_for(job_id, jws, ended, timeout=240)
     assert state["status"] == "cancelled", jobs.tail_log(job_id, 40, workspace=jws)
     assert state["step"] < STEPS
     # The checkpoint the cancel left loads: weights, optimiser state, its step.

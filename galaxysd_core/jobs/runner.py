@@ -45,7 +45,7 @@ MAX_HEAVY_ENV = "GALAXYSD_MAX_HEAVY_JOBS"
 GRACE_ENV = "GALAXYSD_JOB_GRACE_S"
 CONFIG_FILE = "config.json"
 LOG_FILE = "log.txt"
-DEFAULT_GRACE_S = 10.0
+DEFAULT_GRACE_S = 30.0  # long enough for a training run to write its stop checkpoint
 
 
 def max_heavy_jobs() -> int:
@@ -300,7 +300,7 @@ def cancel(
 
     The task sees ``STOP`` at its next ``progress.check_stop()`` and exits (130).
     The supervisor sends SIGTERM to the task's process group after the grace
-    period (``$GALAXYSD_JOB_GRACE_S``, default 10 s) and SIGKILL after a second
+    period (``$GALAXYSD_JOB_GRACE_S``, default 30 s) and SIGKILL after a second
     one, and records ``cancelled``.
 
     Parameters
