@@ -97,3 +97,21 @@ def test_bad_inputs(image_folder, tmp_path):
     )
     with pytest.raises(ImageReadError, match="cannot read image"):
         embed([str(tmp_path / "missing.png")], encoder=encoder)
+
+
+def test_tag_frame_prefers_answer_columns():
+    import pandas as pd
+
+    from galaxysd_core.embedding.probe import tag_frame
+
+    truth = pd.DataFrame(
+        {
+            "t03_bar_a06_bar": [True, False],
+            "bar": [False, False],
+            "ring": [True, False],
+            "x": [1, 2],
+        }
+    )
+    tags = tag_frame(truth)
+    assert list(tags.columns) == ["bar", "ring"]
+    assert tags["bar"].tolist() == [True, False]

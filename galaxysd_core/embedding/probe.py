@@ -20,7 +20,9 @@ from galaxysd_core.metrics.similarity import EmbeddingError, check_embeddings, n
 def tag_frame(truth: pd.DataFrame) -> pd.DataFrame:
     """Boolean tag columns of a truth table (answer-prefix columns renamed to tags)."""
     cols = {c: ANSWER_BY_PREFIX[c].tag for c in truth.columns if c in ANSWER_BY_PREFIX}
-    cols |= {c: c for c in truth.columns if c in ANSWER_BY_TAG}
+    # Tag-named columns count only where no answer-prefix column gives the tag
+    # (a mock sky's truth also has rendering columns such as "bar" and "spiral").
+    cols |= {c: c for c in truth.columns if c in ANSWER_BY_TAG and c not in cols.values()}
     return truth[list(cols)].rename(columns=cols).astype(bool)
 
 
@@ -78,7 +80,7 @@ def probe_scores(
         lin, knn = np.zeros(len(y), bool), np.zeros(len(y), bool)
         for train, test in cv.split(x, y):
             scaler = StandardScaler().fit(x[train])
-            model = LogisticRegression(max_iter=2000, class_weight="balanced")
+            model = LogisticRegression(max_iter=2000, class_weight="balanced", solver="liblinear")
             model.fit(scaler.transform(x[train]), y[train])
             lin[test] = model.predict(scaler.transform(x[test]))
             sims = xn[test] @ xn[train].T
