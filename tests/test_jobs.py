@@ -127,9 +127,11 @@ def test_k1_queue_cancel_within_grace_and_the_next_job_starts(jws, tmp_path):
 def test_kill_9_of_a_job_gives_interrupted_after_reconcile(jws, tmp_path):
     job_id = jobs.launch("sky", {**SLOW_SKY, "out": str(tmp_path / "a")}, workspace=jws)
     state = wait_for(job_id, jws, stepping)
-    # Supervisor and task killed at once (a crash, the OOM killer, a reboot):
-    # nobody is left to record the end...
+    # The supervisor dies first: the task runs on, so the job is not lost yet...
     os.killpg(state["supervisor_pid"], signal.SIGKILL)
+    time.sleep(0.5)
+    assert jobs.reconcile(jws) == []
+    # ...then the task too (a crash, the OOM killer, a reboot): nobody records the end...
     os.killpg(state["pid"], signal.SIGKILL)
     assert store.get_row(store.engine_for(jws), job_id)["status"] == "running"
     # ...until reconcile sees the processes are gone (pid, host and start time).

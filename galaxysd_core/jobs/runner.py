@@ -220,13 +220,14 @@ def _start_supervisor(ws: Workspace, engine: Any, row: dict[str, Any]) -> None:
         engine,
         row["id"],
         supervisor_pid=proc.pid,
-        supervisor_started=_create_time(proc.pid),
+        supervisor_started=process_start_time(proc.pid),
     )
     # Reap it when it ends so a long-lived app does not collect zombies.
     threading.Thread(target=proc.wait, daemon=True, name=f"reap-{row['id']}").start()
 
 
-def _create_time(pid: int) -> float | None:
+def process_start_time(pid: int) -> float | None:
+    """The start time of ``pid`` (seconds since the epoch), or None if it is gone."""
     try:
         return psutil.Process(pid).create_time()
     except psutil.Error:
@@ -246,7 +247,8 @@ def process_alive(pid: int | None, started: float | None) -> bool:
         return False
 
 
-def _row_alive(row: dict[str, Any]) -> bool:
+def job_alive(row: dict[str, Any]) -> bool:
+    """Whether a job row's supervisor or task process still runs (on this machine)."""
     return process_alive(row["supervisor_pid"], row["supervisor_started"]) or process_alive(
         row["pid"], row["pid_started"]
     )
@@ -273,7 +275,7 @@ def reconcile(workspace: Workspace | str | os.PathLike[str] | None = None) -> li
         for row in store.rows(engine, statuses=(store.RUNNING,)):
             if (
                 row["host"] == host
-                and not _row_alive(row)
+                and not job_alive(row)
                 and store.update_row(
                     engine,
                     row["id"],

@@ -126,7 +126,9 @@ def supervise(job_id: str) -> int:
         )
         runner.dispatch(ws)
         return 127
-    store.update_row(engine, job_id, pid=child.pid, pid_started=runner._create_time(child.pid))
+    store.update_row(
+        engine, job_id, pid=child.pid, pid_started=runner.process_start_time(child.pid)
+    )
 
     def forward(signum: int, _frame: Any) -> None:
         # A shutdown signal to the supervisor reaches the task too.

@@ -78,7 +78,7 @@ def status(job_id: str, *, workspace: WorkspaceLike = None) -> dict[str, Any]:
     ws = store.resolve_workspace(workspace)
     engine = store.engine_for(ws)
     row = store.get_row(engine, job_id)
-    live = row["host"] != store.hostname() or runner._row_alive(row)
+    live = row["host"] != store.hostname() or runner.job_alive(row)
     if row["status"] == store.RUNNING and not live:
         runner.reconcile(ws)
         row = store.get_row(engine, job_id)
@@ -95,7 +95,7 @@ def status(job_id: str, *, workspace: WorkspaceLike = None) -> dict[str, Any]:
     return out
 
 
-def list_jobs(*, workspace: WorkspaceLike = None) -> pd.DataFrame:
+def list_jobs(workspace: WorkspaceLike = None) -> pd.DataFrame:
     """Every job, newest first, with its progress.
 
     Returns
@@ -166,7 +166,7 @@ def checkpoints(job_id: str, *, workspace: WorkspaceLike = None) -> list[Path]:
     return [p for _, p in sorted(steps)]
 
 
-def queue_state(*, workspace: WorkspaceLike = None) -> dict[str, int | bool]:
+def queue_state(workspace: WorkspaceLike = None) -> dict[str, int | bool]:
     """How full the queue is.
 
     Returns
