@@ -39,12 +39,19 @@ def app_ws(tmp_path_factory, mock_sky):
     ws = workspace(root).ensure()
     shutil.copytree(mock_sky, ws.sky / "default")
     with pytest.MonkeyPatch.context() as mp:
+        from streamlit import config
+
         from galaxysd_core import quiz
+
+        # Users see no error details (.streamlit/config.toml); a failing test should.
+        shown = config.get_option("client.showErrorDetails")
+        config.set_option("client.showErrorDetails", "full")
 
         mp.setattr(quiz, "GENERATION_STEPS", 2)  # the Quiz page generates on first render
         mp.setenv("GALAXYSD_HOME", str(root))
         mp.delenv("GALAXYSD_DB_URL", raising=False)
         yield ws
+        config.set_option("client.showErrorDetails", shown)
 
 
 def _problems(at: AppTest) -> list[str]:
