@@ -143,22 +143,26 @@ def launch(
     job_id = new_job_id(kind)
     run_dir = ws.run_dir(job_id)
     run_dir.mkdir(parents=True)
-    if getattr(cfg, "output_dir", False) is None:
-        cfg = type(cfg).from_dict({**cfg.to_dict(), "output_dir": str(run_dir)})
-    cfg.save(run_dir / CONFIG_FILE)
-    processes = getattr(cfg, "num_processes", None) or 1
-    with engine.begin() as conn:
-        conn.execute(
-            store.jobs_table.insert().values(
-                id=job_id,
-                kind=kind,
-                run_dir=str(run_dir),
-                status=store.QUEUED,
-                heavy=spec.heavy,
-                num_processes=int(processes),
-                created_at=store.now(),
+    try:
+        if getattr(cfg, "output_dir", False) is None:
+            cfg = type(cfg).from_dict({**cfg.to_dict(), "output_dir": str(run_dir)})
+        cfg.save(run_dir / CONFIG_FILE)
+        processes = getattr(cfg, "num_processes", None) or 1
+        with engine.begin() as conn:
+            conn.execute(
+                store.jobs_table.insert().values(
+                    id=job_id,
+                    kind=kind,
+                    run_dir=str(run_dir),
+                    status=store.QUEUED,
+                    heavy=spec.heavy,
+                    num_processes=int(processes),
+                    created_at=store.now(),
+                )
             )
-        )
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)  # no run folder without its row
+        raise
     log.info("job %s queued (%s)", job_id, kind)
     dispatch(ws)
     return job_id
