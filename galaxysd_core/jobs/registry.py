@@ -59,8 +59,9 @@ class JobKind:
         return cls
 
 
-# The table of CONTRIBUTING.md "Job kinds". Light kinds (file preparation, a map
-# of cached embeddings) run beside a heavy one without waiting for a slot.
+# The table of CONTRIBUTING.md "Job kinds". Light kinds (preparing a training
+# folder, a 2-D map of embeddings: minutes, mostly I/O or one core) run beside a
+# heavy one, so a user is not kept waiting for hours behind a fine-tune.
 KINDS: dict[str, JobKind] = {
     row.kind: row
     for row in (
