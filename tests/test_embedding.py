@@ -115,3 +115,19 @@ def test_tag_frame_prefers_answer_columns():
     tags = tag_frame(truth)
     assert list(tags.columns) == ["bar", "ring"]
     assert tags["bar"].tolist() == [True, False]
+
+
+def test_demo_encoder_embeds_and_beats_random_init(mock_sky):
+    from galaxysd_core.metrics.features import load_heads
+    from galaxysd_core.paths import DEMO_ENCODER
+
+    if not (DEMO_ENCODER / "model.safetensors").is_file():
+        pytest.skip("assets/demo-encoder not built")
+    encoder = load_encoder(DEMO_ENCODER)
+    assert encoder.spec.hidden_sizes == [64, 128, 256, 512] and encoder.spec.depths == [2, 2, 2, 2]
+    paths = sorted((mock_sky / "images").iterdir())[:8]
+    x = embed(paths, encoder=encoder, batch_size=4)
+    assert x.shape == (8, 512) and np.isfinite(x).all()
+    assert load_heads(DEMO_ENCODER).predict(x).shape == (8, 11)
+    probe = json.loads((DEMO_ENCODER / "probe.json").read_text())
+    assert probe["mean_linear"] > 0.5 and probe["mean_knn"] > 0.5  # above chance on mock tags
