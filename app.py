@@ -7,6 +7,7 @@ active model, active dataset, device) and runs the chosen page.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import streamlit as st
@@ -29,7 +30,13 @@ ROOT = Path(__file__).resolve().parent
 
 @st.cache_resource
 def _devices() -> list[str]:
-    """Torch devices of this machine (imported once per process: torch is slow to load)."""
+    """Torch devices of this machine.
+
+    torch takes seconds to import, so a machine without an NVIDIA driver is
+    known to be CPU-only without it and Home opens faster.
+    """
+    if not Path("/proc/driver/nvidia/version").exists() and not shutil.which("nvidia-smi"):
+        return ["cpu"]
     import torch
 
     return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]

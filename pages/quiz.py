@@ -109,7 +109,7 @@ with user_errors("read the active dataset"):
 if Keys.QUIZ_ROUND in st.session_state:
     rnd = quiz.QuizRound.from_dict(st.session_state[Keys.QUIZ_ROUND])
     result = st.session_state.get(Keys.QUIZ_RESULT)
-    st.write(f"Tags: **{', '.join(rnd.tags)}**")
+    st.write(f"Prompt of the generated galaxy: **{gz2.prompt_for(rnd.tags)}**")
     for i, (col, path) in enumerate(
         zip(st.columns(4), rnd.choices(st.session_state[Keys.QUIZ_IMAGE]), strict=True)
     ):
@@ -131,6 +131,7 @@ st.subheader("Leaderboard")
 with user_errors("read the leaderboard"):
     board = review_store().quiz_leaderboard(limit=10)
     if len(board):
-        st.dataframe(board, hide_index=True)
+        accuracy = st.column_config.ProgressColumn("accuracy", format="percent")
+        st.dataframe(board, hide_index=True, column_config={"accuracy": accuracy})
     else:
         st.info("No answers yet: play a round.")
