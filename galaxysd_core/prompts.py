@@ -25,6 +25,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
+from galaxysd_core.errors import GalaxySDError
+
 if TYPE_CHECKING:
     import torch
 
@@ -38,7 +40,7 @@ Mode = Literal["a1111", "compel"]
 _Item = tuple[str, float, int, bool]
 
 
-class PromptTooLongError(ValueError):
+class PromptTooLongError(GalaxySDError, ValueError):
     """A prompt has more tokens than the text encoder's window."""
 
 

@@ -1,0 +1,361 @@
+"""``galaxysd demo build``: the bundled 64x64 demo model, trained from scratch on a CPU.
+
+Stages, each skipped when its output already exists (so a killed build resumes):
+
+1. ``sky/``       a mock sky (``galaxysd_core.sky.build_sky``), unless ``sky`` is given;
+2. ``dataset/``   the prepared training pairs (``galaxysd_core.gz2.prepare_dataset``:
+                  well-sampled tags, Table 1 phrases, balanced, known D-ETGs excluded);
+3. ``vae/``       a small AutoencoderKL (64x64x3 -> 16x16x4) trained on crops: a
+                  model trained from scratch needs its own latent space (SD-1.5
+                  users keep SD's VAE);
+4. ``init-model/`` the pipeline with the trained VAE and fresh UNet + text encoder;
+5. ``finetune/``  :func:`~galaxysd_core.diffusion.finetune.finetune` with checkpoints
+                  (``resume="latest"``), EMA, min-SNR weighting, tag shuffling and
+                  prompt dropout (classifier-free guidance);
+6. ``out``        the EMA weights exported in fp16 (< 40 MB).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+
+from galaxysd_core.atomic import atomic_dir, atomic_write_json
+from galaxysd_core.config import TaskConfig
+from galaxysd_core.diffusion.data import dihedral, load_image, read_metadata
+from galaxysd_core.diffusion.finetune import FinetuneConfig, finetune
+from galaxysd_core.diffusion.pipelines import (
+    build_pipeline,
+    load_pipeline,
+    save_pipeline,
+    tiny_components,
+)
+from galaxysd_core.errors import ConfigError
+from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.paths import DEMO_MODEL
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DemoBuildConfig(TaskConfig):
+    """Settings of the demo-model build (defaults: the bundled model's).
+
+    Attributes
+    ----------
+    output_dir : Path or None
+        Working folder for the stages (the job's run folder).
+    resume : str or None
+        ``"latest"`` continues every stage from what ``output_dir`` holds.
+    out : Path
+        Where the finished model goes (default ``assets/demo-model``).
+    sky : Path or None
+        An existing mock sky to train on instead of building one.
+    n, seed : int
+        Galaxies in the mock sky and the seed of everything.
+    preset : str
+        Model sizes (``galaxysd_core.diffusion.pipelines.PRESETS``).
+    vae_steps, vae_batch, vae_crop : int
+        VAE stage: steps, batch, crop side (the VAE is fully convolutional).
+    vae_lr, vae_kl : float
+        VAE learning rate and KL weight.
+    steps, batch, lr, warmup_steps, checkpoint_every : int / float
+        UNet + text encoder stage (see ``FinetuneConfig``).
+    min_snr_gamma : float
+    max_minutes : float or None
+        Time budget of the UNet stage; the latest EMA weights are exported
+        when it runs out.
+    decoder_steps : int
+        Extra steps for the VAE decoder alone (encoder frozen, so the latent
+        space the UNet learned stays valid); sharpens and restores colour.
+    """
+
+    kind: ClassVar[str] = "demo-build"
+
+    output_dir: Path | None = None
+    resume: str | None = None
+    out: Path = DEMO_MODEL
+    sky: Path | None = None
+    n: int = 6000
+    seed: int = 0
+    preset: str = "demo"
+    vae_steps: int = 1200
+    vae_batch: int = 16
+    vae_crop: int = 32
+    vae_lr: float = 1e-3
+    vae_kl: float = 1e-5
+    steps: int = 6000
+    batch: int = 16
+    lr: float = 4e-4
+    warmup_steps: int = 200
+    checkpoint_every: int = 500
+    min_snr_gamma: float = 5.0
+    max_minutes: float | None = None
+    decoder_steps: int = 600
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` naming the first bad field."""
+        for attr in (
+            "n",
+            "vae_steps",
+            "vae_batch",
+            "vae_crop",
+            "steps",
+            "batch",
+            "checkpoint_every",
+        ):
+            if getattr(self, attr) < 1:
+                raise ConfigError(
+                    f"DemoBuildConfig.{attr} must be >= 1, got {getattr(self, attr)!r}"
+                )
+        if self.vae_crop % 8:
+            raise ConfigError(
+                f"DemoBuildConfig.vae_crop must be a multiple of 8, got {self.vae_crop!r}"
+            )
+
+
+def train_vae(
+    vae,
+    images: torch.Tensor,
+    *,
+    steps: int,
+    batch: int,
+    crop: int,
+    lr: float,
+    kl_weight: float,
+    seed: int,
+    progress: Progress,
+) -> float:
+    """Train an AutoencoderKL on random crops of ``images`` (N, 3, H, W in [-1, 1]).
+
+    L1 reconstruction + a small KL term (as SD's VAE), AdamW, cosine decay.
+    Returns the last loss and sets ``scaling_factor`` so latents have unit
+    variance (Rombach et al. 2022, Sec. 4.3.2).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=lr / 20)
+    size = images.shape[-1]
+    vae.train()
+    loss_value = float("nan")
+    for step in range(1, steps + 1):
+        index = torch.randint(0, len(images), (batch,), generator=gen)
+        x0, y0 = (int(v) for v in torch.randint(0, size - crop + 1, (2,), generator=gen))
+        k = int(torch.randint(0, 8, (1,), generator=gen))
+        x = dihedral(images[index, :, y0 : y0 + crop, x0 : x0 + crop], k)
+        posterior = vae.encode(x).latent_dist
+        recon = vae.decode(posterior.sample(generator=gen)).sample
+        loss = (recon - x).abs().mean() + kl_weight * posterior.kl().mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        loss_value = float(loss)
+        progress.update(step, steps, loss=round(loss_value, 5), message="vae")
+        progress.check_stop()
+    vae.eval()
+    with torch.no_grad():
+        latents = vae.encode(images[:256]).latent_dist.mean
+    vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
+    return loss_value
+
+
+def refine_decoder(
+    vae,
+    images: torch.Tensor,
+    *,
+    steps: int,
+    batch: int,
+    crop: int,
+    lr: float,
+    seed: int,
+    progress: Progress,
+) -> float:
+    """Train only the VAE decoder on frozen-encoder latents of random crops.
+
+    The latent space (the encoder) is what the UNet learned; the decoder can
+    keep improving afterwards, even while the UNet trains. Returns the last L1.
+    """
+    gen = torch.Generator().manual_seed(seed + 1)
+    vae.requires_grad_(False)
+    decoder = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
+    for p in decoder:
+        p.requires_grad_(True)
+    optimizer = torch.optim.AdamW(decoder, lr=lr, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=lr / 20)
+    size = images.shape[-1]
+    loss_value = float("nan")
+    for step in range(1, steps + 1):
+        index = torch.randint(0, len(images), (batch,), generator=gen)
+        x0, y0 = (int(v) for v in torch.randint(0, size - crop + 1, (2,), generator=gen))
+        k = int(torch.randint(0, 8, (1,), generator=gen))
+        x = dihedral(images[index, :, y0 : y0 + crop, x0 : x0 + crop], k)
+        with torch.no_grad():
+            z = vae.encode(x).latent_dist.mean
+        recon = vae.decode(z).sample
+        # L1 plus MSE: the MSE term pulls the few bright, coloured pixels.
+        loss = (recon - x).abs().mean() + (recon - x).pow(2).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(decoder, 1.0)
+        optimizer.step()
+        schedule.step()
+        loss_value = float(loss)
+        progress.update(step, steps, loss=round(loss_value, 5), message="decoder")
+        progress.check_stop()
+    vae.requires_grad_(False)
+    return loss_value
+
+
+def decoder_stage(config: DemoBuildConfig, work: Path, *, progress: Progress) -> Path:
+    """Refine the decoder of ``init-model``'s VAE into ``work/decoder`` (skipped if done)."""
+    from diffusers import AutoencoderKL
+
+    out = work / "decoder"
+    if (out / "config.json").is_file():
+        return out
+    vae = AutoencoderKL.from_pretrained(work / "init-model" / "vae")
+    records = read_metadata(work / "dataset")
+    images = torch.stack([load_image(r.image, size=vae.config.sample_size) for r in records])
+    loss = refine_decoder(
+        vae,
+        images,
+        steps=config.decoder_steps,
+        batch=config.vae_batch,
+        crop=config.vae_crop,
+        lr=config.vae_lr / 2,
+        seed=config.seed,
+        progress=progress,
+    )
+    with atomic_dir(out, overwrite=True) as tmp:
+        vae.save_pretrained(tmp)
+        atomic_write_json(
+            tmp / "decoder_training.json", {"loss": loss, "steps": config.decoder_steps}
+        )
+    return out
+
+
+def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> Path:
+    """Run the demo-model build stages (see the module docstring).
+
+    Parameters
+    ----------
+    config : DemoBuildConfig
+    progress : Progress, optional
+
+    Returns
+    -------
+    Path
+        ``config.out``, a diffusers folder with fp16 weights.
+    """
+    config.validate()
+    if config.output_dir is None:
+        raise ConfigError("DemoBuildConfig.output_dir is not set")
+    progress = progress or Progress()
+    work = Path(config.output_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    timings: dict[str, float] = {}
+
+    sky = Path(config.sky) if config.sky is not None else work / "sky"
+    if not (sky / "catalog.csv").is_file():
+        from galaxysd_core.sky import SkyConfig, build_sky
+
+        progress.update(0, 1, message="building the mock sky")
+        build_sky(SkyConfig(n=config.n, size=64, seed=config.seed, out=sky, overwrite=True))
+    timings["sky"] = time.monotonic() - t0
+
+    dataset = work / "dataset"
+    if not (dataset / "metadata.jsonl").is_file():
+        from galaxysd_core.gz2 import PrepareConfig, prepare_dataset
+
+        progress.update(0, 1, message="preparing training pairs")
+        prepare_dataset(PrepareConfig.from_sky(sky, out=dataset, seed=config.seed, overwrite=True))
+    records = read_metadata(dataset)
+    log.info("%d training pairs", len(records))
+    timings["prepare"] = time.monotonic() - t0
+
+    init = work / "init-model"
+    if not (init / "model_index.json").is_file():
+        components = tiny_components(config.seed, preset=config.preset)
+        size = components["vae"].config.sample_size
+        images = torch.stack([load_image(r.image, size=size) for r in records])
+        loss = train_vae(
+            components["vae"],
+            images,
+            steps=config.vae_steps,
+            batch=config.vae_batch,
+            crop=config.vae_crop,
+            lr=config.vae_lr,
+            kl_weight=config.vae_kl,
+            seed=config.seed,
+            progress=progress,
+        )
+        log.info(
+            "VAE trained: loss %.4f, scaling factor %.3f",
+            loss,
+            components["vae"].config.scaling_factor,
+        )
+        save_pipeline(build_pipeline(components), init)
+        atomic_write_json(init / "vae_training.json", {"loss": loss, "steps": config.vae_steps})
+    timings["vae"] = time.monotonic() - t0
+
+    run = work / "finetune"
+    tune = FinetuneConfig(
+        model=init,
+        dataset=dataset,
+        output_dir=run,
+        resume="latest",
+        steps=config.steps,
+        batch=config.batch,
+        lr=config.lr,
+        weight_decay=1e-2,
+        schedule="one_cycle",
+        warmup_steps=config.warmup_steps,
+        ema=True,
+        ema_decay=0.999,
+        augment=8,
+        tag_keep=1.0,
+        prompt_dropout=0.1,
+        min_snr_gamma=config.min_snr_gamma,
+        checkpoint_every=config.checkpoint_every,
+        keep_last=2,
+        validation_steps=20,
+        max_minutes=config.max_minutes,
+        seed=config.seed,
+    )
+    result = finetune(tune, progress=progress)
+    timings["unet"] = time.monotonic() - t0
+
+    pipe = load_pipeline(result.model_dir)
+    if config.decoder_steps > 0:
+        from diffusers import AutoencoderKL
+
+        pipe.register_modules(
+            vae=AutoencoderKL.from_pretrained(decoder_stage(config, work, progress=progress))
+        )
+    timings["decoder"] = time.monotonic() - t0
+    with atomic_dir(config.out, overwrite=True) as tmp:
+        save_pipeline(pipe, tmp / "m", fp16=True)
+        for item in (tmp / "m").iterdir():
+            item.rename(tmp / item.name)
+        (tmp / "m").rmdir()
+        card = {
+            "built_by": "galaxysd demo build",
+            "config": config.to_dict(),
+            "training_pairs": len(records),
+            "final_step": result.step,
+            "final_loss": result.loss,
+            "stopped_early": result.stopped_early,
+            "seconds": {k: round(v, 1) for k, v in timings.items()},
+        }
+        (tmp / "galaxysd_model.json").write_text(json.dumps(card, indent=2, default=str) + "\n")
+    log.info("demo model written to %s in %.0f s", config.out, time.monotonic() - t0)
+    return Path(config.out)

@@ -1,0 +1,540 @@
+"""Fine-tuning a Stable Diffusion pipeline on prompt/image pairs (Sec. 2).
+
+The paper fine-tunes SD-1.5's UNet and CLIP text encoder together with AdamW,
+a one-cycle schedule with warm-up, EMA on both networks, epsilon-prediction MSE
+and cached latents; tags are shuffled at every step. The same loop trains our
+small demo model from scratch. It runs unchanged on one CPU or under
+``accelerate launch`` on several processes/GPUs: every process draws its own
+batch from a seed derived from (seed, step, process), so a resumed run continues
+the same stream.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+
+from galaxysd_core import __version__
+from galaxysd_core.atomic import atomic_dir
+from galaxysd_core.config import TaskConfig
+from galaxysd_core.diffusion.checkpoints import find_checkpoint, prune_checkpoints
+from galaxysd_core.diffusion.data import (
+    dihedral,
+    encode_latents,
+    load_image,
+    read_metadata,
+    shuffle_phrases,
+)
+from galaxysd_core.errors import ConfigError
+from galaxysd_core.jobs.progress import Progress
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FinetuneConfig(TaskConfig):
+    """Settings of one fine-tuning run (defaults: the paper's, scaled to a CPU).
+
+    Attributes
+    ----------
+    model : Path
+        Diffusers folder to start from (SD-1.5, GalaxySD, a demo model).
+    dataset : Path
+        Prepared dataset folder (``metadata.jsonl``).
+    output_dir : Path or None
+        Run folder: ``checkpoints/``, ``samples/``, ``model/``; the job runner
+        fills it.
+    resume : str or None
+        ``"latest"`` or a ``checkpoint-N`` folder to continue from.
+    steps, batch : int
+        Optimiser steps and images per step per process (paper: 10,000 x 16).
+    lr, weight_decay : float
+        AdamW (paper: effective 1.6e-6 for SD-1.5, weight decay 1e-3).
+    schedule : {"one_cycle", "cosine", "constant"}
+    warmup_steps : int
+    ema, ema_decay : bool, float
+        EMA of the trained networks (diffusers' EMAModel, with warm-up).
+    mixed_precision : {"no", "fp16", "bf16"}
+        fp16 only where the device supports it (falls back to "no" on a CPU).
+    grad_accum : int
+    cache_latents : bool
+        Encode every image once (and ``augment`` rotations/flips of it).
+    augment : int
+        1, 2, 4 or 8 dihedral variants of each image (galaxies have no up).
+    train_unet, train_text_encoder : bool
+    shuffle_tags : bool
+    tag_keep : float
+        Probability to keep each tag phrase per step (tag sub-sampling).
+    prompt_dropout : float
+        Probability to train on the empty prompt (classifier-free guidance).
+    min_snr_gamma : float or None
+        Min-SNR loss weighting (Hang et al. 2023) when set, e.g. 5.
+    noise_offset : float
+    max_grad_norm : float
+    checkpoint_every, keep_last : int
+    validation_prompts : list of str
+        Sampled at every checkpoint into ``samples/``; empty means the Table 1
+        prompts (from ``galaxysd_core.gz2``) or the dataset's commonest prompts.
+    validation_steps : int
+    max_minutes : float or None
+        Stop cleanly (checkpoint + export) after this wall time.
+    seed : int
+    num_processes : int
+        Processes the job launcher starts with ``accelerate launch``.
+    """
+
+    kind: ClassVar[str] = "finetune"
+
+    model: Path = Path()
+    dataset: Path = Path()
+    output_dir: Path | None = None
+    resume: str | None = None
+    steps: int = 1000
+    batch: int = 16
+    lr: float = 1e-5
+    weight_decay: float = 1e-3
+    schedule: Literal["one_cycle", "cosine", "constant"] = "one_cycle"
+    warmup_steps: int = 100
+    ema: bool = True
+    ema_decay: float = 0.999
+    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    grad_accum: int = 1
+    cache_latents: bool = True
+    augment: int = 1
+    train_unet: bool = True
+    train_text_encoder: bool = True
+    shuffle_tags: bool = True
+    tag_keep: float = 1.0
+    prompt_dropout: float = 0.1
+    min_snr_gamma: float | None = None
+    noise_offset: float = 0.0
+    max_grad_norm: float = 1.0
+    checkpoint_every: int = 500
+    keep_last: int = 3
+    validation_prompts: list[str] = field(default_factory=list)
+    validation_steps: int = 20
+    max_minutes: float | None = None
+    seed: int = 0
+    num_processes: int = 1
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` naming the first bad field."""
+        name = type(self).__name__
+        for attr in ("steps", "batch", "grad_accum", "checkpoint_every", "keep_last"):
+            if getattr(self, attr) < 1:
+                raise ConfigError(f"{name}.{attr} must be >= 1, got {getattr(self, attr)!r}")
+        if self.num_processes < 1:
+            raise ConfigError(f"{name}.num_processes must be >= 1, got {self.num_processes!r}")
+        if not self.lr > 0:
+            raise ConfigError(f"{name}.lr must be > 0, got {self.lr!r}")
+        if self.schedule not in ("one_cycle", "cosine", "constant"):
+            raise ConfigError(
+                f"{name}.schedule must be one_cycle, cosine or constant, got {self.schedule!r}"
+            )
+        if self.mixed_precision not in ("no", "fp16", "bf16"):
+            raise ConfigError(
+                f"{name}.mixed_precision must be no, fp16 or bf16, got {self.mixed_precision!r}"
+            )
+        if self.augment not in (1, 2, 4, 8):
+            raise ConfigError(f"{name}.augment must be 1, 2, 4 or 8, got {self.augment!r}")
+        for attr in ("tag_keep", "prompt_dropout", "ema_decay"):
+            if not 0.0 <= getattr(self, attr) <= 1.0:
+                raise ConfigError(f"{name}.{attr} must be in [0, 1], got {getattr(self, attr)!r}")
+        if not 0 <= self.warmup_steps < self.steps:
+            raise ConfigError(
+                f"{name}.warmup_steps must be in [0, steps), got {self.warmup_steps!r}"
+            )
+        if not (self.train_unet or self.train_text_encoder):
+            raise ConfigError(f"{name}: train_unet and train_text_encoder are both off")
+        if self.min_snr_gamma is not None and self.min_snr_gamma <= 0:
+            raise ConfigError(f"{name}.min_snr_gamma must be > 0, got {self.min_snr_gamma!r}")
+
+
+@dataclass
+class FinetuneResult:
+    """Where a run ended: the exported model folder, the last step and loss."""
+
+    model_dir: Path
+    step: int
+    loss: float
+    samples: list[Path] = field(default_factory=list)
+    stopped_early: bool = False
+
+
+def default_validation_prompts(texts: list[str], *, limit: int = 8) -> dict[str, str]:
+    """The Table 1 prompts A-P by letter, or the dataset's commonest prompts.
+
+    Parameters
+    ----------
+    texts : list of str
+        The dataset's prompts (used when the GZ2 module is unavailable).
+    limit : int, default 8
+    """
+    try:
+        from galaxysd_core.gz2 import TABLE1_PROMPTS, table1_prompt
+
+        return {letter: table1_prompt(letter) for letter in TABLE1_PROMPTS}
+    except ImportError:
+        counts: dict[str, int] = {}
+        for text in texts:
+            counts[text] = counts.get(text, 0) + 1
+        common = sorted(counts, key=lambda t: -counts[t])[:limit]
+        return {f"p{i:02d}": text for i, text in enumerate(common)}
+
+
+def _lr_scheduler(config: FinetuneConfig, optimizer: torch.optim.Optimizer):
+    from diffusers.optimization import (
+        get_constant_schedule_with_warmup,
+        get_cosine_schedule_with_warmup,
+    )
+
+    if config.schedule == "one_cycle":
+        # The authors' schedule (one-cycle, as torch's OneCycleLR with linear
+        # annealing): warm up linearly from lr/25 to lr, then cosine-anneal to
+        # lr/1e4. Written as a LambdaLR so any step count works, even 1.
+        warm, total = config.warmup_steps, config.steps
+
+        def factor(step: int) -> float:
+            if step < warm:
+                return 0.04 + 0.96 * step / warm
+            progress = min(1.0, (step - warm) / max(1, total - warm))
+            return 1e-4 + (1 - 1e-4) * 0.5 * (1 + math.cos(math.pi * progress))
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    if config.schedule == "cosine":
+        return get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, config.steps)
+    return get_constant_schedule_with_warmup(optimizer, config.warmup_steps)
+
+
+class _Batches:
+    """Draws training batches: cached latents or images, prompts shuffled per step."""
+
+    def __init__(self, config: FinetuneConfig, pipe, rank: int, cache_dir: Path) -> None:
+        self.config = config
+        self.rank = rank
+        self.records = read_metadata(config.dataset)
+        self.size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+        self.vae = pipe.vae
+        self.latents: torch.Tensor | None = None
+        if config.cache_latents:
+            cache = cache_dir / f"latents-{config.augment}.pt"
+            if cache.exists():
+                self.latents = torch.load(cache)
+            if self.latents is None or len(self.latents) != len(self.records):
+                t0 = time.monotonic()
+                self.latents = encode_latents(
+                    pipe.vae, self.records, size=self.size, variants=config.augment
+                )
+                log.info("cached %d latents in %.0f s", self.latents.numel(), time.monotonic() - t0)
+                if rank == 0:
+                    cache_dir.mkdir(parents=True, exist_ok=True)
+                    torch.save(self.latents, cache)
+
+    def draw(self, step: int, micro: int, device: torch.device) -> tuple[torch.Tensor, list[str]]:
+        c = self.config
+        rng = np.random.default_rng([c.seed, step, micro, self.rank])
+        index = rng.integers(0, len(self.records), c.batch)
+        variant = rng.integers(0, c.augment, c.batch)
+        prng = random.Random(int(rng.integers(2**31)))
+        texts = []
+        for i in index:
+            text = self.records[i].text
+            if c.shuffle_tags:
+                text = shuffle_phrases(text, prng, keep=c.tag_keep)
+            texts.append("" if prng.random() < c.prompt_dropout else text)
+        if self.latents is not None:
+            latents = self.latents[index, variant].to(device, torch.float32)
+        else:
+            images = torch.stack(
+                [
+                    dihedral(load_image(self.records[i].image, size=self.size), int(k))
+                    for i, k in zip(index, variant, strict=True)
+                ]
+            ).to(device, self.vae.dtype)
+            with torch.no_grad():
+                latents = (
+                    self.vae.encode(images).latent_dist.sample() * self.vae.config.scaling_factor
+                )
+        return latents.float(), texts
+
+
+def finetune(config: FinetuneConfig, *, progress: Progress | None = None) -> FinetuneResult:
+    """Fine-tune (or train from scratch) a pipeline's UNet and text encoder.
+
+    Parameters
+    ----------
+    config : FinetuneConfig
+        Validated settings; ``output_dir`` must be set.
+    progress : Progress, optional
+        Gets ``update(step, steps, loss=..., lr=...)`` each step and
+        ``images=[...]`` after each checkpoint's validation samples; a stop
+        request ends the run with a checkpoint and raises ``Cancelled``.
+
+    Returns
+    -------
+    FinetuneResult
+        ``model_dir`` is ``output_dir/model``: a diffusers folder with the EMA
+        weights (the raw weights when EMA is off).
+
+    Raises
+    ------
+    ConfigError
+        Bad settings or dataset; ``ModelFolderError`` for a bad model folder.
+    """
+    from accelerate import Accelerator
+    from diffusers import DDPMScheduler
+    from diffusers.training_utils import EMAModel, compute_snr
+
+    from galaxysd_core.diffusion.pipelines import load_pipeline
+    from galaxysd_core.prompts import token_weights
+
+    config.validate()
+    if config.output_dir is None:
+        raise ConfigError("FinetuneConfig.output_dir is not set")
+    progress = progress or Progress()
+    out = Path(config.output_dir)
+    precision = config.mixed_precision
+    if precision == "fp16" and not torch.cuda.is_available():
+        log.warning("fp16 mixed precision needs a GPU; training in float32")
+        precision = "no"
+    accelerator = Accelerator(
+        mixed_precision=precision, gradient_accumulation_steps=config.grad_accum
+    )
+    device = accelerator.device
+    torch.manual_seed(config.seed + accelerator.process_index)
+    pipe = load_pipeline(config.model, device=device)
+    unet, text_encoder, tokenizer = pipe.unet, pipe.text_encoder, pipe.tokenizer
+    pipe.vae.requires_grad_(False)
+    unet.requires_grad_(config.train_unet)
+    text_encoder.requires_grad_(config.train_text_encoder)
+    noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
+    batches = _Batches(config, pipe, accelerator.process_index, out / "cache")
+    prompts = (
+        {f"p{i:02d}": p for i, p in enumerate(config.validation_prompts)}
+        if config.validation_prompts
+        else default_validation_prompts([r.text for r in batches.records])
+    )
+
+    trained = [
+        m for m, on in ((unet, config.train_unet), (text_encoder, config.train_text_encoder)) if on
+    ]
+    params = [p for m in trained for p in m.parameters()]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    lr_scheduler = _lr_scheduler(config, optimizer)
+    emas = (
+        [
+            EMAModel(m.parameters(), decay=config.ema_decay, use_ema_warmup=True, power=3 / 4)
+            for m in trained
+        ]
+        if config.ema
+        else []
+    )
+
+    start = 0
+    checkpoint = find_checkpoint(out, config.resume)
+    if checkpoint is not None:
+        start = _load_checkpoint(checkpoint, trained, optimizer, lr_scheduler, emas)
+        log.info("resumed from %s at step %d", checkpoint, start)
+    # The LR schedule is stepped here once per optimiser step: accelerate's
+    # wrapper would step it once per process, and our ``steps`` count updates.
+    prepared = accelerator.prepare(*trained, optimizer)
+    wrapped, optimizer = list(prepared[: len(trained)]), prepared[-1]
+    wrapped_unet = wrapped[0] if config.train_unet else unet
+    wrapped_text = wrapped[-1] if config.train_text_encoder else text_encoder
+
+    token_ids: dict[str, list[int]] = {}  # shuffled prompts repeat: tokenize each once
+
+    def encode(texts: list[str]) -> torch.Tensor:
+        for text in texts:
+            if text not in token_ids:
+                token_ids[text] = token_weights(tokenizer, text)[0]
+        ids = torch.tensor([token_ids[t] for t in texts], device=device)
+        return wrapped_text(ids)[0]
+
+    t0 = time.monotonic()
+    loss_value, samples, stopped, step = math.nan, [], False, start
+    for step in range(start + 1, config.steps + 1):
+        losses = []
+        # Noise and timesteps are seeded per (seed, step, process), like the
+        # batches, so a resumed run repeats exactly what an unbroken one does.
+        torch.manual_seed(config.seed * 1_000_003 + step * 997 + accelerator.process_index)
+        for micro in range(config.grad_accum):
+            with accelerator.accumulate(*wrapped):
+                latents, texts = batches.draw(step, micro, device)
+                noise = torch.randn_like(latents)
+                if config.noise_offset:
+                    noise += config.noise_offset * torch.randn(
+                        latents.shape[0], latents.shape[1], 1, 1, device=device
+                    )
+                t = torch.randint(
+                    0,
+                    noise_scheduler.config.num_train_timesteps,
+                    (latents.shape[0],),
+                    device=device,
+                )
+                noisy = noise_scheduler.add_noise(latents, noise, t)
+                if noise_scheduler.config.prediction_type == "v_prediction":
+                    target = noise_scheduler.get_velocity(latents, noise, t)
+                else:
+                    target = noise
+                with accelerator.autocast():
+                    pred = wrapped_unet(noisy, t, encode(texts)).sample
+                per_sample = (pred.float() - target.float()).pow(2).mean(dim=(1, 2, 3))
+                if config.min_snr_gamma is not None:
+                    snr = compute_snr(noise_scheduler, t)
+                    weight = torch.clamp(snr, max=config.min_snr_gamma) / snr
+                    if noise_scheduler.config.prediction_type == "v_prediction":
+                        weight = torch.clamp(snr, max=config.min_snr_gamma) / (snr + 1)
+                    per_sample = per_sample * weight
+                loss = per_sample.mean()
+                accelerator.backward(loss)
+                if accelerator.sync_gradients:
+                    accelerator.clip_grad_norm_(params, config.max_grad_norm)
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                losses.append(loss.detach())
+        lr_scheduler.step()
+        for ema, model in zip(emas, trained, strict=False):  # no EMA: emas is empty
+            ema.step(model.parameters())
+        loss_value = float(accelerator.reduce(torch.stack(losses).mean(), reduction="mean"))
+        if accelerator.is_main_process:
+            progress.update(
+                step, config.steps, loss=round(loss_value, 5), lr=lr_scheduler.get_last_lr()[0]
+            )
+        out_of_time = (
+            config.max_minutes is not None and time.monotonic() - t0 > 60 * config.max_minutes
+        )
+        # Every process must agree to stop, or the others wait forever.
+        flag = torch.tensor(float(progress.should_stop() or out_of_time), device=device)
+        stop = bool(accelerator.reduce(flag, reduction="sum") > 0)
+        if step % config.checkpoint_every == 0 or step == config.steps or stop:
+            samples = _checkpoint(
+                config,
+                accelerator,
+                step,
+                loss_value,
+                pipe,
+                trained,
+                optimizer,
+                lr_scheduler,
+                emas,
+                prompts,
+            )
+            if accelerator.is_main_process:
+                progress.update(
+                    step, config.steps, loss=round(loss_value, 5), images=[str(p) for p in samples]
+                )
+        if stop:
+            stopped = True
+            if progress.should_stop():
+                progress.check_stop()
+            log.info("time budget of %s min reached at step %d", config.max_minutes, step)
+            break
+    model_dir = out / "model"
+    if accelerator.is_main_process:
+        _export(pipe, trained, emas, model_dir)
+    accelerator.wait_for_everyone()
+    return FinetuneResult(model_dir, step, loss_value, samples, stopped)
+
+
+def _checkpoint(
+    config, accelerator, step, loss, pipe, trained, optimizer, lr_scheduler, emas, prompts
+) -> list[Path]:
+    """Write ``checkpoint-<step>`` atomically, prune old ones, sample the prompts."""
+    from safetensors.torch import save_file
+
+    from galaxysd_core.diffusion.generate import generate
+
+    out = Path(config.output_dir)
+    samples: list[Path] = []
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        with atomic_dir(out / "checkpoints" / f"checkpoint-{step}", overwrite=True) as tmp:
+            for i, model in enumerate(trained):
+                state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+                save_file(state, tmp / f"model_{i}.safetensors")
+            torch.save(
+                {
+                    "optimizer": optimizer.state_dict(),
+                    "lr_scheduler": lr_scheduler.state_dict(),
+                    "emas": [e.state_dict() for e in emas],
+                },
+                tmp / "training_state.pt",
+            )
+            meta = {"step": step, "loss": loss, "version": __version__, "config": config.to_dict()}
+            (tmp / "state.json").write_text(
+                json.dumps(meta, indent=2, default=str), encoding="utf-8"
+            )
+        prune_checkpoints(out, keep_last=config.keep_last)
+        with _ema_weights(trained, emas):
+            was_training = [m.training for m in trained]
+            for m in trained:
+                m.eval()
+            made = generate(
+                pipe,
+                list(prompts.values()),
+                n=1,
+                seed=config.seed,
+                steps=config.validation_steps,
+                batch_size=16,
+                names=list(prompts),
+                out=out / "samples" / f"step-{step:06d}",
+                model_name=f"checkpoint-{step}",
+            )
+            samples.extend(made.paths)
+            for m, flag in zip(trained, was_training, strict=True):
+                m.train(flag)
+    accelerator.wait_for_everyone()
+    return samples
+
+
+class _ema_weights:  # noqa: N801 - used as a context manager
+    """Swap EMA weights in for sampling/export, restore the raw ones after."""
+
+    def __init__(self, models, emas) -> None:
+        self.pairs = list(zip(emas, models, strict=False))
+
+    def __enter__(self) -> None:
+        for ema, model in self.pairs:
+            ema.store(model.parameters())
+            ema.copy_to(model.parameters())
+
+    def __exit__(self, *exc: Any) -> None:
+        for ema, model in self.pairs:
+            ema.restore(model.parameters())
+
+
+def _load_checkpoint(folder: Path, trained, optimizer, lr_scheduler, emas) -> int:
+    from safetensors.torch import load_file
+
+    for i, model in enumerate(trained):
+        model.load_state_dict(load_file(folder / f"model_{i}.safetensors"))
+    state = torch.load(folder / "training_state.pt", weights_only=False)
+    optimizer.load_state_dict(state["optimizer"])
+    lr_scheduler.load_state_dict(state["lr_scheduler"])
+    for ema, ema_state in zip(emas, state["emas"], strict=False):
+        ema.load_state_dict(ema_state)
+    return int(json.loads((folder / "state.json").read_text(encoding="utf-8"))["step"])
+
+
+def _export(pipe, trained, emas, model_dir: Path) -> None:
+    from galaxysd_core.diffusion.pipelines import save_pipeline
+
+    with _ema_weights(trained, emas):
+        save_pipeline(pipe, model_dir)
+
+
+def config_summary(config: FinetuneConfig) -> dict[str, Any]:
+    """The settings worth showing next to a run (for logs and the app)."""
+    keep = ("steps", "batch", "lr", "schedule", "warmup_steps", "ema", "augment", "min_snr_gamma")
+    return {k: v for k, v in dataclasses.asdict(config).items() if k in keep}

@@ -1,0 +1,92 @@
+"""Compose: the GZ2 tag picker rules and the page end to end in AppTest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from galaxysd_core.diffusion import compose
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_picker_offers_only_valid_branches():
+    assert compose.picker_tasks({}) == ["t01", "t08"]
+    assert compose.picker_tasks({"t01": "smooth"}) == ["t01", "t07", "t08"]
+    edge = compose.picker_tasks({"t01": "features_or_disk", "t02": "edge_on"})
+    assert edge == ["t01", "t02", "t09", "t08"]  # bulge shape only under edge-on
+    face = {"t01": "features_or_disk", "t02": "not_edge_on", "t04": "no_spiral"}
+    assert "t10" not in compose.picker_tasks(face)  # arms only under spiral
+    face["t04"] = "spiral"
+    assert compose.picker_tasks(face) == ["t01", "t02", "t03", "t04", "t10", "t11", "t05", "t08"]
+    # An answer left behind on a hidden branch is not part of the prompt.
+    stale = {"t01": "smooth", "t09": "rounded_bulge", "t07": "cigar_shaped"}
+    assert compose.chosen_tags(stale) == ["smooth", "cigar_shaped"]
+    assert "odd" not in compose.task_options("t06") and "dust_lane" in compose.task_options("t08")
+
+
+def test_prompt_for_choice_writes_weights():
+    tags = ["smooth", "in_between", "dust_lane"]
+    text = compose.prompt_for_choice(tags, {"dust_lane": 1.3, "smooth": 1.0, "ring": 2.0})
+    assert text == "sdss, smooth, in-between round galaxy, {dust lane:1.3}"
+
+
+@pytest.fixture
+def app_env(ws, monkeypatch):
+    """A tiny model and a 4-image prepared dataset inside a fresh workspace."""
+    from galaxysd_core.diffusion import build_pipeline, save_pipeline, tiny_components
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    save_pipeline(build_pipeline(tiny_components(0)), ws.models / "tiny")
+    data = ws.datasets / "mini"
+    data.mkdir(parents=True)
+    rows = []
+    for i, tags in enumerate([["features_or_disk", "edge_on", "dust_lane"], ["smooth"]] * 2):
+        Image.fromarray(np.full((32, 32, 3), 40 * (i + 1), np.uint8)).save(data / f"{i}.png")
+        rows.append(json.dumps({"file_name": f"{i}.png", "text": "sdss", "tags": tags}))
+    (data / "metadata.jsonl").write_text("\n".join(rows) + "\n")
+    return ws
+
+
+def test_compose_page_builds_prompt_and_generates(app_env):
+    from streamlit.testing.v1 import AppTest
+
+    from pages._common import Keys
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.session_state[Keys.ACTIVE_MODEL] = str(app_env.models / "tiny")
+    at.session_state[Keys.ACTIVE_DATASET] = str(app_env.datasets / "mini")
+    at.run()
+    at.switch_page("pages/compose.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.selectbox(key="compose_t01").select("features_or_disk").run()
+    at.selectbox(key="compose_t02").select("edge_on").run()
+    keys = {s.key for s in at.selectbox}
+    assert "compose_t09" in keys and "compose_t03" not in keys
+    at.selectbox(key="compose_t08").select("dust_lane").run()
+    at.slider(key="compose_w_dust_lane").set_value(1.3).run()
+    prompt = at.text_area(key="compose_prompt").value
+    assert prompt == "sdss, features or disk-shaped, edge-on galaxy, {dust lane:1.3}"
+
+    at.text_area(key="compose_prompt").input("sdss, {dust lane").run()
+    assert any("position 6" in e.value for e in at.error)
+    at.text_area(key="compose_prompt").input(prompt).run()
+    assert not at.error
+
+    at.slider(key="compose_steps").set_value(5).run()
+    at.slider(key="compose_batch").set_value(2).run()
+    at.radio(key="compose_ref").set_value("random with the same tags").run()
+    next(b for b in at.button if b.label == "Generate").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    made, real = at.session_state[Keys.COMPOSE_LAST]
+    assert len(made) == 2 and all(app_env.contains(p) for p in made)
+    recipe = json.loads(Path(made[0]).with_suffix(".json").read_text())
+    assert recipe["prompt"] == prompt and recipe["steps"] == 5
+    assert Path(recipe["reference"]).name in {"0.png", "2.png"}  # same tags as the prompt
+    assert {Path(p).name for p in real} <= {"0.png", "2.png"}
+    assert len(at.session_state[Keys.COMPOSE_GALLERY]) == 2

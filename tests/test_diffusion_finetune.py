@@ -1,0 +1,153 @@
+"""Fine-tuning on a tiny model: checkpoints, retention, exact resume, validation, config errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from galaxysd_core.diffusion import build_pipeline, load_pipeline, save_pipeline, tiny_components
+from galaxysd_core.diffusion.checkpoints import find_checkpoint, list_checkpoints
+from galaxysd_core.diffusion.finetune import FinetuneConfig, finetune
+from galaxysd_core.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> tuple[Path, Path]:
+    """A tiny model folder and an 8-pair prepared dataset of 32x32 images."""
+    root = tmp_path_factory.mktemp("ft")
+    model = save_pipeline(build_pipeline(tiny_components(0)), root / "model")
+    data = root / "data"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(data / f"{i}.png")
+        text = (
+            "sdss, smooth, completely round galaxy"
+            if i % 2
+            else "sdss, spiral galaxy, 2 spiral arms"
+        )
+        rows.append(json.dumps({"file_name": f"{i}.png", "text": text, "tags": []}))
+    (data / "metadata.jsonl").write_text("\n".join(rows) + "\n")
+    return model, data
+
+
+def config(tiny, out: Path, **overrides) -> FinetuneConfig:
+    model, data = tiny
+    base = {
+        "model": model,
+        "dataset": data,
+        "output_dir": out,
+        "steps": 3,
+        "batch": 2,
+        "lr": 1e-3,
+        "warmup_steps": 1,
+        "checkpoint_every": 2,
+        "keep_last": 1,
+        "validation_steps": 2,
+        "validation_prompts": ["sdss, smooth", "sdss, spiral galaxy"],
+        "augment": 2,
+        "min_snr_gamma": 5.0,
+    }
+    return FinetuneConfig.from_dict({**base, **overrides})
+
+
+def weights(model_dir: Path) -> dict[str, torch.Tensor]:
+    pipe = load_pipeline(model_dir)
+    return {
+        **pipe.unet.state_dict(),
+        **{f"te.{k}": v for k, v in pipe.text_encoder.state_dict().items()},
+    }
+
+
+def test_three_steps_then_resume_equals_an_unbroken_run(tiny, tmp_path):
+    first = finetune(config(tiny, tmp_path / "a"))
+    assert first.step == 3 and np.isfinite(first.loss)
+    # keep_last=1: checkpoint-2 was pruned when checkpoint-3 was written.
+    assert [p.name for p in list_checkpoints(tmp_path / "a")] == ["checkpoint-3"]
+    state = json.loads((tmp_path / "a/checkpoints/checkpoint-3/state.json").read_text())
+    assert state["step"] == 3 and state["config"]["steps"] == 3
+    samples = sorted(p.name for p in (tmp_path / "a/samples/step-000003").glob("*.png"))
+    assert samples == ["p00-0.png", "p01-0.png"]
+
+    resumed = finetune(config(tiny, tmp_path / "a", steps=5, resume="latest"))
+    unbroken = finetune(config(tiny, tmp_path / "b", steps=5))
+    assert resumed.step == unbroken.step == 5
+    a, b = weights(resumed.model_dir), weights(unbroken.model_dir)
+    for key in a:
+        torch.testing.assert_close(a[key], b[key])
+    # Trained weights moved away from the initialisation.
+    start = tiny_components(0)["unet"].state_dict()
+    assert any(not torch.equal(a[k], start[k]) for k in start)
+
+
+def test_frozen_text_encoder_stays_put_and_time_budget_stops(tiny, tmp_path):
+    result = finetune(
+        config(tiny, tmp_path / "c", steps=50, train_text_encoder=False, max_minutes=0.0, ema=False)
+    )
+    assert result.stopped_early and result.step == 1
+    assert find_checkpoint(tmp_path / "c", "latest").name == "checkpoint-1"
+    trained = load_pipeline(result.model_dir).text_encoder.state_dict()
+    for key, value in tiny_components(0)["text_encoder"].state_dict().items():
+        torch.testing.assert_close(trained[key], value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [
+        ("steps", 0, "steps must be >= 1"),
+        ("schedule", "linear", "schedule must be"),
+        ("augment", 3, "augment must be 1, 2, 4 or 8"),
+        ("prompt_dropout", 1.5, "prompt_dropout must be in"),
+        ("warmup_steps", 3, "warmup_steps must be in"),
+        ("mixed_precision", "fp8", "mixed_precision"),
+    ],
+)
+def test_config_errors_name_the_field(tiny, tmp_path, field, value, match):
+    with pytest.raises(ConfigError, match=match):
+        config(tiny, tmp_path, **{field: value})
+
+
+def test_missing_dataset_and_bad_resume(tiny, tmp_path):
+    with pytest.raises(ConfigError, match=r"no metadata\.jsonl"):
+        finetune(config(tiny, tmp_path / "d", dataset=str(tmp_path)))
+    with pytest.raises(ConfigError, match="not a checkpoint folder"):
+        finetune(config(tiny, tmp_path / "e", resume="checkpoint-99"))
+
+
+@pytest.mark.slow
+def test_runs_unchanged_under_accelerate_launch(tiny, tmp_path):
+    cfg = config(tiny, tmp_path / "ddp", steps=2, checkpoint_every=2, validation_prompts=["sdss"])
+    cfg.save(tmp_path / "config.json")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GALAXYSD_HOME": str(tmp_path / "ws")}
+    cmd = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "-m",
+        "galaxysd_core.cli",
+        "finetune",
+        "--config",
+        str(tmp_path / "config.json"),
+    ]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [p.name for p in list_checkpoints(tmp_path / "ddp")] == ["checkpoint-2"]
+    assert (tmp_path / "ddp/model/model_index.json").is_file()
