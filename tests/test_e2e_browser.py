@@ -138,8 +138,20 @@ def go(page, label: str) -> None:
 
 
 def shot(page, name: str) -> None:
+    """Save the whole page: Streamlit scrolls inside its main block, so the
+    viewport is stretched to the content's height for the picture."""
     SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], "
+        "[data-testid=stMainBlockContainer]')].map(e => e.scrollHeight))"
+    )
+    page.set_viewport_size(
+        {"width": size["width"], "height": min(max(height, size["height"]), 2400)}
+    )
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SCREENS / f"{name}.png"))
+    page.set_viewport_size(size)
 
 
 def seed_workspace(root: Path, sky: Path) -> dict:
