@@ -59,6 +59,7 @@ class Keys:
     REVIEW_ROUND = "review_round"  # int id of the round picked on the Review page
     COMPOSE_GALLERY = "compose_gallery"  # list of generated PNG paths
     COMPOSE_PRESET = "compose_preset"  # settings sent from the Metrics page
+    COMPOSE_LAST = "compose_last"  # (generated PNG paths, real same-tag paths) of the last run
     QUIZ_ROUND = "quiz_round"  # QuizRound.to_dict() of the round on screen
     QUIZ_IMAGE = "quiz_image"  # str path of the round's generated PNG
     QUIZ_PLAYER = "quiz_player"  # name typed on the Quiz page
