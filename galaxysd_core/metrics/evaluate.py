@@ -203,16 +203,22 @@ class _Evaluator:
         self.encoder = load_encoder(encoder_dir, device=config.device)
         self.heads = load_heads(encoder_dir)
         self.real = real_table(config.real or ws.sky / "default")
-        self.real_emb = cached_embeddings(
-            self.real["path"].tolist(),
+        letters = dict.fromkeys([*config.prompts, *(config.sweep_prompts if config.sweep else ())])
+        self.rows = {letter: self._select(letter) for letter in letters}
+        # Embed only the real galaxies some prompt uses (a sky may hold many more).
+        used = np.unique(np.concatenate([np.arange(0), *self.rows.values()])).astype(int)
+        emb = cached_embeddings(
+            self.real["path"].iloc[used].tolist(),
             encoder_dir=encoder_dir,
             cache_dir=ws.cache,
             device=config.device,
         )
+        self.real_emb = np.zeros((len(self.real), emb.shape[1]), dtype=emb.dtype)
+        self.real_emb[used] = emb
         self.rng = np.random.default_rng(config.seed)
         self.images: list[dict[str, Any]] = []
 
-    def real_rows(self, letter: str) -> np.ndarray:
+    def _select(self, letter: str) -> np.ndarray:
         from galaxysd_core.gz2.prompts import TABLE1_PROMPTS
 
         want = set(TABLE1_PROMPTS[letter])
@@ -224,6 +230,10 @@ class _Evaluator:
                 )
             )
         return rows
+
+    def real_rows(self, letter: str) -> np.ndarray:
+        """Rows of the real table carrying the prompt's tags (at most ``max_real``)."""
+        return self.rows[letter]
 
     def score(self, letter: str, gen_emb: np.ndarray) -> dict[str, Any]:
         from galaxysd_core.gz2.prompts import TABLE1_PROMPTS
