@@ -221,3 +221,13 @@ def test_jobs_cli_lists_and_names_an_unknown_job(jws, capsys):
     assert "no jobs" in capsys.readouterr().out
     assert main(["--workspace", str(jws.root), "jobs", "status", "nope"]) == 2
     assert "no job with id 'nope'" in capsys.readouterr().err
+
+
+def test_every_job_kind_has_its_config_class_and_cli_words():
+    from galaxysd_core.cli import build_parser
+
+    parser = build_parser()
+    for name, row in jobs.KINDS.items():
+        assert row.load_config_class().kind == name
+        args = parser.parse_args([*row.words, "--config", "runs/x/config.json"])
+        assert args.config == "runs/x/config.json"

@@ -67,9 +67,15 @@ KINDS: dict[str, JobKind] = {
     for row in (
         JobKind("sky", "galaxysd_core.sky.SkyConfig", ("sky",), heavy=True),
         JobKind("prepare", "galaxysd_core.gz2.PrepareConfig", ("prepare",), heavy=False),
-        JobKind("finetune", "galaxysd_core.diffusion.FinetuneConfig", ("finetune",), heavy=True),
+        # The diffusion package does not re-export these: name their own modules.
         JobKind(
-            "demo-build", "galaxysd_core.diffusion.DemoBuildConfig", ("demo", "build"), heavy=True
+            "finetune", "galaxysd_core.diffusion.finetune.FinetuneConfig", ("finetune",), heavy=True
+        ),
+        JobKind(
+            "demo-build",
+            "galaxysd_core.diffusion.demo.DemoBuildConfig",
+            ("demo", "build"),
+            heavy=True,
         ),
         JobKind("simclr", "galaxysd_core.embedding.SimCLRConfig", ("simclr",), heavy=True),
         JobKind("map", "galaxysd_core.embedding.MapConfig", ("map",), heavy=False),
