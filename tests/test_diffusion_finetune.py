@@ -16,7 +16,8 @@ from PIL import Image
 from galaxysd_core.diffusion import build_pipeline, load_pipeline, save_pipeline, tiny_components
 from galaxysd_core.diffusion.checkpoints import find_checkpoint, list_checkpoints
 from galaxysd_core.diffusion.finetune import FinetuneConfig, finetune
-from galaxysd_core.errors import ConfigError
+from galaxysd_core.errors import Cancelled, ConfigError
+from galaxysd_core.jobs.progress import Progress
 
 
 @pytest.fixture(scope="module")
@@ -68,19 +69,36 @@ def weights(model_dir: Path) -> dict[str, torch.Tensor]:
     }
 
 
-def test_three_steps_then_resume_equals_an_unbroken_run(tiny, tmp_path):
-    first = finetune(config(tiny, tmp_path / "a"))
-    assert first.step == 3 and np.isfinite(first.loss)
-    # keep_last=1: checkpoint-2 was pruned when checkpoint-3 was written.
+class _StopAt(Progress):
+    """Requests a stop once ``step`` is reached (an interrupted run)."""
+
+    def __init__(self, step: int) -> None:
+        self.step, self.images = step, []
+
+    def update(self, step, total, **logs):
+        self.last = step
+        self.images += logs.get("images", [])
+
+    def should_stop(self):
+        return getattr(self, "last", 0) >= self.step
+
+
+def test_interrupted_at_three_steps_then_resumed_equals_an_unbroken_run(tiny, tmp_path):
+    stopper = _StopAt(3)
+    with pytest.raises(Cancelled):
+        finetune(config(tiny, tmp_path / "a", steps=5), progress=stopper)
+    # The stop wrote checkpoint-3; keep_last=1 pruned checkpoint-2.
     assert [p.name for p in list_checkpoints(tmp_path / "a")] == ["checkpoint-3"]
     state = json.loads((tmp_path / "a/checkpoints/checkpoint-3/state.json").read_text())
-    assert state["step"] == 3 and state["config"]["steps"] == 3
-    samples = sorted(p.name for p in (tmp_path / "a/samples/step-000003").glob("*.png"))
-    assert samples == ["p00-0.png", "p01-0.png"]
+    assert state["step"] == 3 and state["config"]["steps"] == 5
+    assert sorted(Path(p).name for p in stopper.images if "step-000003" in p) == [
+        "p00-0.png",
+        "p01-0.png",
+    ]
 
     resumed = finetune(config(tiny, tmp_path / "a", steps=5, resume="latest"))
     unbroken = finetune(config(tiny, tmp_path / "b", steps=5))
-    assert resumed.step == unbroken.step == 5
+    assert resumed.step == unbroken.step == 5 and np.isfinite(resumed.loss)
     a, b = weights(resumed.model_dir), weights(unbroken.model_dir)
     for key in a:
         torch.testing.assert_close(a[key], b[key])
