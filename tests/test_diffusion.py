@@ -117,7 +117,7 @@ def test_reference_start_uses_the_reference(pipe, pool, tmp_path):
     # Same seed, different start: the reference's latents are what gets noised.
     assert not np.array_equal(pixels(a)[0], pixels(b)[0])
     assert not np.array_equal(pixels(a)[0], pixels(text_only)[0])
-    assert a.metadata[0]["reference"] == str(bright) and a.metadata[0]["strength"] == 0.3
+    assert a.metadata[0]["reference"] == str(bright) and a.metadata[0]["strength"] == 0.5
     auto = generate(
         pipe, "sdss, {dust lane:1.2}", n=2, seed=0, steps=4, reference="auto", pool=pool
     )

@@ -1,22 +1,44 @@
-"""Diffusion: pipelines (load, presets, save), generation, fine-tuning, the demo build."""
+"""Diffusion: pipelines (load, presets, save), generation, fine-tuning, the demo build.
 
-from galaxysd_core.diffusion.generate import Generation, generate
-from galaxysd_core.diffusion.pipelines import (
-    SCHEDULERS,
-    build_pipeline,
-    load_pipeline,
-    make_scheduler,
-    save_pipeline,
-    tiny_components,
-)
+Names are imported lazily so ``galaxysd --help`` does not load torch and diffusers.
 
-__all__ = [
-    "SCHEDULERS",
-    "Generation",
-    "build_pipeline",
-    "generate",
-    "load_pipeline",
-    "make_scheduler",
-    "save_pipeline",
-    "tiny_components",
-]
+- :mod:`.pipelines` ``load_pipeline``, ``tiny_components``, ``build_pipeline``,
+  ``save_pipeline``, ``make_scheduler``, ``SCHEDULERS``
+- :mod:`.sampling` ``generate``, ``Generation``
+- :mod:`.finetune` ``FinetuneConfig`` (the loop: ``galaxysd_core.diffusion.finetune.finetune``)
+- :mod:`.demo` ``DemoBuildConfig``, ``build_demo``
+- :mod:`.compose` the Compose page's tag picker; :mod:`.report` sheet + brightness
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "SCHEDULERS": "pipelines",
+    "build_pipeline": "pipelines",
+    "load_pipeline": "pipelines",
+    "make_scheduler": "pipelines",
+    "save_pipeline": "pipelines",
+    "tiny_components": "pipelines",
+    "Generation": "sampling",
+    "generate": "sampling",
+    "FinetuneConfig": "finetune",
+    "DemoBuildConfig": "demo",
+    "build_demo": "demo",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'galaxysd_core.diffusion' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"galaxysd_core.diffusion.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -453,7 +453,7 @@ def _checkpoint(
     """Write ``checkpoint-<step>`` atomically, prune old ones, sample the prompts."""
     from safetensors.torch import save_file
 
-    from galaxysd_core.diffusion.generate import generate
+    from galaxysd_core.diffusion.sampling import generate
 
     out = Path(config.output_dir)
     samples: list[Path] = []

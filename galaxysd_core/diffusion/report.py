@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from galaxysd_core.diffusion.data import Record, read_metadata
-from galaxysd_core.diffusion.generate import generate
+from galaxysd_core.diffusion.sampling import generate
 
 log = logging.getLogger(__name__)
 
