@@ -9,6 +9,7 @@ branch, so :func:`migrate` upgrades to all heads.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
@@ -65,6 +66,8 @@ def make_engine(url: str) -> sa.Engine:
 
 def migrate(engine: sa.Engine) -> None:
     """Upgrade the database behind ``engine`` to every Alembic head."""
+    # Alembic logs a line per revision at INFO; users of the CLI need not see it.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with _migrate_lock, engine.begin() as connection:

@@ -12,8 +12,7 @@ Names are imported lazily so ``galaxysd --help`` stays fast.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from galaxysd_core._lazy import lazy_exports
 
 _EXPORTS = {
     "RoundConfig": "config",
@@ -29,8 +28,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"galaxysd_core.discovery.{_EXPORTS[name]}"), name)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

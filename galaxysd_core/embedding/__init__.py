@@ -6,9 +6,7 @@ Configs import cheaply; the torch parts load on first use
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from galaxysd_core._lazy import lazy_exports
 from galaxysd_core.embedding.config import MapConfig, SimCLRConfig
 
 _LAZY = {
@@ -28,9 +26,4 @@ _LAZY = {
 
 __all__ = ["MapConfig", "SimCLRConfig", *sorted(_LAZY)]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module = importlib.import_module(f"galaxysd_core.embedding.{_LAZY[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'galaxysd_core.embedding' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -14,8 +14,7 @@ Public names are imported lazily so ``galaxysd --help`` does not pay for pandas.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from galaxysd_core._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "well_sampled_flags": "flags",
@@ -49,15 +48,4 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'galaxysd_core.gz2' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"galaxysd_core.gz2.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -12,8 +12,7 @@ The names are imported lazily, so a task importing
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from galaxysd_core._lazy import lazy_exports
 
 _EXPORTS = {
     "launch": "runner",
@@ -39,13 +38,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'galaxysd_core.jobs' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"galaxysd_core.jobs.{module}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -8,7 +8,7 @@
 >>> store.vote(session, store.candidates(round_id).candidate_id[0], "yes")  # doctest: +SKIP
 """
 
-from galaxysd_core.review.consensus import Agreement
+from galaxysd_core._lazy import lazy_exports
 from galaxysd_core.review.errors import (
     AuthError,
     BadLabelError,
@@ -21,9 +21,15 @@ from galaxysd_core.review.errors import (
     UnknownReviewerError,
     UnknownRoundError,
 )
-from galaxysd_core.review.export import export_decisions
-from galaxysd_core.review.models import LABELS
-from galaxysd_core.review.store import ReviewStore
+
+# The store pulls in SQLAlchemy, pandas and statsmodels: import it on first use.
+_EXPORTS = {
+    "Agreement": "consensus",
+    "LABELS": "models",
+    "ReviewStore": "store",
+    "export_decisions": "export",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "LABELS",

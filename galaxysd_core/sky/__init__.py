@@ -11,8 +11,9 @@ Names are imported lazily so ``galaxysd --help`` does not load numpy and pandas.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from galaxysd_core._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from galaxysd_core.sky.build import SkyOutputError, build_sky
@@ -34,8 +35,4 @@ __all__ = [
     "sample_population",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"galaxysd_core.sky.{_WHERE[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
