@@ -12,7 +12,9 @@ Stages, each skipped when its output already exists (so a killed build resumes):
 5. ``finetune/``  :func:`~galaxysd_core.diffusion.finetune.finetune` with checkpoints
                   (``resume="latest"``), EMA, min-SNR weighting, tag shuffling and
                   prompt dropout (classifier-free guidance);
-6. ``out``        the EMA weights exported in fp16 (< 40 MB).
+6. ``decoder/``   the VAE decoder refined alone (encoder frozen, so the UNet's
+                  latent space stays valid; can run in parallel with stage 5);
+7. ``out``        the EMA weights exported in fp16 (< 40 MB).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from galaxysd_core.diffusion.pipelines import (
 )
 from galaxysd_core.errors import ConfigError
 from galaxysd_core.jobs.progress import Progress
-from galaxysd_core.paths import DEMO_MODEL
+from galaxysd_core.paths import DEMO_MODEL, REPO_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -349,7 +351,11 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
         (tmp / "m").rmdir()
         card = {
             "built_by": "galaxysd demo build",
-            "config": config.to_dict(),
+            # Paths relative to the checkout: the card ships inside the repository.
+            "config": {
+                k: v.replace(f"{REPO_ROOT}/", "") if isinstance(v, str) else v
+                for k, v in config.to_dict().items()
+            },
             "training_pairs": len(records),
             "final_step": result.step,
             "final_loss": result.loss,
