@@ -231,7 +231,21 @@ def save_pipeline(pipe, out: str | os.PathLike[str], *, fp16: bool = False) -> P
         # transformers writes its own tokenizer.json; keep the verified files.
         shutil.rmtree(tmp / "tokenizer", ignore_errors=True)
         shutil.copytree(TOKENIZER, tmp / "tokenizer")
+        _forget_source_paths(tmp)
     return out
+
+
+def _forget_source_paths(folder: Path) -> None:
+    """Drop diffusers' ``_name_or_path`` entries from a saved folder's configs.
+
+    They record where the weights were loaded from on the building machine,
+    which means nothing (and leaks a local path) once the folder is shared.
+    """
+    for config_file in folder.rglob("*.json"):
+        data = json.loads(config_file.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and "_name_or_path" in data:
+            del data["_name_or_path"]
+            config_file.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def make_scheduler(name: str, config: Any):
