@@ -56,7 +56,12 @@ WATCH_RUNS = """() => {
   }).observe(el, {attributes: true, attributeOldValue: true,
                   attributeFilter: ['data-test-script-state']});
 }"""
-RUN_DONE = "t => window.__runs.started > t && window.__runs.ended >= window.__runs.started"
+# Done when the run started after t has ended; or, should no run be seen at all
+# within 5 s, when the app is idle (then the time is unknown: NaN).
+RUN_DONE = """t => (window.__runs.started > t && window.__runs.ended >= window.__runs.started)
+  || (performance.now() - t > 5000
+      && document.querySelector('[data-test-script-state]')
+           .getAttribute('data-test-script-state') === 'notRunning')"""
 
 
 def timed(page, action, *, timeout_ms: float = 300_000) -> float:
@@ -65,7 +70,10 @@ def timed(page, action, *, timeout_ms: float = 300_000) -> float:
     t0 = page.evaluate("performance.now()")
     action()
     page.wait_for_function(RUN_DONE, arg=t0, timeout=timeout_ms)
-    return (page.evaluate("window.__runs.ended") - t0) / 1000
+    runs = page.evaluate("window.__runs")
+    if not (runs["started"] > t0 and runs["ended"] >= runs["started"]):
+        return float("nan")
+    return (runs["ended"] - t0) / 1000
 
 
 def open_page(page, label: str) -> float:
