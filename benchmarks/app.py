@@ -146,7 +146,7 @@ def main() -> int:
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"\n{'page':<15} {'first (s)':>10} {'sky built':>10} {'warm (s)':>10}")
     for label, _ in PAGES:
-        flag = "" if warm[label] <= WARM_GOAL_S else f"  > {WARM_GOAL_S:.0f} s goal"
+        flag = f"  > {WARM_GOAL_S:.0f} s goal" if warm[label] > WARM_GOAL_S else ""
         print(
             f"{label:<15} {cold[label]:>10.2f} {with_data[label]:>10.2f} {warm[label]:>10.2f}{flag}"
         )
