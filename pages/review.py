@@ -5,23 +5,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
+from galaxysd_core.jobs import launch as launch_job
 from galaxysd_core.review.checks import read_candidates
-from pages._common import Keys, get_workspace, review_store, user_errors
-
-try:  # CALL SITE (jobs): retraining on the accepted candidates runs as a background job
-    from galaxysd_core.jobs import launch as launch_job
-except ImportError:  # no jobs package yet: the admin panel shows no launch button
-    launch_job = None
+from pages._common import (
+    Keys,
+    OutsideWorkspaceError,
+    confine,
+    get_workspace,
+    review_store,
+    user_errors,
+)
 
 store = review_store()
 SHORTCUTS = {"yes": "Y", "no": "N", "unsure": "U"}
 
 
 def _image(path: str) -> Path | None:
-    p = Path(path)
-    p = p if p.is_absolute() else get_workspace().root / p
+    """The candidate's image if it exists inside the workspace (paths come from uploads)."""
+    try:
+        p = confine(path, allow_assets=True)
+    except OutsideWorkspaceError:
+        return None
     return p if p.is_file() else None
 
 
@@ -55,8 +62,10 @@ def _candidate(token: str, round_id: int) -> None:
         else:
             left.image(str(path), width=320)
             left.expander("Zoom (full width)").image(str(path), width="stretch")
-        score = "-" if c.score != c.score else f"{c.score:.3f}"
-        where = "" if c.ra != c.ra else f"  \n**RA, Dec** {c.ra:.5f}, {c.dec:+.5f}"
+        score = "-" if pd.isna(c.score) else f"{c.score:.3f}"
+        where = (
+            "" if pd.isna(c.ra) or pd.isna(c.dec) else f"  \n**RA, Dec** {c.ra:.5f}, {c.dec:+.5f}"
+        )
         right.markdown(f"**Object** `{c.object_id}`  \n**Score** {score}{where}")
         right.caption(f"{int(c.n_votes)} vote(s) so far")
         for label in ("yes", "no", "unsure"):
@@ -115,7 +124,7 @@ def _admin(token: str, round_id: int | None) -> None:
         if st.button("Export decisions"):
             out = get_workspace().campaigns / info["campaign"] / f"round-{info['number']}.{fmt}"
             st.success(f"Wrote {store.export_decisions(round_id, out, fmt=fmt)}")
-        if launch_job is not None and st.button("Launch the next discovery round"):
+        if st.button("Launch the next discovery round"):
             ws = get_workspace()
             job = launch_job("discover-round", {"campaign": info["campaign"]}, workspace=ws)
             st.success(f"Job {job} launched: follow it on the Training page.")

@@ -87,3 +87,17 @@ def test_admin_closes_the_round(seeded):
     close.click().run()
     assert not at.exception
     assert store.round_info(round_id)["status"] == "closed"
+
+
+def test_candidate_without_coordinates_or_with_an_outside_image(ws):
+    """No ra/dec shows no coordinates (not a crash); an image path leaving the
+    workspace is refused and reported as not found rather than read."""
+    store = ReviewStore(database_url(ws))
+    store.add_reviewer("ann", "pass-ann")
+    store.open_round("bare", [{"object_id": "x1", "image": "../../../etc/passwd", "score": 0.5}])
+    at = _sign_in("ann", "pass-ann")
+    assert not at.exception
+    page = " ".join(m.value for m in at.markdown)
+    assert "`x1`" in page and "RA, Dec" not in page
+    assert any("Image not found" in w.value for w in at.warning)
+    store.dispose()
