@@ -61,21 +61,9 @@ def frame(result: sa.CursorResult, columns: list[str] | None = None) -> pd.DataF
 
 
 class StoreBase:
-    """Engine, transactions and session checks; see :class:`ReviewStore`.
+    """Engine, transactions and session checks shared by the store's mixins.
 
-    Parameters
-    ----------
-    url : str, optional
-        SQLAlchemy URL (``sqlite:///...`` or ``postgresql://...``); default
-        :func:`galaxysd_core.db.database_url`. Migrations run on construction.
-    panel_size : int, default 3
-        Votes that decide a candidate (the default of new rounds).
-    quorum : int, default 2
-        ``yes`` votes among them that accept it (the default of new rounds).
-    session_ttl : timedelta, default 8 hours
-        How long a sign-in lasts.
-    clock : callable, optional
-        Returns the current UTC time; tests pass a fake one.
+    Parameters are documented on :class:`~galaxysd_core.review.store.ReviewStore`.
     """
 
     def __init__(

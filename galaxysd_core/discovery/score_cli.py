@@ -1,6 +1,6 @@
 """Entry point for scoring under ``accelerate launch`` (several processes).
 
-    accelerate launch --num_processes 2 -m galaxysd_core.discovery.score_main \
+    accelerate launch --multi_gpu --num_processes 2 -m galaxysd_core.discovery.score_cli \
         CLASSIFIER_DIR ITEMS.parquet OUT_DIR [--batch-size N] [--chunk-size N]
 
 ``ITEMS.parquet`` holds ``object_id, path``. Each process scores its share of
