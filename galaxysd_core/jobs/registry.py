@@ -68,12 +68,10 @@ KINDS: dict[str, JobKind] = {
         JobKind("sky", "galaxysd_core.sky.SkyConfig", ("sky",), heavy=True),
         JobKind("prepare", "galaxysd_core.gz2.PrepareConfig", ("prepare",), heavy=False),
         # The diffusion package does not re-export these: name their own modules.
-        JobKind(
-            "finetune", "galaxysd_core.diffusion.finetune.FinetuneConfig", ("finetune",), heavy=True
-        ),
+        JobKind("finetune", "galaxysd_core.diffusion.FinetuneConfig", ("finetune",), heavy=True),
         JobKind(
             "demo-build",
-            "galaxysd_core.diffusion.demo.DemoBuildConfig",
+            "galaxysd_core.diffusion.DemoBuildConfig",
             ("demo", "build"),
             heavy=True,
         ),
