@@ -14,8 +14,8 @@ import importlib.util
 import logging
 import os
 import sys
-from collections.abc import Iterable, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from galaxysd_core import __version__
 from galaxysd_core.config import TaskConfig
@@ -50,6 +50,20 @@ def config_from_args(cls: type[C], args: argparse.Namespace, names: Iterable[str
         return cls.load(args.config)
     values = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     return cls.from_dict(values)
+
+
+def run_with_progress(task: Callable[..., Any], config: TaskConfig, desc: str) -> Any:
+    """Run ``task(config, progress=...)`` with the CLI's reporter and close it after.
+
+    The reporter is a tqdm bar in a terminal, ``progress.jsonl`` inside a job.
+    """
+    from galaxysd_core.jobs.progress import progress_for_cli
+
+    progress = progress_for_cli(desc)
+    try:
+        return task(config, progress=progress)
+    finally:
+        progress.close()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from galaxysd_core.cli import add_config_option, config_from_args
+from galaxysd_core.cli import add_config_option, config_from_args, run_with_progress
 
 SIMCLR_FIELDS = (
     "data",
@@ -63,28 +63,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _simclr(args: argparse.Namespace) -> int:
     from galaxysd_core.embedding import SimCLRConfig
     from galaxysd_core.embedding.train import train_simclr
-    from galaxysd_core.jobs.progress import progress_for_cli
 
-    config = config_from_args(SimCLRConfig, args, SIMCLR_FIELDS)
-    progress = progress_for_cli("simclr")
-    try:
-        out = train_simclr(config, progress=progress)
-    finally:
-        progress.close()
-    print(out)
+    print(
+        run_with_progress(
+            train_simclr, config_from_args(SimCLRConfig, args, SIMCLR_FIELDS), "simclr"
+        )
+    )
     return 0
 
 
 def _map(args: argparse.Namespace) -> int:
     from galaxysd_core.embedding import MapConfig
     from galaxysd_core.embedding.map import compute_map
-    from galaxysd_core.jobs.progress import progress_for_cli
 
-    config = config_from_args(MapConfig, args, MAP_FIELDS)
-    progress = progress_for_cli("map")
-    try:
-        out = compute_map(config, progress=progress)
-    finally:
-        progress.close()
-    print(out)
+    print(run_with_progress(compute_map, config_from_args(MapConfig, args, MAP_FIELDS), "map"))
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from galaxysd_core.cli import add_config_option, config_from_args
+from galaxysd_core.cli import add_config_option, config_from_args, run_with_progress
 
 FEATURE_FIELDS = ("data", "encoder", "output_dir", "c", "seed", "device")
 EVALUATE_FIELDS = (
@@ -59,30 +59,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _features(args: argparse.Namespace) -> int:
-    from galaxysd_core.jobs.progress import progress_for_cli
     from galaxysd_core.metrics import FeatureClassifierConfig
     from galaxysd_core.metrics.features import train_feature_classifiers
 
-    config = config_from_args(FeatureClassifierConfig, args, FEATURE_FIELDS)
-    progress = progress_for_cli("feature classifiers")
-    try:
-        out = train_feature_classifiers(config, progress=progress)
-    finally:
-        progress.close()
-    print(out)
+    print(
+        run_with_progress(
+            train_feature_classifiers,
+            config_from_args(FeatureClassifierConfig, args, FEATURE_FIELDS),
+            "feature classifiers",
+        )
+    )
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from galaxysd_core.jobs.progress import progress_for_cli
     from galaxysd_core.metrics import EvaluateConfig
     from galaxysd_core.metrics.evaluate import evaluate_run
 
-    config = config_from_args(EvaluateConfig, args, EVALUATE_FIELDS)
-    progress = progress_for_cli("evaluate")
-    try:
-        out = evaluate_run(config, progress=progress)
-    finally:
-        progress.close()
-    print(out)
+    print(
+        run_with_progress(
+            evaluate_run, config_from_args(EvaluateConfig, args, EVALUATE_FIELDS), "evaluate"
+        )
+    )
     return 0
