@@ -122,8 +122,8 @@ def tiny_components(seed: int = 0, *, preset: str = "tiny") -> dict[str, Any]:
         ``safety_checker`` (None), ``feature_extractor`` (None): the keyword
         arguments of ``StableDiffusionPipeline``.
     """
-    from diffusers import AutoencoderKL, EulerAncestralDiscreteScheduler, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
 
     if preset not in PRESETS:
         raise ConfigError(f"unknown model preset {preset!r}; known: {sorted(PRESETS)}")
@@ -169,6 +169,72 @@ def tiny_components(seed: int = 0, *, preset: str = "tiny") -> dict[str, Any]:
             pad_token_id=49407,
         )
     )
+    return _with_tokenizer_and_scheduler(vae, unet, text_encoder)
+
+
+def sd15_components(seed: int = 0) -> dict[str, Any]:
+    """Randomly initialised components with Stable Diffusion 1.5's architecture.
+
+    The configuration values are SD-1.5's published ones (UNet 859.5M, CLIP
+    ViT-L/14 text encoder 123.1M, VAE 83.7M parameters). Weights cannot be
+    downloaded here, so this exists to measure speed and memory at the real
+    size (``benchmarks/gpu_sd15.py``); a user with the weights loads them with
+    :func:`load_pipeline` instead.
+
+    Parameters
+    ----------
+    seed : int, default 0
+
+    Returns
+    -------
+    dict
+        The keyword arguments of ``StableDiffusionPipeline`` (see :func:`tiny_components`).
+    """
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(seed)
+    vae = AutoencoderKL(
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(128, 256, 512, 512),
+        layers_per_block=2,
+        latent_channels=4,
+        sample_size=512,
+        scaling_factor=0.18215,
+    )
+    unet = UNet2DConditionModel(
+        sample_size=64,
+        layers_per_block=2,
+        block_out_channels=(320, 640, 1280, 1280),
+        down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+        cross_attention_dim=768,
+        attention_head_dim=8,
+    )
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=49408,
+            hidden_size=768,
+            intermediate_size=3072,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            max_position_embeddings=77,
+            hidden_act="quick_gelu",
+            projection_dim=768,
+            bos_token_id=49406,
+            eos_token_id=49407,
+            pad_token_id=49407,
+        )
+    )
+    return _with_tokenizer_and_scheduler(vae, unet, text_encoder)
+
+
+def _with_tokenizer_and_scheduler(vae, unet, text_encoder) -> dict[str, Any]:
+    """Complete the networks with the shipped tokenizer and SD-1.5's noise schedule."""
+    from diffusers import EulerAncestralDiscreteScheduler
+    from transformers import CLIPTokenizer
+
     tokenizer = CLIPTokenizer.from_pretrained(TOKENIZER)
     # SD-1.5's training noise schedule; Euler ancestral is the paper's sampler.
     scheduler = EulerAncestralDiscreteScheduler(
