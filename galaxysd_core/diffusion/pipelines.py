@@ -172,7 +172,7 @@ def tiny_components(seed: int = 0, *, preset: str = "tiny") -> dict[str, Any]:
     return _with_tokenizer_and_scheduler(vae, unet, text_encoder)
 
 
-def sd15_components(seed: int = 0) -> dict[str, Any]:
+def sd15_components(seed: int = 0, *, device: str | torch.device = "cpu") -> dict[str, Any]:
     """Randomly initialised components with Stable Diffusion 1.5's architecture.
 
     The configuration values are SD-1.5's published ones (UNet 859.5M, CLIP
@@ -184,6 +184,9 @@ def sd15_components(seed: int = 0) -> dict[str, Any]:
     Parameters
     ----------
     seed : int, default 0
+    device : str or torch.device, default "cpu"
+        Where the networks are created; ``"meta"`` builds them without
+        allocating their 4 GB (to inspect the architecture).
 
     Returns
     -------
@@ -194,39 +197,40 @@ def sd15_components(seed: int = 0) -> dict[str, Any]:
     from transformers import CLIPTextConfig, CLIPTextModel
 
     torch.manual_seed(seed)
-    vae = AutoencoderKL(
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=(128, 256, 512, 512),
-        layers_per_block=2,
-        latent_channels=4,
-        sample_size=512,
-        scaling_factor=0.18215,
-    )
-    unet = UNet2DConditionModel(
-        sample_size=64,
-        layers_per_block=2,
-        block_out_channels=(320, 640, 1280, 1280),
-        down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
-        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
-        cross_attention_dim=768,
-        attention_head_dim=8,
-    )
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=49408,
-            hidden_size=768,
-            intermediate_size=3072,
-            num_hidden_layers=12,
-            num_attention_heads=12,
-            max_position_embeddings=77,
-            hidden_act="quick_gelu",
-            projection_dim=768,
-            bos_token_id=49406,
-            eos_token_id=49407,
-            pad_token_id=49407,
+    with torch.device(device):
+        vae = AutoencoderKL(
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+            block_out_channels=(128, 256, 512, 512),
+            layers_per_block=2,
+            latent_channels=4,
+            sample_size=512,
+            scaling_factor=0.18215,
         )
-    )
+        unet = UNet2DConditionModel(
+            sample_size=64,
+            layers_per_block=2,
+            block_out_channels=(320, 640, 1280, 1280),
+            down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+            up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+            cross_attention_dim=768,
+            attention_head_dim=8,
+        )
+        text_encoder = CLIPTextModel(
+            CLIPTextConfig(
+                vocab_size=49408,
+                hidden_size=768,
+                intermediate_size=3072,
+                num_hidden_layers=12,
+                num_attention_heads=12,
+                max_position_embeddings=77,
+                hidden_act="quick_gelu",
+                projection_dim=768,
+                bos_token_id=49406,
+                eos_token_id=49407,
+                pad_token_id=49407,
+            )
+        )
     return _with_tokenizer_and_scheduler(vae, unet, text_encoder)
 
 
