@@ -22,6 +22,7 @@ from galaxysd_core.config import TaskConfig
 from galaxysd_core.errors import Cancelled, GalaxySDError
 
 C = TypeVar("C", bound=TaskConfig)
+R = TypeVar("R")
 
 DOMAINS = (
     "sky",
@@ -52,16 +53,36 @@ def config_from_args(cls: type[C], args: argparse.Namespace, names: Iterable[str
     return cls.from_dict(values)
 
 
-def run_with_progress(task: Callable[..., Any], config: TaskConfig, desc: str) -> Any:
-    """Run ``task(config, progress=...)`` with the CLI's reporter and close it after.
+def run_with_progress(task: Callable[..., R], subject: Any, desc: str, **kwargs: Any) -> R:
+    """Run ``task(subject, **kwargs, progress=...)`` with the CLI's reporter, closed after.
 
-    The reporter is a tqdm bar in a terminal, ``progress.jsonl`` inside a job.
+    Parameters
+    ----------
+    task : callable
+        The core function; it takes its subject (usually a task config)
+        first and a ``progress`` keyword.
+    subject : object
+        The first argument of ``task``.
+    desc : str
+        Label of the progress bar.
+    **kwargs
+        Further keyword arguments of ``task``.
+
+    Returns
+    -------
+    object
+        What ``task`` returns.
+
+    Notes
+    -----
+    The reporter is a tqdm bar in a terminal, ``progress.jsonl`` (and the
+    ``STOP`` file) inside a job; it is closed even when ``task`` raises.
     """
     from galaxysd_core.jobs.progress import progress_for_cli
 
     progress = progress_for_cli(desc)
     try:
-        return task(config, progress=progress)
+        return task(subject, **kwargs, progress=progress)
     finally:
         progress.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from galaxysd_core.cli import add_config_option, config_from_args
+from galaxysd_core.cli import add_config_option, config_from_args, run_with_progress
 
 _FLAGS = (
     "task",
@@ -46,14 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from galaxysd_core.classify.experiments import ExperimentConfig, run_experiment
-    from galaxysd_core.jobs.progress import progress_for_cli
 
     config = config_from_args(ExperimentConfig, args, _FLAGS)
-    progress = progress_for_cli("classify-experiment")
-    try:
-        summary = run_experiment(config, progress=progress)
-    finally:
-        progress.close()
+    summary = run_with_progress(run_experiment, config, "classify-experiment")
     columns = ["arm", "purity", "completeness", "f1", "paper_purity", "paper_completeness"]
     print(summary[[*columns, "paper_f1"]].round(3).to_string(index=False))
     return 0

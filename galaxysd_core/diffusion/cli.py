@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from galaxysd_core.cli import add_config_option, config_from_args
+from galaxysd_core.cli import add_config_option, config_from_args, run_with_progress
 
 DEMO_FIELDS = (
     "output_dir",
@@ -115,29 +115,24 @@ def _default_run_dir(name: str) -> Path:
 
 def _generate(args: argparse.Namespace) -> int:
     from galaxysd_core.diffusion import generate, load_pipeline
-    from galaxysd_core.jobs.progress import progress_for_cli
 
-    pipe = load_pipeline(args.model, device=args.device)
-    progress = progress_for_cli("generate")
-    try:
-        made = generate(
-            pipe,
-            args.prompt,
-            n=args.n,
-            seed=args.seed,
-            steps=args.steps,
-            guidance=args.guidance,
-            scheduler=args.scheduler,
-            negative_prompt=args.negative_prompt,
-            reference=args.reference,
-            strength=args.strength,
-            pool=args.pool,
-            out=args.out,
-            model_name=str(args.model),
-            progress=progress,
-        )
-    finally:
-        progress.close()
+    made = run_with_progress(
+        generate,
+        load_pipeline(args.model, device=args.device),
+        "generate",
+        prompt=args.prompt,
+        n=args.n,
+        seed=args.seed,
+        steps=args.steps,
+        guidance=args.guidance,
+        scheduler=args.scheduler,
+        negative_prompt=args.negative_prompt,
+        reference=args.reference,
+        strength=args.strength,
+        pool=args.pool,
+        out=args.out,
+        model_name=str(args.model),
+    )
     for path in made.paths:
         print(path)
     return 0
@@ -145,34 +140,22 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _finetune(args: argparse.Namespace) -> int:
     from galaxysd_core.diffusion.finetune import FinetuneConfig, finetune
-    from galaxysd_core.jobs.progress import progress_for_cli
 
     names = ("model", "dataset", "output_dir", "resume", "steps", "batch", "lr")
     config = config_from_args(FinetuneConfig, args, names)
     if config.output_dir is None:
         config.output_dir = _default_run_dir("finetune")
-    progress = progress_for_cli("finetune")
-    try:
-        result = finetune(config, progress=progress)
-    finally:
-        progress.close()
-    print(result.model_dir)
+    print(run_with_progress(finetune, config, "finetune").model_dir)
     return 0
 
 
 def _demo_build(args: argparse.Namespace) -> int:
     from galaxysd_core.diffusion.demo import DemoBuildConfig, build_demo
-    from galaxysd_core.jobs.progress import progress_for_cli
 
     config = config_from_args(DemoBuildConfig, args, DEMO_FIELDS)
     if config.output_dir is None:
         config.output_dir = _default_run_dir("demo-build")
-    progress = progress_for_cli("demo build")
-    try:
-        out = build_demo(config, progress=progress)
-    finally:
-        progress.close()
-    print(out)
+    print(run_with_progress(build_demo, config, "demo build"))
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from galaxysd_core.cli import add_config_option, config_from_args
+from galaxysd_core.cli import add_config_option, config_from_args, run_with_progress
 
 _FIELDS = (
     "catalog",
@@ -53,18 +53,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from galaxysd_core.gz2.dataset import PrepareConfig, prepare_dataset
-    from galaxysd_core.jobs.progress import progress_for_cli
 
     if args.sky and not args.config:
         given = {n: getattr(args, n) for n in _FIELDS if getattr(args, n, None) is not None}
         config = PrepareConfig.from_sky(args.sky, **given)
     else:
         config = config_from_args(PrepareConfig, args, _FIELDS)
-    progress = progress_for_cli("prepare")
-    try:
-        out = prepare_dataset(config, progress=progress)
-    finally:
-        progress.close()
+    out = run_with_progress(prepare_dataset, config, "prepare")
     summary = json.loads((out / "stats" / "summary.json").read_text("utf-8"))
     funnel = " -> ".join(f"{k} {v}" for k, v in summary["funnel"].items())
     print(f"prepared {out}\n{funnel}")

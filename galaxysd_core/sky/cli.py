@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from galaxysd_core.cli import add_config_option, config_from_args
+from galaxysd_core.cli import add_config_option, config_from_args, run_with_progress
 
 FIELDS = ("n", "size", "seed", "out", "overwrite", "workers")
 
@@ -30,16 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from galaxysd_core.jobs.progress import progress_for_cli
     from galaxysd_core.sky import SkyConfig, build_sky
     from galaxysd_core.sky.build import check_output
 
     config = config_from_args(SkyConfig, args, FIELDS)
     check_output(config.resolved_out(), overwrite=config.overwrite)
-    progress = progress_for_cli("mock sky")
-    try:
-        out = build_sky(config, progress=progress)
-    finally:
-        progress.close()
-    print(out)
+    print(run_with_progress(build_sky, config, "mock sky"))
     return 0
