@@ -143,24 +143,76 @@ def _close_group(items: list[_Item], start: int, end: int) -> list[_Item]:
 
 
 def format_weighted(spans: Sequence[tuple[str, float]]) -> str:
-    """Write spans back as prompt text, ``{span:w}`` for every weight other than 1.
+    """Write spans back as prompt text that :func:`parse_weighted` reads back exactly.
 
     Parameters
     ----------
     spans : sequence of (str, float)
-        As returned by :func:`parse_weighted`.
+        As returned by :func:`parse_weighted`: non-empty text, weights in
+        [0, 5]. Weights are rounded to 3 decimals.
 
     Returns
     -------
     str
-        Text that :func:`parse_weighted` reads back to the same spans (weights
-        rounded to 3 decimals).
+        ``{span:w}`` for a weight other than 1, the bare (escaped) text for
+        weight 1. A weight-1 span is written ``{span:1}`` where bare text would
+        run into the previous bare span or escape the next ``{`` with a trailing
+        backslash, so ``parse_weighted`` returns the same spans and weights.
+
+    Raises
+    ------
+    ValueError
+        For a span that is not a non-empty string, a weight that is not a
+        finite number in [0, 5] (a nested group's product above 5 cannot be
+        written), a weight other than 1 on a whitespace-only span, or two
+        whitespace-only spans of weight 1 in a row (the parser refuses an
+        empty group, so neither can be told apart); the message names the
+        span's index.
+
+    Examples
+    --------
+    >>> format_weighted([("sdss, ", 1.0), ("dust lane", 1.3)])
+    'sdss, {dust lane:1.3}'
     """
-    parts = []
-    for span, weight in spans:
-        escaped = re.sub(r"([{}()\\])", r"\\\1", span)
-        parts.append(escaped if weight == 1.0 else f"{{{escaped}:{round(weight, 3):g}}}")
+    items = [_checked_span(i, span, weight) for i, (span, weight) in enumerate(spans)]
+    parts: list[str] = []
+    bare_before = False
+    for i, (span, weight) in enumerate(items):
+        nxt = items[i + 1] if i + 1 < len(items) else None
+        bare = (
+            weight == 1.0
+            and not bare_before
+            # A blank neighbour of weight 1 cannot be grouped, so it takes the bare slot.
+            and not (nxt is not None and nxt[1] == 1.0 and not nxt[0].strip())
+            # Bare text is followed by a group; a trailing backslash would escape its "{".
+            and not (nxt is not None and span.endswith("\\"))
+        )
+        if not bare and not span.strip():
+            # Blank and not bare: weighted, or the first of two blank weight-1 spans.
+            what = f"it and span {i + 1} are both blank" if weight == 1.0 else "it is blank"
+            raise ValueError(
+                f"span {i} ({span!r}) with weight {weight:g} cannot be written: {what}, "
+                "and the parser refuses an empty group"
+            )
+        escaped = re.sub(r"([{}()])", r"\\\1", span)
+        parts.append(escaped if bare else f"{{{escaped}:{weight:g}}}")
+        bare_before = bare
     return "".join(parts)
+
+
+def _checked_span(index: int, span: object, weight: object) -> tuple[str, float]:
+    """A span of :func:`format_weighted` with its weight rounded, or ValueError naming it."""
+    if not isinstance(span, str) or not span:
+        raise ValueError(f"span {index} must be a non-empty string, got {span!r}")
+    try:
+        value = round(float(weight), 3)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"weight of span {index} ({span!r}) is not a number: {weight!r}") from None
+    if not math.isfinite(value) or value < 0 or value > MAX_WEIGHT:
+        raise ValueError(
+            f"weight {weight!r} of span {index} ({span!r}) is outside [0, {MAX_WEIGHT:g}]"
+        )
+    return span, value + 0.0  # + 0.0 turns a rounded -0.0 into 0.0
 
 
 def plain_text(text: str) -> str:

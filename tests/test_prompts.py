@@ -71,21 +71,90 @@ def test_fuzz_only_value_error_escapes(text):
     assert "".join(s for s, _ in spans) == plain_text(text)
 
 
-@settings(max_examples=100, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.text(alphabet="abc ,-", min_size=1, max_size=8),
-            st.sampled_from([1.0, 0.5, 1.3, 2.0]),
-        ),
-        max_size=5,
-    )
+_SPAN_TEXT = st.text(alphabet="ab ,:.\\{}()e", min_size=1, max_size=8)
+_WEIGHT = st.one_of(
+    st.just(1.0),
+    st.sampled_from([0.0, 0.5, 1.3, 5.0, 1.0004, 4.9996]),
+    st.floats(0.0, 5.0),
 )
+
+
+def _blank_clash(spans):
+    """Spans the prompt syntax cannot hold apart (the parser refuses an empty group)."""
+    blank = [not s.strip() for s, _ in spans]
+    plain = [round(w, 3) == 1.0 for _, w in spans]
+    weighted_blank = any(b and not p for b, p in zip(blank, plain, strict=True))
+    blank_pair = any(
+        blank[i] and blank[i + 1] and plain[i] and plain[i + 1] for i in range(len(spans) - 1)
+    )
+    return weighted_blank or blank_pair
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_SPAN_TEXT, _WEIGHT), max_size=6))
 def test_format_round_trips(spans):
-    spans = [(s, w) for s, w in spans if s.strip() or w == 1.0]
-    back = parse_weighted(format_weighted(spans))
-    assert "".join(s for s, _ in back) == "".join(s for s, _ in spans)
-    assert {w for _, w in back} <= {w for _, w in spans} | {1.0}
+    """Whatever format_weighted writes parses back to the same spans and (rounded) weights."""
+    if _blank_clash(spans):
+        with pytest.raises(ValueError, match=r"span \d+ .*empty group"):
+            format_weighted(spans)
+        return
+    assert parse_weighted(format_weighted(spans)) == [(s, round(w, 3)) for s, w in spans]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="ab ,:.1235{}()\\", max_size=30))
+def test_parsed_prompts_format_back(text):
+    """A parsed prompt written back parses to the same spans, or is refused as too heavy."""
+    try:
+        spans = parse_weighted(text)
+    except ValueError:
+        return
+    if any(round(w, 3) > 5 for _, w in spans):  # nested groups multiply past 5
+        with pytest.raises(ValueError, match=r"outside \[0, 5\]"):
+            format_weighted(spans)
+        return
+    assert parse_weighted(format_weighted(spans)) == [(s, round(w, 3)) for s, w in spans]
+
+
+@pytest.mark.parametrize(
+    ("spans", "text"),
+    [
+        ([("sdss, ", 1.0), ("dust lane", 1.3)], "sdss, {dust lane:1.3}"),
+        ([("a", 1.0), ("b", 1.0)], "a{b:1}"),
+        ([("a", 1.0), (" ", 1.0)], "{a:1} "),
+        ([("a\\", 1.0), ("b", 2.0)], "{a\\:1}{b:2}"),
+        ([("f(x)", 1.5)], "{f\\(x\\):1.5}"),
+    ],
+)
+def test_format_examples(spans, text):
+    assert format_weighted(spans) == text
+    assert parse_weighted(text) == spans
+
+
+@pytest.mark.parametrize(
+    ("spans", "match"),
+    [
+        ([("x", 5.5)], r"weight 5.5 of span 0 \('x'\) is outside \[0, 5\]"),
+        ([("a", 1.0), ("x", -0.5)], r"weight -0.5 of span 1 .* is outside"),
+        ([("x", float("nan"))], r"outside"),
+        ([("x", float("inf"))], r"outside"),
+        ([("x", "heavy")], r"weight of span 0 \('x'\) is not a number"),
+        ([("", 1.3)], r"span 0 must be a non-empty string"),
+        ([("  ", 1.3)], r"span 0 \('  '\) with weight 1.3 .*it is blank.*empty group"),
+        ([("a", 1.0), (" ", 1.0), (" ", 1.0)], r"span 1 .*it and span 2 are both blank"),
+    ],
+)
+def test_format_refuses_what_cannot_be_parsed(spans, match):
+    with pytest.raises(ValueError, match=match):
+        format_weighted(spans)
+
+
+def test_nested_weight_past_5_is_refused_not_written():
+    """Nesting multiplies weights past 5; written flat the prompt would not parse."""
+    spans = parse_weighted("sdss, {{dust lane:5}:2}")
+    assert spans == [("sdss, ", 1.0), ("dust lane", 10.0)]
+    with pytest.raises(ValueError, match=r"weight 10.0 of span 1 \('dust lane'\) is outside"):
+        format_weighted(spans)
 
 
 @pytest.fixture(scope="module")
