@@ -10,10 +10,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
+from galaxysd_core import quiz
 from galaxysd_core.errors import GalaxySDError
+from galaxysd_core.jobs.progress import Progress
 from galaxysd_core.paths import ASSETS, DEMO_MODEL, Workspace, workspace
 
 # The mock sky built in the background on first run (Home page): big enough for
@@ -163,6 +166,29 @@ def pipeline(path: Path | None = None, *, device: str | None = None):
     index = Path(path) / "model_index.json"
     mtime = index.stat().st_mtime if index.exists() else 0.0
     return _pipeline(str(path), device or active_device(), mtime)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _pool(folder: str, mtime: float) -> list[quiz.PoolItem]:  # mtime: re-read a rebuilt dataset
+    return quiz.load_pool(folder)
+
+
+def real_pool(dataset: Path) -> list[quiz.PoolItem]:
+    """The real images of a dataset and their tags, read once per build; [] until it is built."""
+    marker = next(
+        (dataset / n for n in (quiz.METADATA, quiz.TRUTH) if (dataset / n).exists()), None
+    )
+    return _pool(str(dataset), marker.stat().st_mtime) if marker else []
+
+
+class ProgressBar(Progress):
+    """A core task's progress as an ``st.progress`` bar ("Step 3 of 25")."""
+
+    def __init__(self, text: str) -> None:
+        self.bar = st.progress(0.0, text=text)
+
+    def update(self, step: int, total: int, **logs: Any) -> None:
+        self.bar.progress(min(step / max(total, 1), 1.0), text=f"Step {step} of {total}")
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

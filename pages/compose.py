@@ -8,41 +8,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from galaxysd_core import quiz
 from galaxysd_core.diffusion import SCHEDULERS, compose, generate
 from galaxysd_core.gz2 import PHRASES
-from galaxysd_core.jobs.progress import Progress
 from galaxysd_core.prompts import parse_weighted
 from pages import _common as common
 from pages._common import Keys
-
-REF_MODES = ("random with the same tags", "pick one", "none")
-DEFAULTS = {
-    "strength": 0.6,
-    "scheduler": "euler_a",
-    "steps": 25,
-    "guidance": 7.0,
-    "seed": 0,
-    "batch": 4,
-}
-
-
-class _Bar(Progress):
-    def __init__(self) -> None:
-        self.bar = st.progress(0.0, text="Generating...")
-
-    def update(self, step: int, total: int, **logs) -> None:
-        self.bar.progress(min(step / max(total, 1), 1.0), text=f"Step {step} of {total}")
-
-
-@st.cache_data(max_entries=4, show_spinner=False)
-def _pool(folder: str, mtime: float) -> list:  # mtime: re-read a rebuilt dataset
-    return quiz.load_pool(folder)
-
-
-def _load_pool(folder: Path) -> list:
-    marker = next((folder / n for n in (quiz.METADATA, quiz.TRUTH) if (folder / n).exists()), None)
-    return _pool(str(folder), marker.stat().st_mtime) if marker else []
 
 
 def _roll() -> None:
@@ -51,7 +21,7 @@ def _roll() -> None:
 
 def _apply_preset() -> None:
     """Defaults, then settings sent from the Metrics page's Pareto plot (once)."""
-    for key, value in DEFAULTS.items():
+    for key, value in compose.DEFAULT_SETTINGS.items():
         st.session_state.setdefault(f"compose_{key}", value)
     preset = st.session_state.pop(Keys.COMPOSE_PRESET, None)
     if preset:
@@ -82,26 +52,20 @@ def _picker() -> tuple[list[str], dict[str, float]]:
 
 def _prompt(built: str) -> str | None:
     """The editable prompt: rewritten when the picker changes, parsed live."""
-    if st.session_state.get("compose_built") != built:
-        if (
-            st.session_state.get("compose_built") is not None
-            or "compose_prompt" not in st.session_state
-        ):
-            st.session_state["compose_prompt"] = built
-        st.session_state["compose_built"] = built
+    state = st.session_state
+    if state.get("compose_built") != built:
+        # compose_built is None after a preset: its prompt stays until the picker changes.
+        if state.get("compose_built") is not None or "compose_prompt" not in state:
+            state["compose_prompt"] = built
+        state["compose_built"] = built
     prompt = st.text_area(
         "Prompt (editable; {text:weight} emphasises a span)", key="compose_prompt"
     )
     try:
-        spans = parse_weighted(prompt)
+        st.caption(compose.describe_spans(parse_weighted(prompt)))
     except ValueError as exc:
         st.error(f"Prompt error: {exc}")
         return None
-    st.caption(
-        " · ".join(
-            f"**{s.strip()}** x{w:g}" if w != 1 else s.strip() for s, w in spans if s.strip()
-        )
-    )
     return prompt
 
 
@@ -133,23 +97,19 @@ st.title("Compose")
 st.caption(
     f"Model: {common.label_for(common.active_model())}. Only valid GZ2 combinations are offered."
 )
-pool = _load_pool(common.active_dataset())
+pool = common.real_pool(common.active_dataset())
 left, right = st.columns(2)
 with left:
     tags, weights = _picker()
 with right:
     prompt = _prompt(compose.prompt_for_choice(tags, weights))
     matches = compose.same_tag_images(pool, tags)
-    mode = st.radio(
-        "Start from a real image",
-        REF_MODES if pool else ("none",),
-        horizontal=True,
-        key="compose_ref",
-    )
-    reference = None
+    modes = compose.REFERENCE_MODES if pool else ("none",)
+    mode = st.radio("Start from a real image", modes, horizontal=True, key="compose_ref")
+    picked = None
     if mode == "pick one" and matches:
-        reference = st.selectbox("Reference", matches[:200], format_func=lambda p: p.name)
-        st.image(str(reference), width=96)
+        picked = st.selectbox("Reference", matches[:200], format_func=lambda p: p.name)
+        st.image(str(picked), width=96)
     elif mode != "none" and not matches:
         st.caption("No real image carries these tags; starting from noise.")
     strength = st.slider(
@@ -166,15 +126,14 @@ with right:
     go = st.button("Generate", type="primary", disabled=prompt is None)
 
 if go and prompt is not None:
-    if mode == "random with the same tags" and matches:
-        reference = compose.same_tag_images(pool, tags, limit=1, seed=int(seed))[0]
+    reference = compose.choose_reference(mode, matches, picked=picked, seed=int(seed))
     out = common.get_workspace().cache / "compose" / time.strftime("%Y%m%d-%H%M%S")
     with common.user_errors("generate"):
         made = generate(
             common.pipeline(), prompt, n=int(batch), seed=int(seed), steps=int(steps),
             guidance=float(guidance), scheduler=scheduler, strength=float(strength),
-            reference=None if mode == "none" else reference, out=out,
-            model_name=common.label_for(common.active_model()), progress=_Bar(),
+            reference=reference, out=out, model_name=common.label_for(common.active_model()),
+            progress=common.ProgressBar("Generating..."),
         )  # fmt: skip
         st.session_state.setdefault(Keys.COMPOSE_GALLERY, []).extend(str(p) for p in made.paths)
         real = compose.same_tag_images(pool, tags, limit=4, seed=int(seed))

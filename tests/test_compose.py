@@ -35,6 +35,35 @@ def test_prompt_for_choice_writes_weights():
     assert text == "sdss, smooth, in-between round galaxy, {dust lane:1.3}"
 
 
+def test_choose_reference_follows_the_mode():
+    matches = [Path(f"{i}.png") for i in range(5)]
+    assert compose.choose_reference("none", matches, seed=3) is None
+    assert compose.choose_reference("pick one", matches, picked=matches[2]) == matches[2]
+    drawn = compose.choose_reference("random with the same tags", matches, seed=3)
+    assert drawn in matches
+    # The seed decides the draw, so the same settings start from the same image.
+    assert compose.choose_reference("random with the same tags", matches, seed=3) == drawn
+    assert (
+        len(
+            {
+                compose.choose_reference(compose.REFERENCE_MODES[0], matches, seed=s)
+                for s in range(20)
+            }
+        )
+        > 1
+    )
+    # No image carries the tags: start from noise.
+    assert compose.choose_reference("random with the same tags", [], seed=3) is None
+    with pytest.raises(ValueError, match="unknown reference mode 'latest'"):
+        compose.choose_reference("latest", matches)
+
+
+def test_describe_spans_bolds_weighted_spans():
+    spans = [("sdss, ", 1.0), ("dust lane", 1.3), (", ", 1.0), ("bar", 0.5)]
+    assert compose.describe_spans(spans) == "sdss, · **dust lane** x1.3 · , · **bar** x0.5"
+    assert compose.describe_spans([(" ", 1.0)]) == ""
+
+
 @pytest.fixture
 def app_env(ws, monkeypatch):
     """A tiny model and a 4-image prepared dataset inside a fresh workspace."""

@@ -1,5 +1,6 @@
 """What the Compose page needs from the core: valid tag choices along the GZ2 tree,
-the weighted prompt of a choice, and real images carrying the same tags.
+the weighted prompt of a choice, how a prompt was read, and real images carrying
+the same tags (the reference a generation may start from).
 
 The picker walks the GZ2 decision tree (Willett et al. 2013, Table 2) so only
 valid combinations can be built: arm winding and count only under "spiral",
@@ -16,14 +17,31 @@ from pathlib import Path
 from galaxysd_core.gz2.tree import ANSWER_BY_TAG, TASKS, answers_of
 
 __all__ = [
+    "DEFAULT_SETTINGS",
+    "REFERENCE_MODES",
     "TASKS",
+    "choose_reference",
     "chosen_tags",
+    "describe_spans",
     "picker_tasks",
     "prompt_for_choice",
     "same_tag_images",
     "task_options",
     "task_question",
 ]
+
+#: Generation settings of a first visit to the Compose page.
+DEFAULT_SETTINGS: dict[str, float | int | str] = {
+    "strength": 0.6,
+    "scheduler": "euler_a",
+    "steps": 25,
+    "guidance": 7.0,
+    "seed": 0,
+    "batch": 4,
+}
+#: How a generation may start: from a random real image carrying the chosen
+#: tags, from one the user picks among them, or from noise.
+REFERENCE_MODES = ("random with the same tags", "pick one", "none")
 
 #: Where the walk goes when a task is left open ("any"): the next task that
 #: every answer of it shares, or the task after the branch it would open.
@@ -107,6 +125,66 @@ def same_tag_images(
     """
     wanted = set(tags)
     found = [item.path for item in pool if wanted <= set(item.tags)]
+    return _sample(found, limit, seed)
+
+
+def _sample(found: list[Path], limit: int | None, seed: int) -> list[Path]:
+    """``limit`` of ``found`` drawn with ``seed`` (all of them when there are few enough)."""
     if limit is not None and len(found) > limit:
-        found = random.Random(seed).sample(found, limit)
+        return random.Random(seed).sample(found, limit)
     return found
+
+
+def choose_reference(
+    mode: str, matches: Sequence[Path], *, picked: Path | None = None, seed: int = 0
+) -> Path | None:
+    """The real image a generation starts from, or None to start from noise.
+
+    Parameters
+    ----------
+    mode : str
+        One of :data:`REFERENCE_MODES`.
+    matches : sequence of Path
+        Real images carrying the chosen tags (:func:`same_tag_images`).
+    picked : Path, optional
+        The user's pick, for ``"pick one"``.
+    seed : int, default 0
+        Draws the image for ``"random with the same tags"`` (the generation
+        seed, so the same settings start from the same image).
+
+    Returns
+    -------
+    Path or None
+        None for ``"none"``, or when no image carries the tags.
+
+    Raises
+    ------
+    ValueError
+        For a mode not in :data:`REFERENCE_MODES`.
+    """
+    if mode not in REFERENCE_MODES:
+        raise ValueError(f"unknown reference mode {mode!r}; use one of {REFERENCE_MODES}")
+    if mode == "none" or not matches:
+        return None
+    if mode == "pick one":
+        return picked
+    return _sample(list(matches), 1, seed)[0]
+
+
+def describe_spans(spans: Sequence[tuple[str, float]]) -> str:
+    """How a prompt was read, in Markdown: ``sdss · **dust lane** x1.3``.
+
+    Parameters
+    ----------
+    spans : sequence of (str, float)
+        From :func:`galaxysd_core.prompts.parse_weighted`.
+
+    Returns
+    -------
+    str
+        The non-blank spans, stripped, joined by `` · ``; a weighted span in
+        bold with its factor.
+    """
+    return " · ".join(
+        f"**{s.strip()}** x{w:g}" if w != 1 else s.strip() for s, w in spans if s.strip()
+    )
