@@ -14,8 +14,10 @@ import torch
 from PIL import Image
 
 from galaxysd_core.diffusion import build_pipeline, load_pipeline, save_pipeline, tiny_components
+from galaxysd_core.diffusion.batches import TrainingBatches
 from galaxysd_core.diffusion.checkpoints import find_checkpoint, list_checkpoints
 from galaxysd_core.diffusion.finetune import FinetuneConfig, finetune
+from galaxysd_core.diffusion.lr_schedule import make_lr_scheduler, one_cycle_factor
 from galaxysd_core.errors import Cancelled, ConfigError
 from galaxysd_core.jobs.progress import Progress
 
@@ -116,6 +118,48 @@ def test_frozen_text_encoder_stays_put_and_time_budget_stops(tiny, tmp_path):
     trained = load_pipeline(result.model_dir).text_encoder.state_dict()
     for key, value in tiny_components(0)["text_encoder"].state_dict().items():
         torch.testing.assert_close(trained[key], value)
+
+
+def test_one_cycle_schedule_warms_up_then_anneals():
+    factors = [one_cycle_factor(s, warmup_steps=4, steps=20) for s in range(25)]
+    assert factors[0] == pytest.approx(0.04) and factors[4] == pytest.approx(1.0)
+    assert factors[:5] == sorted(factors[:5]) and factors[4:21] == sorted(factors[4:21])[::-1]
+    assert factors[20] == factors[24] == pytest.approx(1e-4)  # held after the last step
+    assert one_cycle_factor(0, warmup_steps=0, steps=1) == pytest.approx(1.0)
+
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)
+    scheduler = make_lr_scheduler(optimizer, "one_cycle", warmup_steps=4, steps=20)
+    lrs = []
+    for _ in range(5):
+        lrs.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    assert lrs == pytest.approx([0.5 * f for f in factors[:5]])
+    constant = make_lr_scheduler(optimizer, "constant", warmup_steps=0, steps=20)
+    assert constant.get_last_lr()[0] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="unknown LR schedule 'linear'"):
+        make_lr_scheduler(optimizer, "linear", warmup_steps=0, steps=20)
+
+
+def test_batches_are_fixed_by_seed_step_and_process(tiny, tmp_path):
+    pipe = load_pipeline(tiny[0])
+    cfg = config(tiny, tmp_path, prompt_dropout=0.0)
+    batches = TrainingBatches(cfg, pipe, 0, tmp_path / "cache")
+    assert batches.latents is not None and batches.latents.shape[:2] == (8, 2)  # 8 images x 2
+    assert (tmp_path / "cache" / "latents-2.pt").is_file()
+    latents, texts = batches.draw(1, 0, torch.device("cpu"))
+    assert latents.shape[0] == len(texts) == cfg.batch and latents.dtype == torch.float32
+    again, again_texts = batches.draw(1, 0, torch.device("cpu"))
+    assert torch.equal(latents, again) and texts == again_texts
+    # Tags are shuffled, never lost: each prompt holds a dataset prompt's phrases.
+    phrases = {frozenset(r.text.split(", ")) for r in batches.records}
+    assert all(frozenset(t.split(", ")) in phrases for t in texts)
+    # Other steps and other processes draw other batches; the cache is read back.
+    draws = [batches.draw(s, 0, torch.device("cpu"))[0] for s in range(2, 6)]
+    other = TrainingBatches(cfg, pipe, 1, tmp_path / "cache")
+    assert torch.equal(other.latents, batches.latents)
+    draws += [other.draw(s, 0, torch.device("cpu"))[0] for s in range(1, 5)]
+    assert not all(torch.equal(latents, d) for d in draws)
 
 
 @pytest.mark.parametrize(

@@ -1,40 +1,32 @@
 """Fine-tuning a Stable Diffusion pipeline on prompt/image pairs (Sec. 2).
 
 The paper fine-tunes SD-1.5's UNet and CLIP text encoder together with AdamW,
-a one-cycle schedule with warm-up, EMA on both networks, epsilon-prediction MSE
-and cached latents; tags are shuffled at every step. The same loop trains our
-small demo model from scratch. It runs unchanged on one CPU or under
-``accelerate launch`` on several processes/GPUs: every process draws its own
-batch from a seed derived from (seed, step, process), so a resumed run continues
-the same stream.
+a one-cycle schedule with warm-up (:mod:`.lr_schedule`), EMA on both networks,
+epsilon-prediction MSE and cached latents; tags are shuffled at every step
+(:mod:`.batches`). The same loop trains our small demo model from scratch. It
+runs unchanged on one CPU or under ``accelerate launch`` on several
+processes/GPUs: every process draws its own batch from a seed derived from
+(seed, step, process), so a resumed run continues the same stream.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import math
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-import numpy as np
 import torch
 
 from galaxysd_core import __version__
 from galaxysd_core.atomic import atomic_dir
 from galaxysd_core.config import TaskConfig
+from galaxysd_core.diffusion.batches import TrainingBatches
 from galaxysd_core.diffusion.checkpoints import find_checkpoint, prune_checkpoints
-from galaxysd_core.diffusion.data import (
-    dihedral,
-    encode_latents,
-    load_image,
-    read_metadata,
-    shuffle_phrases,
-)
+from galaxysd_core.diffusion.lr_schedule import SCHEDULES, Schedule, make_lr_scheduler
 from galaxysd_core.errors import ConfigError
 from galaxysd_core.jobs.progress import Progress
 
@@ -61,6 +53,7 @@ class FinetuneConfig(TaskConfig):
     lr, weight_decay : float
         AdamW (paper: effective 1.6e-6 for SD-1.5, weight decay 1e-3).
     schedule : {"one_cycle", "cosine", "constant"}
+        See :func:`~galaxysd_core.diffusion.lr_schedule.make_lr_scheduler`.
     warmup_steps : int
     ema, ema_decay : bool, float
         EMA of the trained networks (diffusers' EMAModel, with warm-up).
@@ -103,7 +96,7 @@ class FinetuneConfig(TaskConfig):
     batch: int = 16
     lr: float = 1e-5
     weight_decay: float = 1e-3
-    schedule: Literal["one_cycle", "cosine", "constant"] = "one_cycle"
+    schedule: Schedule = "one_cycle"
     warmup_steps: int = 100
     ema: bool = True
     ema_decay: float = 0.999
@@ -137,7 +130,7 @@ class FinetuneConfig(TaskConfig):
             raise ConfigError(f"{name}.num_processes must be >= 1, got {self.num_processes!r}")
         if not self.lr > 0:
             raise ConfigError(f"{name}.lr must be > 0, got {self.lr!r}")
-        if self.schedule not in ("one_cycle", "cosine", "constant"):
+        if self.schedule not in SCHEDULES:
             raise ConfigError(
                 f"{name}.schedule must be one_cycle, cosine or constant, got {self.schedule!r}"
             )
@@ -192,82 +185,6 @@ def default_validation_prompts(texts: list[str], *, limit: int = 8) -> dict[str,
         return {f"p{i:02d}": text for i, text in enumerate(common)}
 
 
-def _lr_scheduler(config: FinetuneConfig, optimizer: torch.optim.Optimizer):
-    from diffusers.optimization import (
-        get_constant_schedule_with_warmup,
-        get_cosine_schedule_with_warmup,
-    )
-
-    if config.schedule == "one_cycle":
-        # The authors' schedule (one-cycle, as torch's OneCycleLR with linear
-        # annealing): warm up linearly from lr/25 to lr, then cosine-anneal to
-        # lr/1e4. Written as a LambdaLR so any step count works, even 1.
-        warm, total = config.warmup_steps, config.steps
-
-        def factor(step: int) -> float:
-            if step < warm:
-                return 0.04 + 0.96 * step / warm
-            progress = min(1.0, (step - warm) / max(1, total - warm))
-            return 1e-4 + (1 - 1e-4) * 0.5 * (1 + math.cos(math.pi * progress))
-
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-    if config.schedule == "cosine":
-        return get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, config.steps)
-    return get_constant_schedule_with_warmup(optimizer, config.warmup_steps)
-
-
-class _Batches:
-    """Draws training batches: cached latents or images, prompts shuffled per step."""
-
-    def __init__(self, config: FinetuneConfig, pipe, rank: int, cache_dir: Path) -> None:
-        self.config = config
-        self.rank = rank
-        self.records = read_metadata(config.dataset)
-        self.size = pipe.unet.config.sample_size * pipe.vae_scale_factor
-        self.vae = pipe.vae
-        self.latents: torch.Tensor | None = None
-        if config.cache_latents:
-            cache = cache_dir / f"latents-{config.augment}.pt"
-            if cache.exists():
-                self.latents = torch.load(cache)
-            if self.latents is None or len(self.latents) != len(self.records):
-                t0 = time.monotonic()
-                self.latents = encode_latents(
-                    pipe.vae, self.records, size=self.size, variants=config.augment
-                )
-                log.info("cached %d latents in %.0f s", self.latents.numel(), time.monotonic() - t0)
-                if rank == 0:
-                    cache_dir.mkdir(parents=True, exist_ok=True)
-                    torch.save(self.latents, cache)
-
-    def draw(self, step: int, micro: int, device: torch.device) -> tuple[torch.Tensor, list[str]]:
-        c = self.config
-        rng = np.random.default_rng([c.seed, step, micro, self.rank])
-        index = rng.integers(0, len(self.records), c.batch)
-        variant = rng.integers(0, c.augment, c.batch)
-        prng = random.Random(int(rng.integers(2**31)))
-        texts = []
-        for i in index:
-            text = self.records[i].text
-            if c.shuffle_tags:
-                text = shuffle_phrases(text, prng, keep=c.tag_keep)
-            texts.append("" if prng.random() < c.prompt_dropout else text)
-        if self.latents is not None:
-            latents = self.latents[index, variant].to(device, torch.float32)
-        else:
-            images = torch.stack(
-                [
-                    dihedral(load_image(self.records[i].image, size=self.size), int(k))
-                    for i, k in zip(index, variant, strict=True)
-                ]
-            ).to(device, self.vae.dtype)
-            with torch.no_grad():
-                latents = (
-                    self.vae.encode(images).latent_dist.sample() * self.vae.config.scaling_factor
-                )
-        return latents.float(), texts
-
-
 def finetune(config: FinetuneConfig, *, progress: Progress | None = None) -> FinetuneResult:
     """Fine-tune (or train from scratch) a pipeline's UNet and text encoder.
 
@@ -318,7 +235,7 @@ def finetune(config: FinetuneConfig, *, progress: Progress | None = None) -> Fin
     unet.requires_grad_(config.train_unet)
     text_encoder.requires_grad_(config.train_text_encoder)
     noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
-    batches = _Batches(config, pipe, accelerator.process_index, out / "cache")
+    batches = TrainingBatches(config, pipe, accelerator.process_index, out / "cache")
     prompts = (
         {f"p{i:02d}": p for i, p in enumerate(config.validation_prompts)}
         if config.validation_prompts
@@ -330,7 +247,9 @@ def finetune(config: FinetuneConfig, *, progress: Progress | None = None) -> Fin
     ]
     params = [p for m in trained for p in m.parameters()]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    lr_scheduler = _lr_scheduler(config, optimizer)
+    lr_scheduler = make_lr_scheduler(
+        optimizer, config.schedule, warmup_steps=config.warmup_steps, steps=config.steps
+    )
     emas = (
         [
             EMAModel(m.parameters(), decay=config.ema_decay, use_ema_warmup=True, power=3 / 4)
@@ -532,9 +451,3 @@ def _export(pipe, trained, emas, model_dir: Path) -> None:
 
     with _ema_weights(trained, emas):
         save_pipeline(pipe, model_dir)
-
-
-def config_summary(config: FinetuneConfig) -> dict[str, Any]:
-    """The settings worth showing next to a run (for logs and the app)."""
-    keep = ("steps", "batch", "lr", "schedule", "warmup_steps", "ema", "augment", "min_snr_gamma")
-    return {k: v for k, v in dataclasses.asdict(config).items() if k in keep}

@@ -1,0 +1,104 @@
+"""Training batches of a fine-tuning run: cached latents (or images) and shuffled prompts.
+
+Every process draws its own batch from a seed derived from (seed, step, micro
+step, process), so a resumed run draws exactly what an unbroken one would.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from galaxysd_core.diffusion.data import (
+    dihedral,
+    encode_latents,
+    load_image,
+    read_metadata,
+    shuffle_phrases,
+)
+
+if TYPE_CHECKING:
+    from galaxysd_core.diffusion.finetune import FinetuneConfig
+
+log = logging.getLogger(__name__)
+
+
+class TrainingBatches:
+    """Draws training batches: cached latents or images, prompts shuffled per step.
+
+    Parameters
+    ----------
+    config : FinetuneConfig
+        Its ``dataset``, ``batch``, ``seed``, ``augment``, ``cache_latents``,
+        ``shuffle_tags``, ``tag_keep`` and ``prompt_dropout`` are used.
+    pipe : diffusers.StableDiffusionPipeline
+        Its VAE encodes the images; its UNet's sample size sets the image size.
+    rank : int
+        The process index (its draws differ from the other processes').
+    cache_dir : Path
+        Where ``latents-<augment>.pt`` is kept (written by process 0 only);
+        a cache whose length does not match the dataset is encoded again.
+    """
+
+    def __init__(self, config: FinetuneConfig, pipe, rank: int, cache_dir: Path) -> None:
+        self.config = config
+        self.rank = rank
+        self.records = read_metadata(config.dataset)
+        self.size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+        self.vae = pipe.vae
+        self.latents: torch.Tensor | None = None
+        if config.cache_latents:
+            cache = cache_dir / f"latents-{config.augment}.pt"
+            if cache.exists():
+                self.latents = torch.load(cache)
+            if self.latents is None or len(self.latents) != len(self.records):
+                t0 = time.monotonic()
+                self.latents = encode_latents(
+                    pipe.vae, self.records, size=self.size, variants=config.augment
+                )
+                log.info("cached %d latents in %.0f s", self.latents.numel(), time.monotonic() - t0)
+                if rank == 0:
+                    cache_dir.mkdir(parents=True, exist_ok=True)
+                    torch.save(self.latents, cache)
+
+    def draw(self, step: int, micro: int, device: torch.device) -> tuple[torch.Tensor, list[str]]:
+        """The latents (float32, on ``device``) and prompts of one micro-batch.
+
+        Parameters
+        ----------
+        step, micro : int
+            Optimiser step and gradient-accumulation micro step; with the
+            seed and the rank they fix the draw.
+        device : torch.device
+        """
+        c = self.config
+        rng = np.random.default_rng([c.seed, step, micro, self.rank])
+        index = rng.integers(0, len(self.records), c.batch)
+        variant = rng.integers(0, c.augment, c.batch)
+        prng = random.Random(int(rng.integers(2**31)))
+        texts = []
+        for i in index:
+            text = self.records[i].text
+            if c.shuffle_tags:
+                text = shuffle_phrases(text, prng, keep=c.tag_keep)
+            texts.append("" if prng.random() < c.prompt_dropout else text)
+        if self.latents is not None:
+            latents = self.latents[index, variant].to(device, torch.float32)
+        else:
+            images = torch.stack(
+                [
+                    dihedral(load_image(self.records[i].image, size=self.size), int(k))
+                    for i, k in zip(index, variant, strict=True)
+                ]
+            ).to(device, self.vae.dtype)
+            with torch.no_grad():
+                latents = (
+                    self.vae.encode(images).latent_dist.sample() * self.vae.config.scaling_factor
+                )
+        return latents.float(), texts
