@@ -6,6 +6,7 @@ Names are imported lazily so ``galaxysd --help`` does not load torch and diffuse
   ``save_pipeline``, ``make_scheduler``, ``SCHEDULERS``
 - :mod:`.sampling` ``generate``, ``Generation``
 - :mod:`.finetune` ``FinetuneConfig`` (the loop: ``galaxysd_core.diffusion.finetune.finetune``)
+  with :mod:`.batches` (``TrainingBatches``) and :mod:`.lr_schedule` (``make_lr_scheduler``)
 - :mod:`.demo` ``DemoBuildConfig``, ``build_demo``
 - :mod:`.compose` the Compose page's tag picker; :mod:`.report` sheet + brightness
 """
