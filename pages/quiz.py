@@ -22,26 +22,15 @@ from pages._common import (
     active_model,
     get_workspace,
     pipeline,
+    real_pool,
     review_store,
     user_errors,
 )
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def _pool(folder: str, mtime: float) -> list[quiz.PoolItem]:  # mtime: re-read a rebuilt dataset
-    return quiz.load_pool(folder)
-
-
-def _marker(dataset: Path) -> Path | None:
-    """The file whose presence (and mtime) says the dataset is built."""
-    return next((dataset / n for n in (quiz.METADATA, quiz.TRUTH) if (dataset / n).exists()), None)
-
-
-def _new_round(dataset: Path, marker: Path) -> None:
+def _new_round(pool: list[quiz.PoolItem]) -> None:
     """Draw a round and generate its image (saved as JPEG, like the real images)."""
-    rnd = quiz.sample_round(
-        _pool(str(dataset), marker.stat().st_mtime), seed=secrets.randbelow(2**31)
-    )
+    rnd = quiz.sample_round(pool, seed=secrets.randbelow(2**31))
     model = active_model()
     tag = hashlib.sha1(str(model).encode()).hexdigest()[:8]
     out = get_workspace().cache / "quiz" / f"{tag}-{rnd.seed}.jpg"
@@ -97,14 +86,14 @@ st.text_input("Your name (for the leaderboard)", key=Keys.QUIZ_PLAYER, max_chars
 
 with user_errors("read the active dataset"):
     dataset = active_dataset()
-    marker = _marker(dataset)
-    if marker is None:
+    pool = real_pool(dataset)
+    if not pool:
         st.info(
             f"The active dataset `{dataset.name}` is not built yet: Home builds the default sky."
         )
     elif Keys.QUIZ_ROUND not in st.session_state or st.button("New round", type="primary"):
         with user_errors("start a round"):
-            _new_round(dataset, marker)
+            _new_round(pool)
 
 if Keys.QUIZ_ROUND in st.session_state:
     rnd = quiz.QuizRound.from_dict(st.session_state[Keys.QUIZ_ROUND])
