@@ -355,6 +355,8 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
         max_minutes=config.max_minutes,
         seed=config.seed,
     )
+    # The loop's updates carry no message; name the stage so the bar does not say "vae".
+    progress.update(0, config.steps, message="unet + text encoder")
     result = finetune(tune, progress=progress)
     timings["unet"] = time.monotonic() - t0
 
