@@ -118,7 +118,6 @@ def test_tag_frame_prefers_answer_columns():
 
 
 def test_demo_encoder_embeds_and_beats_random_init(mock_sky):
-    from galaxysd_core.metrics.features import load_heads
     from galaxysd_core.paths import DEMO_ENCODER
 
     if not (DEMO_ENCODER / "model.safetensors").is_file():
@@ -128,6 +127,5 @@ def test_demo_encoder_embeds_and_beats_random_init(mock_sky):
     paths = sorted((mock_sky / "images").iterdir())[:8]
     x = embed(paths, encoder=encoder, batch_size=4)
     assert x.shape == (8, 512) and np.isfinite(x).all()
-    assert load_heads(DEMO_ENCODER).predict(x).shape == (8, 11)
     probe = json.loads((DEMO_ENCODER / "probe.json").read_text())
     assert probe["mean_linear"] > 0.5 and probe["mean_knn"] > 0.5  # above chance on mock tags

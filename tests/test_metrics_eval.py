@@ -12,38 +12,51 @@ from PIL import Image
 from galaxysd_core.embedding import MapConfig
 from galaxysd_core.embedding.map import compute_map, neighbours, read_map
 from galaxysd_core.embedding.model import Encoder, EncoderSpec, save_encoder
-from galaxysd_core.errors import ConfigError
+from galaxysd_core.errors import ConfigError, ModelFolderError
 from galaxysd_core.metrics import EvaluateConfig, FeatureClassifierConfig
 from galaxysd_core.metrics.evaluate import evaluate_run, real_table
-from galaxysd_core.metrics.features import (
-    FEATURES,
-    feature_labels,
-    load_heads,
-    prompt_answers,
+from galaxysd_core.metrics.feature_cnn import (
+    DEFAULT_FOLDER,
+    best_threshold,
+    choose_thresholds,
+    load_feature_cnn,
+    masked_bce,
+    random_dihedral,
     train_feature_classifiers,
+    train_feature_cnn,
+    validation_split,
 )
+from galaxysd_core.metrics.features import FEATURES, feature_labels, prompt_answers
 from galaxysd_core.metrics.results import compose_preset, trend
+
+#: A CNN small enough to train on the 400-galaxy mock sky in seconds.
+TINY_CNN = {
+    "image_size": 64,  # the mock sky's own size: paths and PIL images give the same pixels
+    "depths": (1, 1),
+    "hidden_sizes": (8, 16),
+    "embedding_size": 8,
+    "epochs": 2,
+    "batch_size": 32,
+}
 
 
 @pytest.fixture(scope="module")
-def tiny_encoder(tmp_path_factory, mock_sky):
-    """An untrained small encoder with feature heads fitted on the mock sky.
-
-    The plumbing, not the quality, is under test. The workspace (and its
-    embedding cache) is shared by this module's tests.
-    """
+def tiny_encoder(tmp_path_factory):
+    """An untrained small encoder: the plumbing, not the quality, is under test."""
     import torch
 
     torch.manual_seed(0)
     spec = EncoderSpec(image_size=32, depths=[1, 1], hidden_sizes=[8, 16], embedding_size=8)
-    folder = save_encoder(Encoder(spec).eval(), tmp_path_factory.mktemp("enc") / "encoder")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GALAXYSD_HOME", str(tmp_path_factory.mktemp("ws")))
-        mp.delenv("GALAXYSD_DB_URL", raising=False)
-        train_feature_classifiers(
-            FeatureClassifierConfig(data=mock_sky, encoder=folder, output_dir=folder, folds=3)
-        )
-        yield folder
+    return save_encoder(Encoder(spec).eval(), tmp_path_factory.mktemp("enc") / "encoder")
+
+
+@pytest.fixture(scope="module")
+def tiny_classifiers(tmp_path_factory, mock_sky):
+    """Feature classifiers trained on the mock sky by the job's entry point."""
+    out = tmp_path_factory.mktemp("fc") / "classifiers"
+    return train_feature_classifiers(
+        FeatureClassifierConfig(data=mock_sky, output_dir=out, **TINY_CNN)
+    )
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,21 +89,116 @@ def test_prompt_answers_follow_the_gz2_path():
         prompt_answers(("bogus",))
 
 
-def test_feature_labels_and_heads(mock_sky, tiny_encoder, tmp_path):
+def test_feature_labels_follow_the_gz2_path(mock_sky):
     truth = pd.read_parquet(mock_sky / "truth.parquet")
     labels, asked = feature_labels(truth)
     assert list(labels.columns) == [f.name for f in FEATURES]
     # the bar question is asked only of face-on disks
     assert not asked.loc[truth["t01_smooth_or_features_a01_smooth"], "bar"].any()
-    assert (tiny_encoder / "feature_heads.safetensors").is_file()
-    heads = load_heads(tiny_encoder)
-    report = heads.meta["report"]
+
+
+def test_trained_classifiers_load_and_predict(mock_sky, tiny_classifiers, tmp_path):
+    import json
+
+    meta = json.loads((tiny_classifiers / "feature_classifiers.json").read_text())
+    assert meta["architecture"]["hidden_sizes"] == [8, 16]
+    assert meta["training"]["galaxies"] == 400 and meta["training"]["sky"]["seed"] == 0
+    report = meta["report"]
     assert set(report) == {f.name for f in FEATURES}
-    trained = [r for r in report.values() if r["trained"]]
-    assert trained and all(0 <= r["cv_balanced_accuracy"] <= 1 for r in trained)
-    assert heads.predict(np.ones((3, 16))).shape == (3, 11)
+    scored = [r["val_balanced_accuracy"] for r in report.values() if r["val_balanced_accuracy"]]
+    assert scored and all(0 <= b <= 1 for b in scored)
+    cnn = load_feature_cnn(tiny_classifiers)
+    paths = sorted((mock_sky / "images").iterdir())[:5]
+    pred = cnn.predict([str(p) for p in paths])
+    assert pred.shape == (5, 11) and pred.dtype == bool
+    # in-memory PIL images (as evaluate hands over generated ones) give the same answers
+    images = [Image.open(p).convert("RGB") for p in paths]
+    assert np.array_equal(cnn.predict(images), pred)
     with pytest.raises(ConfigError, match=r"no truth\.parquet"):
         train_feature_classifiers(FeatureClassifierConfig(data=tmp_path, output_dir=tmp_path))
+
+
+def test_masked_loss_ignores_questions_not_asked():
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(6, 11, generator=gen)
+    labels = torch.rand(6, 11, generator=gen) < 0.5
+    asked = torch.rand(6, 11, generator=gen) < 0.5
+    weight = torch.full((11,), 3.0)
+    loss = masked_bce(logits, labels, asked, pos_weight=weight)
+    flipped_unasked = torch.where(asked, labels, ~labels)
+    assert masked_bce(logits, flipped_unasked, asked, pos_weight=weight) == loss
+    flipped_asked = torch.where(asked, ~labels, labels)
+    assert masked_bce(logits, flipped_asked, asked, pos_weight=weight) != loss
+    # the positive weight counts: the same entries without it give another loss
+    assert masked_bce(logits, labels, asked) != loss
+    assert masked_bce(logits, labels, torch.zeros_like(asked)) == 0
+
+
+def test_thresholds_maximise_balanced_accuracy_on_validation(mock_sky):
+    from galaxysd_core.classify.images import load_images
+
+    probs = np.array([0.9, 0.8, 0.35, 0.3, 0.2, 0.1])
+    labels = np.array([True, True, True, False, False, False])
+    cut, bacc = best_threshold(probs, labels)
+    assert 0.3 < cut < 0.35 and bacc == 1.0  # not the default 0.5, which misses one
+    # the trained model's thresholds are the ones its validation split gives
+    truth = pd.read_parquet(mock_sky / "truth.parquet")
+    labels, asked = (t.to_numpy() for t in feature_labels(truth))
+    images, _ = load_images(
+        [mock_sky / "images" / f"{a}.jpg" for a in truth["asset_id"]], TINY_CNN["image_size"]
+    )
+    config = FeatureClassifierConfig(**{**TINY_CNN, "epochs": 1})
+    cnn = train_feature_cnn(images, labels, asked, config=config)
+    _, val = validation_split(len(truth), config.val_fraction, seed=config.seed)
+    assert cnn.meta["training"]["n_val"] == len(val)
+    expected, _ = choose_thresholds(cnn.predict_proba(images[val]), labels[val], asked[val])
+    np.testing.assert_allclose(cnn.thresholds, expected)
+    assert not np.allclose(cnn.thresholds, 0.5)
+
+
+def test_random_dihedral_keeps_pixels():
+    import torch
+
+    x = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).reshape(2, 3, 4, 4)
+    out = random_dihedral(x, generator=torch.Generator().manual_seed(1))
+    for a, b in zip(x, out, strict=True):
+        variants = [torch.rot90(v, k, dims=(-2, -1)) for v in (a, a.flip(-1)) for k in range(4)]
+        assert any(torch.equal(b, v) for v in variants)
+
+
+def test_missing_or_broken_classifiers_name_the_folder_and_command(tmp_path, tiny_classifiers):
+    import shutil
+
+    with pytest.raises(ModelFolderError, match=r"nowhere.*galaxysd feature-classifiers"):
+        load_feature_cnn(tmp_path / "nowhere")
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_classifiers, broken)
+    (broken / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ModelFolderError, match=r"broken.*galaxysd feature-classifiers"):
+        load_feature_cnn(broken)
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model_index.json").write_text("{}")
+    config = EvaluateConfig(
+        run=model, feature_classifiers=tmp_path / "nowhere", output_dir=tmp_path / "out"
+    )
+    with pytest.raises(ModelFolderError, match="nowhere"):
+        evaluate_run(config)
+
+
+def test_shipped_classifiers_load_and_record_their_accuracy(mock_sky):
+    import json
+
+    if not (DEFAULT_FOLDER / "model.safetensors").is_file():
+        pytest.skip("assets/feature-classifiers not built")
+    meta = json.loads((DEFAULT_FOLDER / "feature_classifiers.json").read_text())
+    report = meta["report"]
+    assert all(report[f.name]["val_balanced_accuracy"] > 0.5 for f in FEATURES)
+    assert meta["training"]["sky"]["seed"] not in (0, 1)  # not the demo or experiment sky
+    paths = [str(p) for p in sorted((mock_sky / "images").iterdir())[:4]]
+    assert load_feature_cnn(DEFAULT_FOLDER).predict(paths).shape == (4, 11)
 
 
 def _real_images_as_generated(real: pd.DataFrame):
@@ -105,7 +213,7 @@ def _real_images_as_generated(real: pd.DataFrame):
 
 
 @pytest.fixture(scope="module")
-def evaluation(mock_sky, tiny_encoder, tmp_path_factory):
+def evaluation(mock_sky, tiny_encoder, tiny_classifiers, tmp_path_factory):
     """An evaluation (with sweep) and a PCA map in ``runs/eval-1`` of a fresh workspace.
 
     The diffusion model is replaced by real images (``_real_images_as_generated``):
@@ -121,7 +229,8 @@ def evaluation(mock_sky, tiny_encoder, tmp_path_factory):
     (model / "model_index.json").write_text("{}")  # a model folder: one "checkpoint"
     out = ws.runs / "eval-1"
     config = EvaluateConfig(
-        run=model, real=mock_sky, encoder=tiny_encoder, prompts=("B", "H"), n_images=6,
+        run=model, real=mock_sky, encoder=tiny_encoder, feature_classifiers=tiny_classifiers,
+        prompts=("B", "H"), n_images=6,
         output_dir=out, sweep=True, sweep_prompts=("B",), sweep_guidance=(3.0, 7.0),
         sweep_strength=(0.5,), sweep_steps=(10,), sweep_weight=(1.0,),
     )  # fmt: skip
@@ -146,6 +255,8 @@ def test_evaluate_writes_metrics_reference_rows_and_pareto(evaluation):
     # (not exact: the real side is decoded from JPEG at reduced scale)
     assert ref["realism"] == pytest.approx(1.0, abs=1e-3)
     assert 0 <= ref["consistency"] <= 1
+    real = metrics[metrics["mode"] == "real-vs-real"].set_index("prompt")
+    assert real.loc[["B", "H"], "consistency"].between(0, 1).all()
     alls = metrics[metrics["prompt"] == "ALL"].set_index("mode")
     per = metrics[(metrics["prompt"] != "ALL")].groupby("mode")["realism"].mean()
     assert alls.loc["text", "realism"] == pytest.approx(per["text"])  # Eq. 2

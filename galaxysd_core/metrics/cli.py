@@ -6,11 +6,12 @@ import argparse
 
 from galaxysd_core.cli import add_config_option, config_from_args, run_with_progress
 
-FEATURE_FIELDS = ("data", "encoder", "output_dir", "c", "seed", "device")
+FEATURE_FIELDS = ("data", "output_dir", "epochs", "seed", "device")
 EVALUATE_FIELDS = (
     "run",
     "real",
     "encoder",
+    "feature_classifiers",
     "n_images",
     "steps",
     "sweep",
@@ -24,14 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``feature-classifiers`` and ``evaluate`` commands to the hub."""
     f = subparsers.add_parser(
         "feature-classifiers",
-        help="train the 11 consistency classifiers (heads on the encoder)",
-        description="Embed a labelled mock sky and fit 11 logistic-regression feature heads "
-        "(Sec. 4.1); writes feature_heads.safetensors + .json into --output-dir.",
+        help="train the 11 consistency classifiers (one multi-task CNN on pixels)",
+        description="Train a small multi-task ResNet with 11 feature logits (Sec. 4.1) on a "
+        "labelled mock sky; writes model.safetensors + feature_classifiers.json (thresholds, "
+        "per-feature validation balanced accuracy) into --output-dir.",
     )
     f.add_argument("--data", help="mock sky folder with truth.parquet")
-    f.add_argument("--encoder", help="encoder folder (default assets/demo-encoder)")
     f.add_argument("--output-dir", dest="output_dir")
-    f.add_argument("--c", type=float, help="inverse regularisation (default 1.0)")
+    f.add_argument("--epochs", type=int, help="passes over the training split (default 20)")
     f.add_argument("--seed", type=int)
     f.add_argument("--device")
     add_config_option(f)
@@ -45,7 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     e.add_argument("--run", help="fine-tuning run folder or diffusers model folder")
     e.add_argument("--real", help="mock sky / prepared dataset (default <workspace>/sky/default)")
-    e.add_argument("--encoder", help="encoder folder with feature heads")
+    e.add_argument("--encoder", help="SimCLR encoder folder (default assets/demo-encoder)")
+    e.add_argument(
+        "--feature-classifiers",
+        dest="feature_classifiers",
+        help="consistency classifiers folder (default assets/feature-classifiers)",
+    )
     e.add_argument("--n-images", dest="n_images", type=int)
     e.add_argument("--steps", type=int)
     e.add_argument(
@@ -60,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _features(args: argparse.Namespace) -> int:
     from galaxysd_core.metrics import FeatureClassifierConfig
-    from galaxysd_core.metrics.features import train_feature_classifiers
+    from galaxysd_core.metrics.feature_cnn import train_feature_classifiers
 
     print(
         run_with_progress(

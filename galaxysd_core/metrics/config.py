@@ -13,38 +13,87 @@ _MODES = ("text", "reference")
 
 @dataclasses.dataclass
 class FeatureClassifierConfig(TaskConfig):
-    """Train the 11 consistency classifiers (Sec. 4.1) as heads on an encoder.
+    """Train the 11 consistency classifiers (Sec. 4.1) as one multi-task CNN on pixels.
+
+    One small ResNet with 11 logits, trained on a labelled mock sky with a
+    masked, positive-weighted BCE (a feature's loss counts only where its GZ2
+    question is asked). Defaults are the shipped ``assets/feature-classifiers``
+    settings: about 10 CPU-seconds per epoch of 6,400 galaxies at 64x64 on one
+    thread (~4 CPU-minutes in all). A GPU sweep on the same 8,000-galaxy sky
+    found these widths at 24 epochs within 0.01 of the mean validation
+    balanced accuracy of twice the widths (0.934 vs 0.942) at a third of the cost,
+    and more epochs worth more than width or depth.
 
     Attributes
     ----------
     data : Path, optional
         A mock sky folder with ``truth.parquet`` and ``images/``; default the
         workspace's ``sky/default``.
-    encoder : Path, optional
-        Encoder folder; default ``assets/demo-encoder``.
     output_dir : Path, optional
-        Where ``feature_heads.safetensors`` + ``.json`` go (job runner fills it).
-    c : float, default 1.0
-        Inverse L2 regularisation of the logistic regressions.
+        Where ``model.safetensors`` + ``feature_classifiers.json`` go (the job
+        runner fills it).
+    image_size : int, default 64
+        Input side in pixels (the mock sky's native size).
+    depths, hidden_sizes : tuple of int
+        ResNet stages (basic blocks).
+    embedding_size : int, default 32
+        Channels of the ResNet stem.
+    epochs : int
+        Passes over the training split (cosine learning-rate decay to zero).
+    batch_size : int
+    lr : float
+        Peak AdamW learning rate.
+    weight_decay : float
+    val_fraction : float
+        Share of galaxies held out to choose thresholds and measure accuracy.
+    max_pos_weight : float
+        Cap of the per-feature positive weight (negatives / positives).
+    seed : int
+    device : str
     """
 
     kind = "feature-classifiers"
 
     data: Path | None = None
-    encoder: Path | None = None
     output_dir: Path | None = None
-    c: float = 1.0
-    folds: int = 5
+    image_size: int = 64
+    depths: tuple[int, ...] = (1, 1, 1, 1)
+    hidden_sizes: tuple[int, ...] = (16, 32, 64, 128)
+    embedding_size: int = 16
+    epochs: int = 20
     batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    val_fraction: float = 0.2
+    max_pos_weight: float = 10.0
     seed: int = 0
     device: str = "cpu"
 
     def validate(self) -> None:
         """Raise ``ConfigError`` naming a bad field and value."""
-        if self.c <= 0:
-            raise ConfigError(f"FeatureClassifierConfig.c must be > 0, got {self.c}")
-        if self.folds < 2:
-            raise ConfigError(f"FeatureClassifierConfig.folds must be >= 2, got {self.folds}")
+        name = "FeatureClassifierConfig"
+        if len(self.depths) != len(self.hidden_sizes) or not self.depths:
+            raise ConfigError(
+                f"{name}.depths {self.depths} and hidden_sizes {self.hidden_sizes} must be "
+                "non-empty and of equal length"
+            )
+        if min(self.depths) < 1 or min(self.hidden_sizes) < 1:
+            raise ConfigError(f"{name}: depths and hidden_sizes must be >= 1")
+        for field in ("embedding_size", "epochs"):
+            if getattr(self, field) < 1:
+                raise ConfigError(f"{name}.{field} must be >= 1, got {getattr(self, field)}")
+        if self.batch_size < 2:  # BatchNorm cannot train on one image
+            raise ConfigError(f"{name}.batch_size must be >= 2, got {self.batch_size}")
+        if self.image_size < 16:
+            raise ConfigError(f"{name}.image_size must be >= 16, got {self.image_size}")
+        if self.lr <= 0 or self.weight_decay < 0:
+            raise ConfigError(
+                f"{name}: lr must be > 0 and weight_decay >= 0, got {self.lr}, {self.weight_decay}"
+            )
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError(f"{name}.val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.max_pos_weight < 1:
+            raise ConfigError(f"{name}.max_pos_weight must be >= 1, got {self.max_pos_weight}")
 
 
 @dataclasses.dataclass
@@ -66,7 +115,11 @@ class EvaluateConfig(TaskConfig):
         Mock sky (``truth.parquet``) or prepared dataset (``metadata.jsonl``)
         with the real images; default the workspace's ``sky/default``.
     encoder : Path, optional
-        Encoder folder (with ``feature_heads.*``); default ``assets/demo-encoder``.
+        SimCLR encoder folder (realism, diversity, distances); default
+        ``assets/demo-encoder``.
+    feature_classifiers : Path, optional
+        The consistency classifiers' folder (``galaxysd feature-classifiers``);
+        default ``assets/feature-classifiers``.
     prompts : tuple of str
         Table 1 letters (A-P) to evaluate.
     modes : tuple of str
@@ -84,6 +137,7 @@ class EvaluateConfig(TaskConfig):
     run: Path | None = None
     real: Path | None = None
     encoder: Path | None = None
+    feature_classifiers: Path | None = None
     prompts: tuple[str, ...] = tuple("ABCDEFGHIJKLMNOP")
     modes: tuple[str, ...] = _MODES
     n_images: int = 8

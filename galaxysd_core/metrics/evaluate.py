@@ -2,9 +2,12 @@
 
 For every checkpoint x Table 1 prompt x mode (text-only, reference-start) the
 model generates ``n_images`` images; they are embedded with the SimCLR encoder
-and compared with the real galaxies carrying the prompt's tags (Eq. 1-6 and
-the beyond-paper distances). Real-vs-real rows (two halves of each prompt's
-real set) are the reference line. Results: ``metrics.parquet`` (one row per
+and compared with the real galaxies carrying the prompt's tags (Eq. 1-4 and
+the beyond-paper distances), and judged by the 11 feature classifiers (a CNN
+on pixels, :mod:`~galaxysd_core.metrics.feature_cnn`) for consistency (Eq.
+5-6). Real-vs-real rows (two halves of each prompt's real set; for
+consistency, the classifiers judging the real galaxies themselves) are the
+reference line. Results: ``metrics.parquet`` (one row per
 checkpoint x prompt x mode, plus ``prompt="ALL"`` means over prompts, Eq. 2, 4,
 6), ``images.parquet`` (every generated image with its recipe) and, with
 ``sweep``, ``pareto.parquet`` (realism vs diversity per setting, front marked).
@@ -30,7 +33,7 @@ from galaxysd_core.jobs.progress import RUN_DIR_ENV, Progress
 from galaxysd_core.metrics.config import EvaluateConfig
 from galaxysd_core.metrics.consistency import consistency, pareto_front
 from galaxysd_core.metrics.distances import all_metrics, reference_metrics
-from galaxysd_core.metrics.features import load_heads, prompt_answers
+from galaxysd_core.metrics.features import FEATURES, prompt_answers
 from galaxysd_core.paths import DEMO_ENCODER, workspace
 
 log = logging.getLogger(__name__)
@@ -191,17 +194,21 @@ def prompt_text(letter: str, *, weight: float = 1.0) -> str:
 
 
 class _Evaluator:
-    """Shared state of one evaluation: real embeddings, heads, encoder, output folder."""
+    """Shared state of one evaluation: real embeddings and answers, classifiers, encoder."""
 
     def __init__(self, config: EvaluateConfig, out: Path, generate_fn: GenerateFn) -> None:
         from galaxysd_core.embedding.cache import cached_embeddings
         from galaxysd_core.embedding.model import load_encoder
+        from galaxysd_core.metrics.feature_cnn import DEFAULT_FOLDER, load_feature_cnn
 
         self.config, self.out, self.generate_fn = config, out, generate_fn
         ws = workspace()
+        # classifiers first: a missing folder fails before any embedding work
+        self.classifiers = load_feature_cnn(
+            config.feature_classifiers or DEFAULT_FOLDER, device=config.device
+        )
         encoder_dir = Path(config.encoder or DEMO_ENCODER)
         self.encoder = load_encoder(encoder_dir, device=config.device)
-        self.heads = load_heads(encoder_dir)
         self.real = real_table(config.real or ws.sky / "default")
         letters = dict.fromkeys([*config.prompts, *(config.sweep_prompts if config.sweep else ())])
         self.rows = {letter: self._select(letter) for letter in letters}
@@ -215,6 +222,8 @@ class _Evaluator:
         )
         self.real_emb = np.zeros((len(self.real), emb.shape[1]), dtype=emb.dtype)
         self.real_emb[used] = emb
+        self.real_answers = np.zeros((len(self.real), len(FEATURES)), dtype=bool)
+        self.real_answers[used] = self.classifiers.predict(self.real["path"].iloc[used].tolist())
         self.rng = np.random.default_rng(config.seed)
         self.images: list[dict[str, Any]] = []
 
@@ -235,7 +244,7 @@ class _Evaluator:
         """Rows of the real table carrying the prompt's tags (at most ``max_real``)."""
         return self.rows[letter]
 
-    def score(self, letter: str, gen_emb: np.ndarray) -> dict[str, Any]:
+    def score(self, letter: str, gen_emb: np.ndarray, gen_answers: np.ndarray) -> dict[str, Any]:
         from galaxysd_core.gz2.prompts import TABLE1_PROMPTS
 
         rows = self.real_rows(letter)
@@ -246,9 +255,7 @@ class _Evaluator:
             out.update(all_metrics(self.real_emb[rows], gen_emb, seed=self.config.seed))
         truth, applicable = prompt_answers(TABLE1_PROMPTS[letter])
         if applicable.any():
-            out["consistency"] = consistency(
-                self.heads.predict(gen_emb), truth, applicable=applicable
-            )
+            out["consistency"] = consistency(gen_answers, truth, applicable=applicable)
         return out
 
     def reference_row(self, letter: str) -> dict[str, Any]:
@@ -261,7 +268,7 @@ class _Evaluator:
             truth, applicable = prompt_answers(TABLE1_PROMPTS[letter])
             if applicable.any():  # the classifiers' own agreement with real labels: C's ceiling
                 out["consistency"] = consistency(
-                    self.heads.predict(self.real_emb[rows]), truth, applicable=applicable
+                    self.real_answers[rows], truth, applicable=applicable
                 )
         return out
 
@@ -274,7 +281,8 @@ class _Evaluator:
         *,
         settings: dict[str, Any],
         meta: dict[str, Any],
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Generate one prompt's images, save them; return their embeddings and answers."""
         from galaxysd_core.embedding.model import embed
 
         c = self.config
@@ -295,7 +303,8 @@ class _Evaluator:
                 {"path": str(path), "prompt": letter, "prompt_text": prompt, "mode": mode, "seed": c.seed + i,
                  "reference": None if refs is None else refs[i], **settings, **meta}
             )  # fmt: skip
-        return embed(images, encoder=self.encoder, device=c.device)
+        answers = self.classifiers.predict(images)
+        return embed(images, encoder=self.encoder, device=c.device), answers
 
 
 def _with_means(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -335,7 +344,7 @@ def evaluate_run(
     ConfigError
         If the run has no checkpoints or no output folder can be chosen.
     ModelFolderError
-        If the encoder folder has no feature classifiers.
+        If the feature classifiers' folder is missing or broken.
     """
     progress = progress or Progress()
     config.validate()
@@ -381,10 +390,10 @@ def evaluate_run(
         pipe = load_checkpoint_pipeline(folder, device=config.device)
         for letter, mode in itertools.product(config.prompts, config.modes):
             meta = {"checkpoint": name, "step": step}
-            emb = ev.make(
+            emb, answers = ev.make(
                 pipe, letter, mode, out / "images" / name / mode / letter, settings=base, meta=meta
             )
-            rows.append({**meta, "prompt": letter, "mode": mode, **ev.score(letter, emb)})
+            rows.append({**meta, "prompt": letter, "mode": mode, **ev.score(letter, emb, answers)})
             done += 1
             progress.update(done, total, message=f"{name} {letter} {mode}")
             progress.check_stop()
@@ -396,8 +405,10 @@ def evaluate_run(
                 settings = {"guidance": g, "strength": s, "steps": n, "weight": w}
                 meta = {"checkpoint": ckpts[-1][0], "step": ckpts[-1][1]}
                 folder = out / "images" / "sweep" / letter / f"g{g:g}-s{s:g}-n{n}-w{w:g}"
-                emb = ev.make(pipe, letter, "reference", folder, settings=settings, meta=meta)
-                scores = ev.score(letter, emb)
+                emb, answers = ev.make(
+                    pipe, letter, "reference", folder, settings=settings, meta=meta
+                )
+                scores = ev.score(letter, emb, answers)
                 points.append({"prompt": letter, "prompt_text": prompt_text(letter, weight=w), **settings,
                                "scheduler": config.scheduler, "thumbnail": str(folder / "000.png"), **scores})  # fmt: skip
                 done += 1
