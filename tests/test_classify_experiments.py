@@ -5,10 +5,17 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from galaxysd_core.classify.experiments import ExperimentConfig, display_table, run_experiment
+from galaxysd_core.classify.experiments import (
+    ExperimentConfig,
+    _synthetic_images,
+    display_table,
+    run_experiment,
+)
+from galaxysd_core.diffusion import build_pipeline, save_pipeline, tiny_components
 from galaxysd_core.discovery import RoundConfig, run_round
 from galaxysd_core.discovery.simulated import render_stand_ins
 from galaxysd_core.errors import ConfigError, ModelFolderError
+from galaxysd_core.jobs.progress import Progress
 
 
 def test_tiny_disk_experiment_writes_table_beside_paper(mock_sky, tmp_path):
@@ -50,3 +57,25 @@ def test_experiment_and_round_config_errors(ws, mock_sky):
     no_model = RoundConfig(campaign="m", sky=str(mock_sky), model=str(ws.root / "nope"))
     with pytest.raises(ModelFolderError, match="has no diffusion model"):
         run_round(no_model)
+
+
+class Recorder(Progress):
+    def __init__(self) -> None:
+        self.events: list[tuple[int, int, str]] = []
+
+    def update(self, step: int, total: int, **logs) -> None:
+        self.events.append((step, total, logs.get("message", "")))
+
+
+def test_synthetic_arm_reports_every_sampler_step_and_reuses_images(tmp_path):
+    model = save_pipeline(build_pipeline(tiny_components(0)), tmp_path / "tiny")
+    cfg = ExperimentConfig(task="disk", model=str(model), steps=2, image_size=32)
+    progress = Recorder()
+    images = _synthetic_images(cfg, tmp_path / "run", 3, progress)
+    assert tuple(images.shape) == (3, 3, 32, 32)
+    # 2 sampler steps x 3 images, one update per step, named after the prompt.
+    assert [(s, t) for s, t, _ in progress.events] == [(3, 6), (6, 6)]
+    assert progress.events[0][2] == "synthetic: sdss, edge-on galaxy"
+    again = Recorder()
+    _synthetic_images(cfg, tmp_path / "run", 3, again)
+    assert again.events == []  # the images on disk are reused, nothing sampled

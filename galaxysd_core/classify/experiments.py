@@ -163,30 +163,29 @@ def draw_sample(labels: pd.Series, n_neg: int, n_pos: int, *, seed: int) -> pd.S
     return labels.loc[np.concatenate([take_pos, take_neg])]
 
 
-def _synthetic_images(config: ExperimentConfig, out: Path, n: int):
+def _synthetic_images(config: ExperimentConfig, out: Path, n: int, progress: Progress):
+    """The synthetic arm's ``n`` positives: ready-made, or generated batch by batch
+    into ``out/synthetic`` (resumed on a rerun, every sampler step reported)."""
     from galaxysd_core.classify.images import image_files, load_images
 
     if config.synthetic_dir:
         files = image_files(config.synthetic_dir)[:n]
     else:
-        from galaxysd_core.diffusion import generate, load_pipeline
+        from galaxysd_core.discovery.synthetic import generate_into
         from galaxysd_core.paths import DEMO_MODEL
 
-        folder = out / "synthetic"
-        have = sorted(folder.glob("*.png")) if folder.exists() else []
-        if len(have) < n:
-            pipe = load_pipeline(config.model or DEMO_MODEL)
-            prompt = config.prompt or PROMPTS[config.task]
-            generate(
-                pipe,
-                prompt,
-                n=n - len(have),
-                seed=10_000 + len(have),
-                out=folder,
-                steps=config.steps,
-                guidance=config.guidance,
-            )
-        files = sorted(folder.glob("*.png"))[:n]
+        prompt = config.prompt or PROMPTS[config.task]
+        files = generate_into(
+            config.model or DEMO_MODEL,
+            prompt,
+            out / "synthetic",
+            n=n,
+            seed=10_000,
+            steps=config.steps,
+            guidance=config.guidance,
+            progress=progress,
+            message=f"synthetic: {prompt}",
+        )
     if not files:
         raise CatalogError("no synthetic image for the synthetic arm")
     return load_images(files, config.image_size)[0]
@@ -222,7 +221,7 @@ def run_experiment(config: ExperimentConfig, *, progress: Progress | None = None
     n_neg, n_pos, n_syn = config.sizes()
     synthetic = None
     if "synthetic" in config.arms:
-        synthetic = _synthetic_images(config, out, n_syn)
+        synthetic = _synthetic_images(config, out, n_syn, progress)
     arch = ARCHS[config.arch]
     rows, pooled = [], {arm: ([], []) for arm in config.arms}
     total, step = len(config.seeds) * len(config.arms), 0

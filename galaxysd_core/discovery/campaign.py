@@ -12,7 +12,7 @@ Layout of ``campaigns/<name>/``::
     round-<k>/votes.csv        the consensus, written once the round is decided
 
 A round that crashed resumes where it stopped (the model, the score chunks and
-the synthetic images are reused). A new round cannot start before the previous
+every finished batch of synthetic images are reused). A new round cannot start before the previous
 one's candidates are all decided, and nothing of an earlier round is rewritten
 except its ``votes.csv`` snapshot.
 """
@@ -98,7 +98,7 @@ def decisions(round_folder: Path, store) -> pd.DataFrame | None:
 
 def _generate(config: RoundConfig, out: Path, progress: Progress) -> None:
     """Round 0's synthetic D-ETGs from the diffusion model (Sec. 4.3, Fig. 7)."""
-    from galaxysd_core.diffusion import generate, load_pipeline
+    from galaxysd_core.discovery.synthetic import generate_into
     from galaxysd_core.gz2 import DETG_PROMPTS
 
     model = Path(config.model) if config.model else DEMO_MODEL
@@ -108,24 +108,23 @@ def _generate(config: RoundConfig, out: Path, progress: Progress) -> None:
             "(pass model=... or synthetic_dir=...)"
         )
     prompts = list(config.prompts) or list(DETG_PROMPTS)
-    pipe = load_pipeline(model)
-    out.mkdir(parents=True, exist_ok=True)
     per = -(-config.n_synthetic // len(prompts))
+    # Prompt i takes seeds [base + i * stride, ...): with stride >= per no two
+    # images of a campaign share their starting noise (100 kept for small runs,
+    # so earlier campaigns' file names are unchanged).
+    stride = max(100, per)
     for i, prompt in enumerate(prompts):
-        sub = out / f"prompt-{i}"
-        have = len(list(sub.glob("*.png"))) if sub.exists() else 0
-        if have < per:
-            generate(
-                pipe,
-                prompt,
-                n=per - have,
-                seed=config.seed * 1000 + i * 100 + have,
-                steps=config.steps,
-                guidance=config.guidance,
-                out=sub,
-            )
-        progress.update(i + 1, len(prompts), message=f"synthetic: {prompt}")
-        progress.check_stop()
+        generate_into(
+            model,
+            prompt,
+            out / f"prompt-{i}",
+            n=per,
+            seed=config.seed * 1000 + i * stride,
+            steps=config.steps,
+            guidance=config.guidance,
+            progress=progress,
+            message=f"synthetic {i + 1}/{len(prompts)}: {prompt}",
+        )
 
 
 def _synthetic_paths(config: RoundConfig, first_round: Path) -> list[str]:

@@ -1,4 +1,8 @@
-"""``galaxysd discover round|export|report``: the D-ETG discovery campaign."""
+"""``galaxysd discover round|export|report|simulate-votes``: the D-ETG discovery campaign.
+
+``simulate-votes`` is for benchmarks on a mock sky only: simulated reviewers
+answer from the sky's hidden truth. People vote on the Review page.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +51,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--out", help="file (default: campaigns/<name>/new_detg.<format>)")
     e.set_defaults(func=_export)
 
+    v = words.add_parser(
+        "simulate-votes",
+        help="BENCHMARK ONLY: simulated reviewers decide the latest round from mock-sky truth",
+        description=(
+            "Benchmark only, on a mock sky (truth.parquet): a panel of simulated reviewers "
+            "votes on the campaign's latest round from the hidden truth, with the given "
+            "error rates. Refused on a real catalogue and on a round people have voted in; "
+            "real campaigns are reviewed on the Review page."
+        ),
+    )
+    v.add_argument("--campaign", required=True)
+    v.add_argument(
+        "--false-negative",
+        dest="false_negative",
+        type=float,
+        nargs="+",
+        default=[0.1],
+        metavar="RATE",
+        help="chance of 'no' for a true D-ETG: one rate, or three (one per reviewer; default 0.1)",
+    )
+    v.add_argument(
+        "--false-positive",
+        dest="false_positive",
+        type=float,
+        nargs="+",
+        default=[0.05],
+        metavar="RATE",
+        help="chance of 'yes' for anything else: one rate, or three (default 0.05)",
+    )
+    v.add_argument("--unsure", type=float, default=0.0, help="chance of an 'unsure' vote")
+    v.add_argument("--seed", type=int, default=0)
+    v.set_defaults(func=_simulate_votes)
+
     s = words.add_parser("report", help="per-round counts (and truth-scored rates on a mock sky)")
     s.add_argument("--campaign", required=True)
     s.set_defaults(func=_report)
@@ -84,4 +121,32 @@ def _report(args: argparse.Namespace) -> int:
     from galaxysd_core.review import ReviewStore
 
     print(round_report(args.campaign, ReviewStore()).round(3).to_string(index=False))
+    return 0
+
+
+def _rates(values: list[float], n: int, flag: str) -> tuple[float, ...]:
+    from galaxysd_core.errors import ConfigError
+
+    if len(values) == 1:
+        return tuple(values) * n
+    if len(values) != n:
+        raise ConfigError(f"{flag}: give one rate or {n} (one per reviewer), got {len(values)}")
+    return tuple(values)
+
+
+def _simulate_votes(args: argparse.Namespace) -> int:
+    from galaxysd_core.discovery.simulated import simulate_votes
+
+    k, table = simulate_votes(
+        args.campaign,
+        false_negative=_rates(args.false_negative, 3, "--false-negative"),
+        false_positive=_rates(args.false_positive, 3, "--false-positive"),
+        unsure=args.unsure,
+        seed=args.seed,
+    )
+    accepted = int(table["accepted"].sum())
+    print(
+        f"round {k}: {int(table['decided'].sum())} of {len(table)} candidates decided by the "
+        f"simulated panel, {accepted} accepted"
+    )
     return 0

@@ -4,7 +4,9 @@ On a mock sky the truth is known, so a campaign can be scored without people:
 
 - :class:`SimulatedPanel`: three simulated reviewers who vote through the real
   :class:`~galaxysd_core.review.ReviewStore` API (``add_reviewer``, ``sign_in``,
-  ``vote``), answering the hidden truth with configurable error rates.
+  ``vote``), answering the hidden truth with configurable error rates;
+  :func:`simulate_votes` lets them decide a campaign's latest round
+  (``galaxysd discover simulate-votes``).
 - :func:`render_stand_ins`: e.g. D-ETG images drawn by the mock sky's own
   renderer, a stand-in for a perfect generative model when no trained diffusion
   model is at hand (the bundled demo model is far from perfect).
@@ -91,6 +93,101 @@ class SimulatedPanel:
                     label = "yes" if real != flip else "no"
                 self.store.vote(session, int(cid), label)
         return self.store.consensus(round_id)
+
+
+def simulate_votes(
+    campaign: str,
+    *,
+    false_negative: tuple[float, ...] = (0.1, 0.1, 0.1),
+    false_positive: tuple[float, ...] = (0.05, 0.05, 0.05),
+    unsure: float = 0.0,
+    seed: int = 0,
+    prefix: str = "sim",
+) -> tuple[int, pd.DataFrame]:
+    """Let a simulated panel vote on a mock-sky campaign's latest round (benchmark only).
+
+    The round's sky must carry its hidden truth (``truth.parquet``), and no one
+    but this panel may have voted in the round: a round that people review is
+    never mixed with simulated votes.
+
+    Parameters
+    ----------
+    campaign : str
+        Campaign name (``campaigns/<name>``).
+    false_negative, false_positive : sequence of float
+        Per reviewer error rates (see :class:`SimulatedPanel`).
+    unsure : float, default 0.0
+        Chance of an "unsure" vote.
+    seed : int, default 0
+        Combined with the round number, so every round draws fresh errors.
+    prefix : str, default "sim"
+        The simulated reviewers' names (``<prefix>-1`` ...).
+
+    Returns
+    -------
+    (int, DataFrame)
+        The campaign round number and its consensus after the vote.
+
+    Raises
+    ------
+    CampaignError
+        If the campaign has no open review round, the round is already decided,
+        or other reviewers voted in it.
+    ConfigError
+        If the campaign's sky has no truth (a real catalogue).
+    """
+    import json
+
+    from galaxysd_core.discovery.campaign import CampaignError, campaign_dir, round_dirs
+    from galaxysd_core.discovery.catalog import read_truth
+    from galaxysd_core.paths import workspace
+    from galaxysd_core.review import ReviewStore
+
+    rounds = [f for f in round_dirs(campaign) if (f / "round.json").exists()]
+    if not rounds:
+        raise CampaignError(
+            f"campaign {campaign!r} has no review round to vote on in {campaign_dir(campaign)}"
+        )
+    folder = rounds[-1]
+    state = json.loads((folder / "round.json").read_text())
+    config = json.loads((folder / "config.json").read_text())
+    if (folder / "votes.csv").exists():
+        raise CampaignError(f"{folder.name} of campaign {campaign!r} is already decided")
+    sky = Path(config["sky"]) if config.get("sky") else workspace().sky / "default"
+    truth = read_truth(sky)
+    if truth is None:
+        raise ConfigError(
+            f"{sky} has no truth.parquet: simulated reviewers only stand in on a mock sky"
+        )
+    store = ReviewStore(config.get("db_url"))
+    try:
+        rid = int(state["review_round_id"])
+        panel_size = int(store.round_info(rid)["panel_size"])
+        if len(false_negative) != panel_size:
+            raise ConfigError(
+                f"review round {rid} needs {panel_size} reviewers, "
+                f"got {len(false_negative)} error rates"
+            )
+        names = {f"{prefix}-{i + 1}" for i in range(panel_size)}
+        others = set(store.votes(rid)["reviewer"]) - names
+        if others:
+            raise CampaignError(
+                f"review round {rid} ({folder.name} of {campaign!r}) already has votes by "
+                f"{sorted(others)}: simulated votes are never mixed with people's"
+            )
+        panel = SimulatedPanel(
+            store,
+            truth,
+            false_negative=tuple(false_negative),
+            false_positive=tuple(false_positive),
+            unsure=unsure,
+            seed=seed * 1000 + int(state["round"]),
+            prefix=prefix,
+        )
+        table = panel.vote_round(rid)
+    finally:
+        store.dispose()
+    return int(state["round"]), table
 
 
 def render_stand_ins(
