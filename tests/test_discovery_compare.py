@@ -65,6 +65,18 @@ def test_matched_control_follows_target_not_pool():
         assert gap_control < 0.25 * gap_pool
 
 
+def test_a_single_found_object_gets_a_control_around_it():
+    pool = properties_table(_props(3000, 3))
+    target = pd.DataFrame({"redshift": [0.05], "stellar_mass": [10.0]})
+    control = matched_control(pool, target, n=40, seed=0)
+    assert len(control) == 40
+    # Within one of 8 bins of the pool's range around the object.
+    assert control["redshift"].between(0.05 - 0.19 / 16, 0.05 + 0.19 / 16).all()
+    assert control["stellar_mass"].between(10.0 - 3 / 16, 10.0 + 3 / 16).all()
+    samples = campaign_samples(["5"], set(), _props(3000, 3), n_control=30)
+    assert len(samples["found"]) == 1 and 10 <= len(samples["control"]) <= 30
+
+
 def test_bands_bracket_the_curve_and_samples_assemble():
     values = np.random.default_rng(0).normal(0, 1, 300)
     grid = np.linspace(-3, 3, 25)

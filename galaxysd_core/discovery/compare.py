@@ -78,7 +78,8 @@ def matched_control(
     The target's range of each column is cut into ``bins`` quantile bins; each
     joint cell receives control galaxies in proportion to its share of the
     target, drawn without replacement from the pool members in that cell (all
-    of them when the cell has too few).
+    of them when the cell has too few). A column in which the target has a
+    single value is matched within one bin of the pool's range around it.
 
     Parameters
     ----------
@@ -100,11 +101,20 @@ def matched_control(
     if len(target) == 0 or len(pool) == 0:
         raise ConfigError(f"cannot match: target has {len(target)} rows, pool {len(pool)}")
     rng = np.random.default_rng(seed)
+    edges_of = {}
+    for col in columns:
+        edges = np.unique(np.quantile(target[col], np.linspace(0, 1, bins + 1)))
+        if len(edges) < 2:
+            # One distinct target value (e.g. a campaign that found one object)
+            # has no width to cut: match within one pool-range bin around it.
+            half = 0.5 * (np.ptp(pool[col].to_numpy(dtype=float)) / bins or 1.0)
+            edges = np.array([edges[0] - half, edges[0] + half])
+        edges_of[col] = edges
 
     def cells(frame: pd.DataFrame) -> pd.Series:
         keys = []
         for col in columns:
-            edges = np.unique(np.quantile(target[col], np.linspace(0, 1, bins + 1)))
+            edges = edges_of[col]
             keys.append(
                 np.clip(np.searchsorted(edges, frame[col], side="right") - 1, 0, len(edges) - 2)
                 + np.where((frame[col] < edges[0]) | (frame[col] > edges[-1]), 10_000, 0)
