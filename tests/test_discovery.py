@@ -133,3 +133,18 @@ def test_two_round_campaign_with_simulated_panel(ws, mock_sky, tmp_path):
     fits = Table.read(fits_path)
     assert len(fits) == len(table) == len(pd.read_csv(csv_path))
     assert {"object_id", "ra", "dec", "score", "round", "yes", "consensus"} <= set(fits.colnames)
+
+
+def test_round_cut_off_after_opening_its_review_reuses_that_review(ws, mock_sky, tmp_path):
+    from galaxysd_core.review import ReviewStore
+
+    synthetic = tmp_path / "synthetic"
+    render_stand_ins(synthetic, n=6, size=64)
+    cfg = RoundConfig(campaign="cut", sky=str(mock_sky), synthetic_dir=str(synthetic),
+                      n_synthetic=6, n_negatives=40, top_k=5, min_score=0.0, arch="tiny",
+                      image_size=32, epochs=1, chunk_size=256)  # fmt: skip
+    state = run_round(cfg)
+    # As if the process died after the review round opened, before round.json.
+    (ws.campaigns / "cut" / "round-0" / "round.json").unlink()
+    assert run_round(cfg) == state
+    assert len(ReviewStore().rounds()) == 1  # no second copy of the queue for people

@@ -282,7 +282,9 @@ def run_round(config: RoundConfig, *, progress: Progress | None = None) -> dict[
     rows = candidates.rename(columns={"path": "image"})[
         ["object_id", "image", "score", "ra", "dec"]
     ]
-    review_id = store.open_round(config.campaign, rows.to_dict("records"))
+    review_id = _opened_before(store, config.campaign, candidates, rounds[:k])
+    if review_id is None:
+        review_id = store.open_round(config.campaign, rows.to_dict("records"))
     state = {
         "round": k,
         "review_round_id": int(review_id),
@@ -301,6 +303,24 @@ def run_round(config: RoundConfig, *, progress: Progress | None = None) -> dict[
         review_id,
     )
     return state
+
+
+def _opened_before(store, campaign: str, candidates: pd.DataFrame, earlier: list[Path]):
+    """The review round a crash left behind: opened, but ``round.json`` not written.
+
+    It is the campaign's newest review round if no earlier campaign round
+    claims it and it holds exactly these candidates; reusing it keeps people
+    from reviewing the same queue twice.
+    """
+    table = store.rounds()
+    table = table.loc[table["campaign"] == campaign]
+    if table.empty:
+        return None
+    newest = int(table["round_id"].max())
+    if any(_read_state(f).get("review_round_id") == newest for f in earlier):
+        return None
+    ids = store.candidates(newest)["object_id"].astype(str).tolist()
+    return newest if ids == candidates["object_id"].tolist() else None
 
 
 def _select(config, model: Path, items, scores, earlier: list[Path], store) -> pd.DataFrame:
