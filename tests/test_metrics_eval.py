@@ -15,11 +15,10 @@ from galaxysd_core.embedding.model import Encoder, EncoderSpec, save_encoder
 from galaxysd_core.errors import ConfigError, ModelFolderError
 from galaxysd_core.metrics import EvaluateConfig, FeatureClassifierConfig
 from galaxysd_core.metrics.evaluate import evaluate_run, real_table
-from galaxysd_core.metrics.feature_cnn import (
-    DEFAULT_FOLDER,
+from galaxysd_core.metrics.feature_cnn import DEFAULT_FOLDER, load_feature_cnn
+from galaxysd_core.metrics.feature_training import (
     best_threshold,
     choose_thresholds,
-    load_feature_cnn,
     masked_bce,
     random_dihedral,
     train_feature_classifiers,

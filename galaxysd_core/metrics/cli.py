@@ -66,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _features(args: argparse.Namespace) -> int:
     from galaxysd_core.metrics import FeatureClassifierConfig
-    from galaxysd_core.metrics.feature_cnn import train_feature_classifiers
+    from galaxysd_core.metrics.feature_training import train_feature_classifiers
 
     print(
         run_with_progress(
