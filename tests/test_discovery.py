@@ -132,7 +132,10 @@ def test_two_round_campaign_with_simulated_panel(ws, mock_sky, tmp_path):
 
     fits = Table.read(fits_path)
     assert len(fits) == len(table) == len(pd.read_csv(csv_path))
-    assert {"object_id", "ra", "dec", "score", "round", "yes", "consensus"} <= set(fits.colnames)
+    assert {"object_id", "ra", "dec", "score", "round", "votes", "consensus"} <= set(fits.colnames)
+    # Accepted means >= 2 of 3 yes, and the votes column says so.
+    assert all(v in ("2/3 yes", "3/3 yes") for v in fits["votes"])
+    assert (fits["yes"] >= 2).all() and set(fits["consensus"]) == {"accepted"}
 
 
 def test_round_cut_off_after_opening_its_review_reuses_that_review(ws, mock_sky, tmp_path):

@@ -104,8 +104,9 @@ def final_catalogue(name: str, store) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``object_id, ra, dec, score, round, yes, no, unsure, n_votes, consensus``,
-        one row per object (its first accepting round), best score first.
+        ``object_id, ra, dec, score, round, votes, yes, no, unsure, n_votes,
+        consensus``, one row per object (its first accepting round), best
+        score first; ``votes`` reads e.g. ``"2/3 yes"``.
     """
     rounds = round_dirs(name)
     if not rounds:
@@ -116,13 +117,16 @@ def final_catalogue(name: str, store) -> pd.DataFrame:
     for k, _, table in round_votes(name, store):
         keep = table.loc[table["accepted"].astype(bool)].assign(round=k, consensus="accepted")
         parts.append(keep)
-    columns = ["object_id", "ra", "dec", "score", "round", "yes", "no", "unsure", "n_votes"]
+    columns = ["object_id", "ra", "dec", "score", "round", "votes"]
+    columns += ["yes", "no", "unsure", "n_votes"]
     if not parts:
         return pd.DataFrame(columns=[*columns, "consensus"])
     table = pd.concat(parts, ignore_index=True)
     table = table.loc[~table["object_id"].isin(known)]
     table = table.sort_values("round", kind="stable").drop_duplicates("object_id")
     table = table.sort_values("score", ascending=False, kind="stable")
+    # One readable column for the catalogue's users; the counts stay beside it.
+    table["votes"] = [f"{y}/{n} yes" for y, n in zip(table["yes"], table["n_votes"], strict=True)]
     return table[[*columns, "consensus"]].reset_index(drop=True)
 
 
