@@ -14,8 +14,9 @@ import torch
 from PIL import Image
 
 from galaxysd_core.diffusion import build_pipeline, load_pipeline, save_pipeline, tiny_components
-from galaxysd_core.diffusion.batches import TrainingBatches
+from galaxysd_core.diffusion.batches import TrainingBatches, draw_probabilities
 from galaxysd_core.diffusion.checkpoints import find_checkpoint, list_checkpoints
+from galaxysd_core.diffusion.data import Record
 from galaxysd_core.diffusion.finetune import FinetuneConfig, finetune
 from galaxysd_core.diffusion.lr_schedule import make_lr_scheduler, one_cycle_factor
 from galaxysd_core.errors import Cancelled, ConfigError
@@ -162,6 +163,23 @@ def test_batches_are_fixed_by_seed_step_and_process(tiny, tmp_path):
     assert not all(torch.equal(latents, d) for d in draws)
 
 
+def test_tag_weights_set_draw_probabilities():
+    def rec(*tags: str) -> Record:
+        return Record(Path("x.png"), ", ".join(tags), tags)
+
+    records = [rec("smooth"), rec("smooth", "dust_lane"), rec("edge_on", "dust_lane", "bulge")]
+    assert draw_probabilities(records, {}) is None  # uniform, as the paper draws
+    p = draw_probabilities(records, {"dust_lane": 4.0, "bulge": 6.0})
+    # A pair takes its largest weight: 1, 4, 6 out of 11.
+    np.testing.assert_allclose(p, [1 / 11, 4 / 11, 6 / 11])
+    with pytest.raises(ConfigError, match="no training pair carries dust_lan"):
+        draw_probabilities(records, {"dust_lan": 2.0})
+    # The weighted draw is what a batch holds: the rare pair dominates.
+    rng = np.random.default_rng(0)
+    draws = rng.choice(3, 10_000, p=draw_probabilities(records, {"bulge": 98.0}))
+    assert 0.97 < (draws == 2).mean() < 0.99
+
+
 @pytest.mark.parametrize(
     ("field", "value", "match"),
     [
@@ -171,6 +189,7 @@ def test_batches_are_fixed_by_seed_step_and_process(tiny, tmp_path):
         ("prompt_dropout", 1.5, "prompt_dropout must be in"),
         ("warmup_steps", 3, "warmup_steps must be in"),
         ("mixed_precision", "fp8", "mixed_precision"),
+        ("tag_weights", {"dust_lane": 0}, r"tag_weights\['dust_lane'\] must be > 0"),
     ],
 )
 def test_config_errors_name_the_field(tiny, tmp_path, field, value, match):

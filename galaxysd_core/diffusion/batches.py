@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,17 +17,59 @@ import numpy as np
 import torch
 
 from galaxysd_core.diffusion.data import (
+    Record,
     dihedral,
     encode_latents,
     load_image,
     read_metadata,
     shuffle_phrases,
 )
+from galaxysd_core.errors import ConfigError
 
 if TYPE_CHECKING:
     from galaxysd_core.diffusion.finetune import FinetuneConfig
 
 log = logging.getLogger(__name__)
+
+
+def draw_probabilities(
+    records: Sequence[Record], tag_weights: Mapping[str, float]
+) -> np.ndarray | None:
+    """Per-pair draw probabilities from tag weights (None: draw uniformly).
+
+    Parameters
+    ----------
+    records : sequence of Record
+        The dataset's pairs.
+    tag_weights : mapping of str to float
+        Weight of a pair carrying the tag; a pair takes its largest weight, 1
+        when it carries none.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Probabilities summing to 1, or None when ``tag_weights`` is empty.
+
+    Raises
+    ------
+    ConfigError
+        A weighted tag that no pair of the dataset carries (a typo would
+        otherwise silently train without the intended emphasis).
+    """
+    if not tag_weights:
+        return None
+    present = {t for r in records for t in r.tags}
+    unknown = sorted(set(tag_weights) - present)
+    if unknown:
+        raise ConfigError(
+            f"FinetuneConfig.tag_weights: no training pair carries {', '.join(unknown)} "
+            f"(the dataset's tags: {', '.join(sorted(present))})"
+        )
+    weights = np.array(
+        [max([tag_weights[t] for t in r.tags if t in tag_weights], default=1.0) for r in records],
+        dtype=np.float64,
+    )
+    return weights / weights.sum()
 
 
 class TrainingBatches:
@@ -36,7 +79,8 @@ class TrainingBatches:
     ----------
     config : FinetuneConfig
         Its ``dataset``, ``batch``, ``seed``, ``augment``, ``cache_latents``,
-        ``shuffle_tags``, ``tag_keep`` and ``prompt_dropout`` are used.
+        ``shuffle_tags``, ``tag_keep``, ``prompt_dropout`` and ``tag_weights``
+        are used.
     pipe : diffusers.StableDiffusionPipeline
         Its VAE encodes the images; its UNet's sample size sets the image size.
     rank : int
@@ -50,6 +94,7 @@ class TrainingBatches:
         self.config = config
         self.rank = rank
         self.records = read_metadata(config.dataset)
+        self.draw_p = draw_probabilities(self.records, config.tag_weights)
         self.size = pipe.unet.config.sample_size * pipe.vae_scale_factor
         self.vae = pipe.vae
         self.latents: torch.Tensor | None = None
@@ -79,7 +124,10 @@ class TrainingBatches:
         """
         c = self.config
         rng = np.random.default_rng([c.seed, step, micro, self.rank])
-        index = rng.integers(0, len(self.records), c.batch)
+        if self.draw_p is None:
+            index = rng.integers(0, len(self.records), c.batch)
+        else:
+            index = rng.choice(len(self.records), c.batch, p=self.draw_p)
         variant = rng.integers(0, c.augment, c.batch)
         prng = random.Random(int(rng.integers(2**31)))
         texts = []

@@ -70,6 +70,10 @@ class FinetuneConfig(TaskConfig):
         Probability to keep each tag phrase per step (tag sub-sampling).
     prompt_dropout : float
         Probability to train on the empty prompt (classifier-free guidance).
+    tag_weights : dict of str to float
+        Draw weight of a pair carrying a tag (e.g. ``{"dust_lane": 8}``); a
+        pair with several weighted tags takes the largest, others weigh 1.
+        Empty (the default) draws uniformly, as the paper does.
     min_snr_gamma : float or None
         Min-SNR loss weighting (Hang et al. 2023) when set, e.g. 5.
     noise_offset : float
@@ -109,6 +113,7 @@ class FinetuneConfig(TaskConfig):
     shuffle_tags: bool = True
     tag_keep: float = 1.0
     prompt_dropout: float = 0.1
+    tag_weights: dict[str, float] = field(default_factory=dict)
     min_snr_gamma: float | None = None
     noise_offset: float = 0.0
     max_grad_norm: float = 1.0
@@ -147,6 +152,9 @@ class FinetuneConfig(TaskConfig):
             raise ConfigError(
                 f"{name}.warmup_steps must be in [0, steps), got {self.warmup_steps!r}"
             )
+        for tag, weight in self.tag_weights.items():
+            if not (isinstance(weight, int | float) and weight > 0):
+                raise ConfigError(f"{name}.tag_weights[{tag!r}] must be > 0, got {weight!r}")
         if not (self.train_unet or self.train_text_encoder):
             raise ConfigError(f"{name}: train_unet and train_text_encoder are both off")
         if self.min_snr_gamma is not None and self.min_snr_gamma <= 0:
