@@ -15,7 +15,7 @@ from galaxysd_core.embedding.model import Encoder, EncoderSpec, save_encoder
 from galaxysd_core.errors import ConfigError, ModelFolderError
 from galaxysd_core.metrics import EvaluateConfig, FeatureClassifierConfig
 from galaxysd_core.metrics.evaluate import evaluate_run, real_table
-from galaxysd_core.metrics.feature_cnn import DEFAULT_FOLDER, load_feature_cnn
+from galaxysd_core.metrics.feature_cnn import DEFAULT_FOLDER, CNNSpec, FeatureCNN, load_feature_cnn
 from galaxysd_core.metrics.feature_training import (
     best_threshold,
     choose_thresholds,
@@ -115,6 +115,28 @@ def test_trained_classifiers_load_and_predict(mock_sky, tiny_classifiers, tmp_pa
     assert np.array_equal(cnn.predict(images), pred)
     with pytest.raises(ConfigError, match=r"no truth\.parquet"):
         train_feature_classifiers(FeatureClassifierConfig(data=tmp_path, output_dir=tmp_path))
+
+
+def test_zoomed_view_is_the_enlarged_centre_and_survives_save(tmp_path):
+    import torch
+
+    small = {"image_size": 16, "depths": (1,), "hidden_sizes": (4,), "embedding_size": 4}
+    cnn = FeatureCNN(CNNSpec(**small, zoom=2))
+    images = torch.randint(0, 256, (3, 3, 16, 16), dtype=torch.uint8)
+    x = cnn.normalise(images)
+    assert x.shape == (3, 6, 16, 16)
+    assert torch.equal(x[:, :3], FeatureCNN(CNNSpec(**small)).normalise(images))
+    # Channels 3-5 hold pixels 4..11 (the central half) enlarged twice.
+    centre = x[:, :3, 4:12, 4:12]
+    assert torch.allclose(torch.nn.functional.avg_pool2d(x[:, 3:], 2), centre, atol=0.35)
+    # A rotation of the galaxy rotates both views alike, so dihedral augmentation
+    # of the stacked input is the input of the rotated galaxy.
+    assert torch.allclose(cnn.normalise(images.rot90(1, (2, 3))), x.rot90(1, (2, 3)), atol=1e-5)
+    cnn.model.eval()
+    before = cnn.predict_proba(images)
+    back = load_feature_cnn(cnn.save(tmp_path / "zoomed"))
+    assert back.spec.zoom == 2 and back.spec.channels == 6
+    assert np.allclose(back.predict_proba(images), before, atol=5e-3)  # fp16 weights on disk
 
 
 def test_masked_loss_ignores_questions_not_asked():

@@ -6,7 +6,7 @@ import argparse
 
 from galaxysd_core.cli import add_config_option, config_from_args, run_with_progress
 
-FEATURE_FIELDS = ("data", "output_dir", "epochs", "seed", "device")
+FEATURE_FIELDS = ("data", "output_dir", "epochs", "zoom", "seed", "device")
 EVALUATE_FIELDS = (
     "run",
     "real",
@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument("--data", help="mock sky folder with truth.parquet")
     f.add_argument("--output-dir", dest="output_dir")
     f.add_argument("--epochs", type=int, help="passes over the training split (default 20)")
+    f.add_argument("--zoom", type=int, help="2: add the enlarged centre as a second view")
     f.add_argument("--seed", type=int)
     f.add_argument("--device")
     add_config_option(f)

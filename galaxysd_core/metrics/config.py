@@ -36,8 +36,11 @@ class FeatureClassifierConfig(TaskConfig):
         Input side in pixels (the mock sky's native size).
     depths, hidden_sizes : tuple of int
         ResNet stages (basic blocks).
-    embedding_size : int, default 32
+    embedding_size : int, default 16
         Channels of the ResNet stem.
+    zoom : int, default 1
+        2 adds the central half of the cutout, enlarged, as a second view
+        (:class:`~galaxysd_core.metrics.feature_cnn.CNNSpec`); 1 is off.
     epochs : int
         Passes over the training split (cosine learning-rate decay to zero).
     batch_size : int
@@ -60,6 +63,7 @@ class FeatureClassifierConfig(TaskConfig):
     depths: tuple[int, ...] = (1, 1, 1, 1)
     hidden_sizes: tuple[int, ...] = (16, 32, 64, 128)
     embedding_size: int = 16
+    zoom: int = 1
     epochs: int = 20
     batch_size: int = 64
     lr: float = 3e-3
@@ -84,6 +88,8 @@ class FeatureClassifierConfig(TaskConfig):
                 raise ConfigError(f"{name}.{field} must be >= 1, got {getattr(self, field)}")
         if self.batch_size < 2:  # BatchNorm cannot train on one image
             raise ConfigError(f"{name}.batch_size must be >= 2, got {self.batch_size}")
+        if self.zoom not in (1, 2, 4):
+            raise ConfigError(f"{name}.zoom must be 1, 2 or 4, got {self.zoom}")
         if self.image_size < 16:
             raise ConfigError(f"{name}.image_size must be >= 16, got {self.image_size}")
         if self.lr <= 0 or self.weight_decay < 0:

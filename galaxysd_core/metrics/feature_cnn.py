@@ -40,7 +40,14 @@ def _train_command(folder: str | os.PathLike[str]) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class CNNSpec:
-    """Architecture and input normalisation of the multi-task CNN."""
+    """Architecture and input normalisation of the multi-task CNN.
+
+    ``zoom`` > 1 adds a second view: the central ``image_size / zoom`` pixels
+    enlarged to full size, stacked as three more input channels. A galaxy
+    fills about a fifth of a 64-pixel cutout, so the full view spends the
+    ResNet stem's stride on empty sky and blurs spiral arms together; the
+    zoomed view keeps their winding resolvable.
+    """
 
     image_size: int
     depths: tuple[int, ...]
@@ -48,6 +55,12 @@ class CNNSpec:
     embedding_size: int
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    zoom: int = 1
+
+    @property
+    def channels(self) -> int:
+        """Input channels of the network: 3, or 6 with the zoomed view."""
+        return 6 if self.zoom > 1 else 3
 
 
 def _resnet(spec: CNNSpec) -> torch.nn.Module:
@@ -58,6 +71,7 @@ def _resnet(spec: CNNSpec) -> torch.nn.Module:
         depths=list(spec.depths),
         hidden_sizes=list(spec.hidden_sizes),
         embedding_size=spec.embedding_size,
+        num_channels=spec.channels,
         num_labels=_N,
     )
     return ResNetForImageClassification(config)
@@ -135,9 +149,22 @@ class FeatureCNN:
         return next(self.model.parameters()).device
 
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 ``(N, 3, S, S)`` -> float, standardised per channel, on the model's device."""
+        """uint8 ``(N, 3, S, S)`` -> float network input on the model's device.
+
+        Standardised per channel; with ``spec.zoom`` > 1 the enlarged centre
+        follows as channels 3-5 (see :class:`CNNSpec`).
+        """
         x = images.to(self.device).float() / 255.0
-        return (x - self._mean.to(x.device)) / self._std.to(x.device)
+        x = (x - self._mean.to(x.device)) / self._std.to(x.device)
+        if self.spec.zoom <= 1:
+            return x
+        size = x.shape[-1]
+        lo = (size - size // self.spec.zoom) // 2
+        centre = x[..., lo : size - lo, lo : size - lo]
+        big = torch.nn.functional.interpolate(
+            centre, size=(size, size), mode="bilinear", align_corners=False
+        )
+        return torch.cat([x, big], dim=1)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(N, 11)`` of a normalised batch (grad enabled)."""
@@ -225,6 +252,7 @@ def load_feature_cnn(folder: str | os.PathLike[str], *, device: str = "cpu") -> 
             embedding_size=int(arch["embedding_size"]),
             mean=tuple(arch["mean"]),
             std=tuple(arch["std"]),
+            zoom=int(arch.get("zoom", 1)),  # classifiers saved before zoom existed: 1
         )
         cuts = meta.pop("thresholds")
         thresholds = np.array([float(cuts[n]) for n in names])

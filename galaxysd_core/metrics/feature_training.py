@@ -261,6 +261,7 @@ def train_feature_cnn(
         depths=tuple(config.depths),
         hidden_sizes=tuple(config.hidden_sizes),
         embedding_size=config.embedding_size,
+        zoom=config.zoom,
         mean=tuple(round(float(v), 5) for v in pixels.mean(dim=(0, 2, 3))),
         std=tuple(round(float(v), 5) for v in pixels.std(dim=(0, 2, 3)).clamp(min=1e-3)),
     )
