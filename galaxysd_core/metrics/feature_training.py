@@ -411,6 +411,7 @@ def train_feature_classifiers(
         config=config.to_dict(),
         command=f"OMP_NUM_THREADS=1 galaxysd feature-classifiers --data {data} --output-dir {out}"
         f" --epochs {config.epochs} --seed {config.seed}"
+        + (f" --zoom {config.zoom}" if config.zoom > 1 else "")
         + (f" --device {config.device}" if config.device != "cpu" else ""),
     )
     cnn.save(out)
