@@ -1,8 +1,9 @@
 """Embedding Map: real and generated galaxies on one 2-D map of the SimCLR space.
 
 The map is computed by a background job (``map``: UMAP, t-SNE or PCA) and
-cached as parquet; this page draws it (WebGL), shows a box/lasso selection as
-an image grid, and a generated galaxy's nearest real neighbours (Eq. 1's max).
+cached as parquet; this page draws it (WebGL) with image previews on hover,
+shows a box/lasso selection as an image grid, and a generated galaxy's nearest
+real neighbours (Eq. 1's max).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import streamlit as st
 from galaxysd_core import jobs
 from galaxysd_core.embedding.map import map_folders, neighbours, read_map
 from pages._common import active_dataset, get_workspace, label_for, user_errors
+from pages._hover import MAX_THUMBNAILS, hover_thumbnails, pick_rows, thumbnails
 
 COLOUR_BY = ("source", "tags", "prompt", "checkpoint", "mode")
 
@@ -66,6 +68,12 @@ with user_errors("read the map"):
     event = st.plotly_chart(
         fig, on_select="rerun", selection_mode=("points", "box", "lasso"), key="map"
     )
+    # generated galaxies first: they are what the map is read for
+    generated = np.flatnonzero((table["source"] == "generated").to_numpy())
+    rows = pick_rows(len(table), first=generated)
+    hover_thumbnails("map", thumbnails(rows, table["path"].iloc[rows].tolist()))
+    st.caption(f"Hover a point to preview its image ({len(rows)} of {len(table)} points have a "
+               f"preview; at most {MAX_THUMBNAILS:,}). Drag a box or lasso to list a selection.")  # fmt: skip
     points = event.selection.points if event and event.selection else []
     selected = [int(p["customdata"][0]) for p in points if p.get("customdata")]
     if selected:
@@ -75,7 +83,6 @@ with user_errors("read the map"):
             chosen["path"].tolist(),
             (chosen["tags"].where(chosen["tags"] != "", chosen["prompt"])).tolist(),
         )
-    generated = np.flatnonzero((table["source"] == "generated").to_numpy())
     if len(generated) and emb is not None:
         st.subheader("Nearest real neighbours of a generated galaxy")
         picked = [r for r in selected if r in set(generated)] or list(generated)

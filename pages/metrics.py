@@ -16,6 +16,7 @@ from galaxysd_core import jobs
 from galaxysd_core.metrics import results
 from galaxysd_core.metrics.evaluate import METRIC_COLUMNS
 from pages._common import Keys, active_dataset, active_model, get_workspace, label_for, user_errors
+from pages._hover import hover_thumbnails, thumbnails
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -62,7 +63,8 @@ def _trends(metrics) -> None:
 def _pareto(pareto) -> None:
     st.subheader("Settings trade-offs (Fig. 5)")
     st.caption("Realism (up) vs diversity score (down = more varied); the line joins each prompt's "
-               "Pareto front. Select a point to load its settings into Compose.")  # fmt: skip
+               "Pareto front. Hover a point for its settings and first image; select (click) it "
+               "to load its settings into Compose.")  # fmt: skip
     hover = ["guidance", "strength", "steps", "weight", "consistency", "prompt_text"]
     fig = px.scatter(pareto, x="diversity", y="realism", color="prompt", symbol="on_front",
                      hover_data=hover, custom_data=[pareto.index])  # fmt: skip
@@ -72,6 +74,8 @@ def _pareto(pareto) -> None:
                                  name=f"front {prompt}", hoverinfo="skip"))  # fmt: skip
     fig.update_xaxes(autorange="reversed")
     event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="pareto")
+    if "thumbnail" in pareto:
+        hover_thumbnails("pareto", thumbnails(pareto.index, pareto["thumbnail"].astype(str)))
     points = event.selection.points if event and event.selection else []
     picked = [p["customdata"][0] for p in points if p.get("customdata")]
     if picked:
