@@ -4,6 +4,7 @@ and a real PostgreSQL URL when CI provides one."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,58 @@ def pg_url() -> str:
     if not url:
         pytest.skip("GALAXYSD_TEST_PG_URL not set (CI starts a PostgreSQL server)")
     return url
+
+
+#: Three sweep settings of prompt B, each distinct from Compose's defaults (guidance 7, strength
+#: 0.6, 25 steps); the last one is dominated, so the front line joins the first two.
+SWEEP = [
+    {"guidance": 3.0, "strength": 0.45, "steps": 12, "weight": 1.0, "realism": 0.80, "diversity": 0.30},
+    {"guidance": 9.5, "strength": 0.85, "steps": 40, "weight": 1.5, "realism": 0.90, "diversity": 0.50},
+    {"guidance": 5.0, "strength": 0.7, "steps": 20, "weight": 1.0, "realism": 0.70, "diversity": 0.60},
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def evaluated_ws(tmp_path_factory, mock_sky):
+    """A workspace with the mock sky as its default sky and a small evaluation in ``runs/eval-1``.
+
+    Hand-made, in seconds: three sweep points of prompt B (``SWEEP``, each with
+    its own settings and thumbnail) in ``pareto.parquet``, a ``metrics.parquet``,
+    and a PCA map of 30 real and 6 "generated" galaxies (mock-sky images)
+    computed by the ``map`` job's entry point with the demo encoder.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from galaxysd_core.embedding import MapConfig
+    from galaxysd_core.embedding.map import compute_map
+    from galaxysd_core.metrics.evaluate import METRIC_COLUMNS, mark_fronts, prompt_text
+    from galaxysd_core.paths import workspace
+
+    root = tmp_path_factory.mktemp("pareto") / "ws"
+    ws = workspace(root).ensure()
+    shutil.copytree(mock_sky, ws.sky / "default")
+    out = ws.runs / "eval-1"
+    out.mkdir(parents=True)
+    images = sorted((ws.sky / "default" / "images").glob("*.jpg"))
+    points = pd.DataFrame(SWEEP).assign(
+        prompt="B", scheduler="euler_a", consistency=0.5,
+        prompt_text=[prompt_text("B", weight=p["weight"]) for p in SWEEP],
+        thumbnail=[str(p) for p in images[: len(SWEEP)]],
+    )  # fmt: skip
+    mark_fronts(points).to_parquet(out / "pareto.parquet", index=False)
+    scores = dict(zip(METRIC_COLUMNS, np.linspace(0.1, 0.9, len(METRIC_COLUMNS)), strict=True))
+    metrics = pd.DataFrame(
+        {"checkpoint": c, "step": s, "prompt": p, "mode": m, **scores}
+        for c, s, m in [("real", None, "real-vs-real"), ("model", 0, "text")]
+        for p in ("B", "ALL")
+    )
+    metrics.to_parquet(out / "metrics.parquet", index=False)
+    generated = images[100:106]
+    pd.DataFrame(
+        {"path": [str(p) for p in generated], "prompt": "B", "mode": "text", "checkpoint": "model"}
+    ).to_parquet(out / "images.parquet", index=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GALAXYSD_HOME", str(root))
+        compute_map(MapConfig(real=ws.sky / "default", run=out, method="pca", max_real=30))
+    return ws, out
