@@ -12,7 +12,11 @@ drawing a disk instead. A control prompt without the dust lane
 (``sdss, smooth, in-between round galaxy``) gives the classifiers' false-alarm
 rate on the same model.
 
-    python benchmarks/dust_lanes.py --model assets/demo-model --model RUN/model [--n 32]
+With ``--sky`` (a mock sky with truth), it also measures whether each model's
+VAE can carry a dust lane at all: the classifiers' dust-lane rate on the
+sky's D-ETGs as rendered and after a VAE encode/decode round trip.
+
+    python benchmarks/dust_lanes.py --model assets/demo-model --model RUN/model [--n 32] [--sky SKY]
 """
 
 from __future__ import annotations
@@ -21,10 +25,13 @@ import argparse
 import time
 
 import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
 
 from galaxysd_core.diffusion import generate, load_pipeline
 from galaxysd_core.metrics.feature_cnn import DEFAULT_FOLDER, load_feature_cnn
-from galaxysd_core.metrics.features import FEATURES
+from galaxysd_core.metrics.features import FEATURES, feature_labels
 
 PROMPTS = {
     "round + dust": "sdss, {completely round:1.2} galaxy, {dust lane:1.3}",
@@ -52,11 +59,43 @@ def rates(model: str, n: int, steps: int, classifiers) -> dict[str, dict[str, fl
     return out
 
 
+def vae_round_trip(vae, images: list[Image.Image]) -> list[Image.Image]:
+    """Encode (posterior mean) and decode 64x64 RGB images with a diffusers VAE."""
+    x = np.stack([np.asarray(i, dtype=np.float32) / 127.5 - 1 for i in images])
+    with torch.no_grad():
+        z = vae.encode(torch.from_numpy(x).permute(0, 3, 1, 2)).latent_dist.mean
+        y = vae.decode(z).sample.clamp(-1, 1)
+    y = ((y + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    return [Image.fromarray(a) for a in y]
+
+
+def vae_rates(model: str, sky: str, classifiers, n: int = 64) -> dict[str, tuple[float, float]]:
+    """Dust-lane rate (rendered, after the VAE) on up to ``n`` galaxies per group."""
+    truth = pd.read_parquet(f"{sky}/truth.parquet")
+    labels, _ = feature_labels(truth)
+    groups = {
+        "D-ETGs": truth["is_detg"].to_numpy(bool),
+        "edge-on dusty disks": (labels["dust_lane"] & labels["edge_on"]).to_numpy(),
+        "smooth, no dust": (~labels["features"] & ~labels["dust_lane"]).to_numpy(),
+    }
+    vae = load_pipeline(model).vae
+    column = NAMES.index("dust_lane")
+    out = {}
+    for label, mask in groups.items():
+        ids = truth["asset_id"].to_numpy()[mask][:n]
+        images = [Image.open(f"{sky}/images/{a}.jpg").convert("RGB") for a in ids]
+        before = classifiers.predict(images)[:, column].mean()
+        after = classifiers.predict(vae_round_trip(vae, images))[:, column].mean()
+        out[f"{label} (n={len(ids)})"] = (float(before), float(after))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", action="append", required=True, help="diffusers folder")
     parser.add_argument("--n", type=int, default=32, help="images per prompt")
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--sky", help="mock sky with truth: also measure the VAE round trip")
     args = parser.parse_args()
     classifiers = load_feature_cnn(DEFAULT_FOLDER)
     print(f"{args.n} images per prompt, {args.steps} Euler-a steps, CFG 7, seeds 1000+")
@@ -67,6 +106,10 @@ def main() -> None:
         print(f"  {'prompt':<20}" + "".join(f"{k:>22}" for k in next(iter(table.values()))))
         for label, row in table.items():
             print(f"  {label:<20}" + "".join(f"{np.round(v, 3):>22}" for v in row.values()))
+        if args.sky:
+            print("  dust-lane rate on real galaxies: rendered -> after the VAE round trip")
+            for label, (before, after) in vae_rates(model, args.sky, classifiers).items():
+                print(f"    {label:<30} {before:.2f} -> {after:.2f}")
 
 
 if __name__ == "__main__":
