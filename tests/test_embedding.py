@@ -129,3 +129,42 @@ def test_demo_encoder_embeds_and_beats_random_init(mock_sky):
     assert x.shape == (8, 512) and np.isfinite(x).all()
     probe = json.loads((DEMO_ENCODER / "probe.json").read_text())
     assert probe["mean_linear"] > 0.5 and probe["mean_knn"] > 0.5  # above chance on mock tags
+    # evidence of learnt morphology: both probes beat the same ResNet at random init
+    assert probe["mean_linear"] > probe["mean_linear_random_init"]
+    assert probe["mean_knn"] > probe["mean_knn_random_init"]
+    meta = json.loads((DEMO_ENCODER / "config.json").read_text())
+    assert probe["sky"] != meta["data"]  # probed on a held-out sky, not the training one
+
+
+def test_lr_schedule_warms_up_then_decays_to_zero(image_folder):
+    from galaxysd_core.embedding.train import lr_at
+
+    config = SimCLRConfig(data=image_folder, steps=110, lr=1e-3, warmup_steps=10, cosine=True)
+    assert lr_at(0, config) == pytest.approx(1e-4)
+    assert lr_at(9, config) == pytest.approx(1e-3)
+    assert lr_at(60, config) == pytest.approx(0.5e-3)  # half way through the cosine
+    assert lr_at(110, config) == pytest.approx(0.0, abs=1e-12)
+    flat = SimCLRConfig(data=image_folder, steps=110, lr=1e-3)
+    assert lr_at(0, flat) == lr_at(109, flat) == 1e-3
+    with pytest.raises(ConfigError, match="warmup_steps"):
+        SimCLRConfig.from_dict({"data": str(image_folder), "warmup_steps": -1})
+
+
+def test_probe_encoder_compares_with_random_init(mock_sky, tmp_path):
+    from galaxysd_core.embedding.model import save_encoder
+    from galaxysd_core.embedding.probe import probe_encoder
+
+    spec = EncoderSpec(image_size=32, depths=[1, 1], hidden_sizes=[8, 16], embedding_size=8)
+    torch.manual_seed(3)
+    save_encoder(Encoder(spec), tmp_path / "enc")
+    tags = ("features_or_disk", "edge_on")
+    # the "trained" encoder is the random init of seed 3, so both columns agree exactly
+    same = probe_encoder(tmp_path / "enc", mock_sky, tags=tags, folds=3, seed=3)
+    assert [r["tag"] for r in same["rows"]] == list(tags) and same["galaxies"] == 400
+    assert same["mean_linear"] == same["mean_linear_random_init"]
+    assert same["mean_knn"] == same["mean_knn_random_init"]
+    assert 0.5 < same["rows"][0]["linear_bacc"] <= 1.0  # a random ResNet sees disks already
+    other = probe_encoder(tmp_path / "enc", mock_sky, tags=tags, folds=3, seed=4)
+    assert other["mean_linear"] != other["mean_linear_random_init"]
+    with pytest.raises(ImageReadError, match=r"truth\.parquet"):
+        probe_encoder(tmp_path / "enc", tmp_path, tags=tags)

@@ -37,6 +37,13 @@ class SimCLRConfig(TaskConfig):
         ``"latest"`` or a checkpoint folder to continue from.
     half : bool, default False
         Store the final encoder's weights in fp16.
+    lr : float, default 1e-3
+        Peak Adam learning rate.
+    warmup_steps : int, default 0
+        Linear warm-up from ``lr / warmup_steps`` to ``lr`` over these steps.
+    cosine : bool, default False
+        Decay the learning rate to 0 at ``steps`` along a half cosine (a short
+        CPU run ends settled instead of at full step size).
     """
 
     kind = "simclr"
@@ -51,6 +58,8 @@ class SimCLRConfig(TaskConfig):
     steps: int = 2000
     batch_size: int = 128
     lr: float = 1e-3
+    warmup_steps: int = 0
+    cosine: bool = False
     temperature: float = 0.5
     max_images: int | None = None
     time_limit_s: float | None = None
@@ -81,6 +90,8 @@ class SimCLRConfig(TaskConfig):
             raise ConfigError(
                 f"SimCLRConfig: lr and temperature must be > 0, got {self.lr}, {self.temperature}"
             )
+        if self.warmup_steps < 0:
+            raise ConfigError(f"SimCLRConfig.warmup_steps must be >= 0, got {self.warmup_steps}")
         if self.max_images is not None and self.max_images < 2:
             raise ConfigError(f"SimCLRConfig.max_images must be >= 2, got {self.max_images}")
 

@@ -98,8 +98,8 @@ class Encoder(nn.Module):
 def galaxy_views(images: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
     """One random view per image of a float [0, 1] batch ``(B, 3, H, W)``.
 
-    Geometry: any rotation, mirror flips and resized crops (a galaxy has no
-    preferred orientation or handedness; crops teach scale invariance). Then a
+    Geometry: any rotation, mirror flips and mild resized crops (a galaxy has no
+    preferred orientation or handedness; crops teach some scale invariance). Then a
     small brightness jitter (x0.8-1.2: survey depth and distance vary) and
     pixel noise (sigma up to 0.03: sky noise).
 
@@ -110,7 +110,11 @@ def galaxy_views(images: torch.Tensor, *, generator: torch.Generator | None = No
     """
     from galaxysd_core.classify.augment import random_affine
 
-    x = random_affine(images, generator=generator, crop_scale=(0.6, 1.0), max_shift=0.1)
+    # Crops stay gentle (side >= 0.8, shift <= 0.05): a mock companion sits 0.3-0.65
+    # of the half-side from the centre, and rings and outer arms nearly as far, so a
+    # 0.6 crop (the first demo encoder's) cut them off and made a merger and an
+    # isolated galaxy a positive pair; a >= 0.75 inscribed radius keeps them in view.
+    x = random_affine(images, generator=generator, crop_scale=(0.8, 1.0), max_shift=0.05)
     n = x.shape[0]
     bright = 0.8 + 0.4 * torch.rand(n, 1, 1, 1, generator=generator)
     sigma = 0.03 * torch.rand(n, 1, 1, 1, generator=generator)

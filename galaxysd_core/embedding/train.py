@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 import time
@@ -66,6 +67,20 @@ def spec_of(config: SimCLRConfig) -> EncoderSpec:
         embedding_size=config.embedding_size,
         projection_dim=config.projection_dim,
     )
+
+
+def lr_at(step: int, config: SimCLRConfig) -> float:
+    """Learning rate of optimiser step ``step`` (0-based): warm-up, then flat or cosine.
+
+    A function of the step alone, so a resumed run follows the same schedule.
+    """
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    if not config.cosine:
+        return config.lr
+    span = max(config.steps - config.warmup_steps, 1)
+    done = min((step - config.warmup_steps) / span, 1.0)
+    return config.lr * 0.5 * (1.0 + math.cos(math.pi * done))
 
 
 def _checkpoints(output_dir: Path) -> list[Path]:
@@ -172,6 +187,8 @@ def train_simclr(config: SimCLRConfig, *, progress: Progress | None = None) -> P
         loss = nt_xent(z[:batch], z[batch:], temperature=config.temperature)
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, config)
         opt.step()
         step += 1
         progress.update(step, config.steps, loss=round(float(loss.detach()), 4))
