@@ -20,7 +20,8 @@ from galaxysd_core.embedding.model import (
     nt_xent,
 )
 from galaxysd_core.embedding.train import train_simclr
-from galaxysd_core.errors import ConfigError, ImageReadError, ModelFolderError
+from galaxysd_core.errors import Cancelled, ConfigError, ImageReadError, ModelFolderError
+from galaxysd_core.jobs.progress import Progress
 
 TINY = {"image_size": 32, "depths": (1, 1), "hidden_sizes": (8, 16), "embedding_size": 8}
 
@@ -164,7 +165,25 @@ def test_probe_encoder_compares_with_random_init(mock_sky, tmp_path):
     assert same["mean_linear"] == same["mean_linear_random_init"]
     assert same["mean_knn"] == same["mean_knn_random_init"]
     assert 0.5 < same["rows"][0]["linear_bacc"] <= 1.0  # a random ResNet sees disks already
-    other = probe_encoder(tmp_path / "enc", mock_sky, tags=tags, folds=3, seed=4)
+    seen: list[tuple[int, int]] = []
+
+    class Recorder(Progress):
+        def update(self, step: int, total: int, **logs) -> None:
+            seen.append((step, total))
+
+    other = probe_encoder(
+        tmp_path / "enc", mock_sky, tags=tags, folds=3, seed=4, progress=Recorder()
+    )
     assert other["mean_linear"] != other["mean_linear_random_init"]
+    # both encoders embed all 400 galaxies, counted batch by batch, ending at the total
+    assert seen[-1] == (800, 800) and len(seen) > 4
+    assert [s for s, _ in seen] == sorted(s for s, _ in seen)
+
+    class StopAtOnce(Progress):
+        def should_stop(self) -> bool:
+            return True
+
+    with pytest.raises(Cancelled):
+        probe_encoder(tmp_path / "enc", mock_sky, tags=tags, progress=StopAtOnce())
     with pytest.raises(ImageReadError, match=r"truth\.parquet"):
         probe_encoder(tmp_path / "enc", tmp_path, tags=tags)

@@ -102,7 +102,9 @@ def _probe(args: argparse.Namespace) -> int:
     from galaxysd_core.atomic import atomic_write_json
     from galaxysd_core.embedding.probe import probe_encoder
 
-    result = probe_encoder(args.encoder, args.sky, folds=args.folds, seed=args.seed)
+    result = run_with_progress(
+        probe_encoder, args.encoder, "simclr-probe", sky=args.sky, folds=args.folds, seed=args.seed
+    )
     atomic_write_json(args.out, result)
     print(
         f"linear {result['mean_linear']} (random init {result['mean_linear_random_init']}), "

@@ -9,7 +9,7 @@ since most tags are rare.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import pandas as pd
 
 from galaxysd_core.errors import ImageReadError
 from galaxysd_core.gz2.tree import ANSWER_BY_PREFIX, ANSWER_BY_TAG
+from galaxysd_core.jobs.progress import Progress
 from galaxysd_core.metrics.similarity import EmbeddingError, check_embeddings, normalise
 
 
@@ -131,6 +132,7 @@ def probe_encoder(
     folds: int = 3,
     seed: int = 0,
     batch_size: int = 64,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Probe a trained encoder against the same architecture at random init.
 
@@ -153,6 +155,9 @@ def probe_encoder(
         Seed of the random-init encoder and of the fold split.
     batch_size : int, default 64
         Images embedded at once.
+    progress : Progress, optional
+        Counts the images embedded by both encoders; a stop request raises
+        ``Cancelled`` (nothing is written by this function).
 
     Returns
     -------
@@ -178,10 +183,22 @@ def probe_encoder(
     trained = load_encoder(encoder_dir)
     torch.manual_seed(seed)
     random_init = Encoder(trained.spec).eval()
+    progress = progress or Progress()
+    total = 2 * len(paths)
+
+    def counted(offset: int) -> Iterator[Path]:
+        # embed() consumes lazily, so counting the paths it pulls is its progress
+        for i, path in enumerate(paths):
+            if i % batch_size == 0:
+                progress.check_stop()
+                progress.update(offset + i, total)
+            yield path
+
     scores = {}
-    for name, encoder in (("", trained), ("_random_init", random_init)):
-        x = embed(paths, encoder=encoder, batch_size=batch_size)
+    for k, (name, encoder) in enumerate((("", trained), ("_random_init", random_init))):
+        x = embed(counted(k * len(paths)), encoder=encoder, batch_size=batch_size)
         scores[name] = probe_scores(x, truth, tags=list(tags), folds=folds, seed=seed)
+    progress.update(total, total)
     rows = scores[""].copy()
     for col in ("linear_bacc", "knn_bacc"):
         rows[f"{col}_random_init"] = scores["_random_init"][col].to_numpy()
