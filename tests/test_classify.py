@@ -21,6 +21,7 @@ from galaxysd_core.classify.model import (
     fuse_batchnorm,
     train_classifier,
 )
+from galaxysd_core.classify.skymatch import match_sky, sky_statistics
 from galaxysd_core.errors import ConfigError
 
 TINY = {"depths": (1, 1), "hidden_sizes": (8, 16), "embedding_size": 8, "image_size": 32}
@@ -132,3 +133,50 @@ def test_classifier_config_errors():
         ClassifierConfig(loss="hinge").validate()
     with pytest.raises(ConfigError, match="pretrained weights file not found"):
         ClassifierConfig(pretrained="/nonexistent/w.safetensors").validate()
+
+
+def _sky(n: int, level: float, sigma: float, seed: int) -> torch.Tensor:
+    """uint8 cutouts of pure sky: a level plus Gaussian noise, one bright central galaxy."""
+    rng = np.random.default_rng(seed)
+    x = level + sigma * rng.standard_normal((n, 3, 32, 32))
+    x[:, :, 12:20, 12:20] += 120.0  # the galaxy sits away from the corners
+    return torch.from_numpy(np.clip(np.rint(x), 0, 255).astype(np.uint8))
+
+
+def test_sky_statistics_read_level_and_noise_from_the_corners():
+    stats = sky_statistics(_sky(20, level=30.0, sigma=4.0, seed=0))
+    assert stats.shape == (20, 2, 3)
+    assert np.allclose(np.median(stats[:, 0], axis=0), 30.0, atol=1.0)
+    assert np.allclose(np.median(stats[:, 1], axis=0), 4.0, atol=0.6)
+
+
+def test_match_sky_gives_clean_images_the_reference_sky():
+    real = _sky(50, level=30.0, sigma=4.0, seed=1)
+    clean = _sky(10, level=5.0, sigma=0.0, seed=2)
+    matched = match_sky(clean, real, seed=3, jpeg_quality=None)
+    stats = np.median(sky_statistics(matched), axis=0)
+    assert np.allclose(stats[0], 30.0, atol=1.0) and np.allclose(stats[1], 4.0, atol=0.6)
+    # The galaxy itself moves only by the sky shift (+25) and the noise.
+    centre = matched[:, :, 14:18, 14:18].float().mean() - clean[:, :, 14:18, 14:18].float().mean()
+    assert abs(float(centre) - 25.0) < 1.5
+    assert torch.equal(matched, match_sky(clean, real, seed=3, jpeg_quality=None))
+    assert not torch.equal(matched, match_sky(clean, real, seed=4, jpeg_quality=None))
+    # An image already as noisy as the reference gets no extra noise, only its level.
+    noisy = _sky(4, level=30.0, sigma=6.0, seed=5)
+    shift = match_sky(noisy, real, jpeg_quality=None).int() - noisy.int()
+    assert shift.abs().max() <= 2
+    # JPEG coding smooths noise; the calibration pass still lands near the reference.
+    coded = np.median(sky_statistics(match_sky(clean, real, seed=3)), axis=0)
+    assert np.allclose(coded[1], 4.0, atol=1.2)
+
+
+def test_match_sky_rejects_bad_input():
+    real = _sky(2, level=30.0, sigma=4.0, seed=0)
+    with pytest.raises(ConfigError, match="at least one reference"):
+        match_sky(real, real[:0])
+    with pytest.raises(ConfigError, match="uint8 images"):
+        match_sky(real.float(), real)
+    with pytest.raises(ConfigError, match="jpeg_quality"):
+        match_sky(real, real, jpeg_quality=0)
+    with pytest.raises(ConfigError, match="too small"):
+        sky_statistics(real[:, :, :8, :8])

@@ -18,7 +18,8 @@ from galaxysd_core.errors import ConfigError, ModelFolderError
 from galaxysd_core.jobs.progress import Progress
 
 
-def test_tiny_disk_experiment_writes_table_beside_paper(mock_sky, tmp_path):
+@pytest.mark.parametrize("match_sky", [False, True])
+def test_tiny_disk_experiment_writes_table_beside_paper(mock_sky, tmp_path, match_sky):
     synthetic = tmp_path / "edge_on"
     render_stand_ins(synthetic, n=6, size=64, where="t02_edgeon_a04_yes")
     cfg = ExperimentConfig(
@@ -28,6 +29,7 @@ def test_tiny_disk_experiment_writes_table_beside_paper(mock_sky, tmp_path):
         arms=("baseline", "synthetic"),
         n_synthetic=300,  # x 0.02 = 6 synthetic positives
         synthetic_dir=str(synthetic),
+        match_sky=match_sky,
         arch="tiny",
         image_size=32,
         epochs=1,

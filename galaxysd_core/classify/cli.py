@@ -15,6 +15,7 @@ _FLAGS = (
     "model",
     "prompt",
     "synthetic_dir",
+    "match_sky",
     "arch",
     "epochs",
     "image_size",
@@ -37,6 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="diffusion model for the synthetic arm (default: demo)")
     p.add_argument("--prompt", help="prompt of the synthetic arm")
     p.add_argument("--synthetic-dir", dest="synthetic_dir", help="ready-made synthetic images")
+    p.add_argument(
+        "--match-sky",
+        dest="match_sky",
+        action="store_true",
+        default=None,
+        help="give synthetic positives the real images' sky level, noise and JPEG coding",
+    )
     p.add_argument("--arch", choices=["resnet18", "small", "tiny"])
     p.add_argument("--epochs", type=int)
     p.add_argument("--image-size", dest="image_size", type=int)

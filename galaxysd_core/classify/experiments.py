@@ -73,6 +73,9 @@ class ExperimentConfig(TaskConfig):
     Sizes are the paper's (10,000 negatives) times ``scale``; positives follow
     ``positive_fraction`` (default: the paper's for the task). ``synthetic_dir``
     replaces generation with ready-made images (e.g. from the Compose page).
+    ``match_sky`` (beyond the paper) gives the synthetic positives the sky
+    level, noise and JPEG coding of each seed's real training images
+    (:func:`~galaxysd_core.classify.skymatch.match_sky`).
     """
 
     kind = "classify-experiment"
@@ -87,6 +90,7 @@ class ExperimentConfig(TaskConfig):
     model: str | None = None  # diffusion model; default: the demo model
     prompt: str | None = None  # default: PROMPTS[task]
     synthetic_dir: str | None = None
+    match_sky: bool = False
     steps: int = 30
     guidance: float = 7.0
     seeds: tuple[int, ...] = (0,)
@@ -204,6 +208,7 @@ def run_experiment(config: ExperimentConfig, *, progress: Progress | None = None
 
     from galaxysd_core.classify.images import load_images
     from galaxysd_core.classify.model import ClassifierConfig, split_validation, train_classifier
+    from galaxysd_core.classify.skymatch import match_sky
     from galaxysd_core.discovery.catalog import catalog_items, read_truth
     from galaxysd_core.discovery.config import ARCHS
     from galaxysd_core.paths import workspace
@@ -233,11 +238,14 @@ def run_experiment(config: ExperimentConfig, *, progress: Progress | None = None
         train_idx, test_idx = split_validation(y, 0.1, seed=seed)
         fit_rel, val_rel = split_validation(y[train_idx], 0.1, seed=seed + 1)
         fit_idx, val_idx = train_idx[fit_rel], train_idx[val_rel]
+        added = synthetic
+        if synthetic is not None and config.match_sky:
+            added = match_sky(synthetic, images[fit_idx], seed=seed)
         for arm in config.arms:
             x_fit, y_fit = images[fit_idx], y[fit_idx]
             if arm == "synthetic":
-                x_fit = torch.cat([x_fit, synthetic])
-                y_fit = np.concatenate([y_fit, np.ones(len(synthetic), dtype=bool)])
+                x_fit = torch.cat([x_fit, added])
+                y_fit = np.concatenate([y_fit, np.ones(len(added), dtype=bool)])
             cfg = ClassifierConfig(
                 image_size=config.image_size,
                 depths=tuple(arch["depths"]),
