@@ -44,11 +44,13 @@ with tab_cls:
         arms = c3.multiselect(
             "Arms", ["baseline", "focal", "synthetic"], default=["baseline", "focal", "synthetic"]
         )
+        match_sky = c1.checkbox("Sky-match synthetic positives", help="Give generated images "
+                                "the real images' sky level, noise and JPEG coding.")  # fmt: skip
         if st.form_submit_button("Run experiment", type="primary"):
             _launch("classify-experiment", {
                 "task": task, "scale": scale, "seeds": list(range(int(seeds))), "arch": arch,
                 "epochs": int(epochs), "arms": arms, "sky": str(active_dataset()),
-                "model": str(active_model())})  # fmt: skip
+                "model": str(active_model()), "match_sky": match_sky})  # fmt: skip
     runs = sorted(ws.runs.glob("*/summary.csv"), key=lambda p: p.stat().st_mtime, reverse=True)
     if runs:
         chosen = st.selectbox("Results", runs, format_func=lambda p: p.parent.name)
