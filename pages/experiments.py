@@ -68,9 +68,12 @@ campaigns = (
 with tab_disc:
     name = st.selectbox("Campaign", campaigns) if campaigns else None
     new = st.text_input("Campaign name for the next round", value=name or "detg")
+    sky_match = st.checkbox("Sky-match the synthetic D-ETGs", key="round_match_sky",
+                            help="Give generated images the catalogue's sky level, noise and "
+                            "JPEG coding before training.")  # fmt: skip
     if st.button("Run the next round", help="Needs the previous round fully reviewed."):
         _launch("discover-round", {"campaign": new, "sky": str(active_dataset()),
-                                   "model": str(active_model())})  # fmt: skip
+                                   "model": str(active_model()), "match_sky": sky_match})  # fmt: skip
     if name:
         report = None
         with user_errors("read the campaign"):

@@ -151,3 +151,34 @@ def test_round_cut_off_after_opening_its_review_reuses_that_review(ws, mock_sky,
     (ws.campaigns / "cut" / "round-0" / "round.json").unlink()
     assert run_round(cfg) == state
     assert len(ReviewStore().rounds()) == 1  # no second copy of the queue for people
+
+
+def test_match_sky_gives_only_the_synthetic_rows_the_catalogue_sky(mock_sky, tmp_path):
+    import torch
+    from PIL import Image
+
+    from galaxysd_core.classify.skymatch import sky_statistics
+    from galaxysd_core.discovery.campaign import training_images
+
+    clean = []
+    for i in range(4):  # a generated-looking galaxy: bright core, perfectly black sky
+        pixels = np.zeros((64, 64, 3), dtype=np.uint8)
+        pixels[28:36, 28:36] = 150 + 10 * i
+        clean.append(tmp_path / f"gen-{i}.png")
+        Image.fromarray(pixels).save(clean[-1])
+    real = catalog_items(mock_sky)["path"].tolist()[:12]
+    train = pd.DataFrame(
+        {
+            "path": [str(p) for p in clean] + real,
+            "label": [1] * 4 + [0] * 12,
+            "source": ["synthetic"] * 4 + ["random"] * 12,
+        }
+    )
+    plain = training_images(RoundConfig(campaign="c", match_sky=False), train)
+    matched = training_images(RoundConfig(campaign="c", match_sky=True), train)
+    assert torch.equal(plain[4:], matched[4:])  # catalogue galaxies untouched
+    assert sky_statistics(plain[:4])[:, 1].max() == 0  # the clean sky a classifier could learn
+    sky_real = np.median(sky_statistics(plain[4:]), axis=0)
+    sky_matched = np.median(sky_statistics(matched[:4]), axis=0)
+    assert (sky_matched[1] > 0.5 * sky_real[1]).all()  # noise now near the catalogue's
+    assert np.abs(sky_matched[0] - sky_real[0]).max() <= 2  # and the same sky level

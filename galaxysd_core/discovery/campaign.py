@@ -171,11 +171,29 @@ def _training_set(
     return pd.concat(parts, ignore_index=True)
 
 
-def _train(config: RoundConfig, train: pd.DataFrame, out: Path, progress: Progress) -> None:
+def training_images(config: RoundConfig, train: pd.DataFrame):
+    """The training set's pixels, uint8 ``(N, 3, S, S)`` in ``train``'s order.
+
+    With ``config.match_sky`` the synthetic rows get the sky level, noise and
+    JPEG coding of the catalogue rows (:func:`~galaxysd_core.classify.skymatch.match_sky`),
+    so the classifier cannot tell positives by their clean generated sky.
+    """
+    import torch
+
     from galaxysd_core.classify.images import load_images
-    from galaxysd_core.classify.model import ClassifierConfig, split_validation, train_classifier
+    from galaxysd_core.classify.skymatch import match_sky
 
     images, _ = load_images(train["path"].tolist(), config.image_size)
+    synthetic = torch.from_numpy((train["source"] == "synthetic").to_numpy(dtype=bool, copy=True))
+    if config.match_sky and synthetic.any() and (~synthetic).any():
+        images[synthetic] = match_sky(images[synthetic], images[~synthetic], seed=config.seed)
+    return images
+
+
+def _train(config: RoundConfig, train: pd.DataFrame, out: Path, progress: Progress) -> None:
+    from galaxysd_core.classify.model import ClassifierConfig, split_validation, train_classifier
+
+    images = training_images(config, train)
     labels = train["label"].to_numpy()
     tr, va = split_validation(labels, 0.1, seed=config.seed)
     arch = ARCHS[config.arch]

@@ -16,6 +16,7 @@ _ROUND_FLAGS = (
     "model",
     "n_synthetic",
     "synthetic_dir",
+    "match_sky",
     "n_negatives",
     "top_k",
     "min_score",
@@ -37,6 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--model", help="diffusion model for round 0 (default: the demo model)")
     r.add_argument("--n-synthetic", dest="n_synthetic", type=int)
     r.add_argument("--synthetic-dir", dest="synthetic_dir", help="ready-made positives")
+    r.add_argument(
+        "--match-sky",
+        dest="match_sky",
+        action="store_true",
+        default=None,
+        help="give synthetic positives the catalogue's sky level, noise and JPEG coding",
+    )
     r.add_argument("--n-negatives", dest="n_negatives", type=int)
     r.add_argument("--top-k", dest="top_k", type=int)
     r.add_argument("--min-score", dest="min_score", type=float)

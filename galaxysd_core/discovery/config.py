@@ -37,6 +37,7 @@ class RoundConfig(TaskConfig):
     prompts: tuple[str, ...] = ()  # default: the D-ETG prompts of Fig. 7
     n_synthetic: int = 200
     synthetic_dir: str | None = None  # ready-made positives instead of generating
+    match_sky: bool = False  # give synthetic positives the real sky (classify.skymatch)
     steps: int = 30  # diffusion sampling steps (Euler ancestral, Sec. 2)
     guidance: float = 7.0
     n_negatives: int = 1000
