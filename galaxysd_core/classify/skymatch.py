@@ -33,10 +33,11 @@ def _corners(images: torch.Tensor, corner: int) -> np.ndarray:
         )
     if min(images.shape[-2:]) < 2 * corner:
         raise ConfigError(f"images of {tuple(images.shape[-2:])} px are too small for the sky")
-    x = images.numpy().astype(np.float64)
+    x = images.numpy()
     c = corner
     parts = [x[..., :c, :c], x[..., :c, -c:], x[..., -c:, :c], x[..., -c:, -c:]]
-    return np.concatenate([p.reshape(*x.shape[:2], -1) for p in parts], axis=-1)
+    # cast only the corners: the galaxy pixels are never read
+    return np.concatenate([p.reshape(*x.shape[:2], -1) for p in parts], axis=-1).astype(np.float64)
 
 
 def sky_statistics(images: torch.Tensor, *, corner: int = CORNER) -> np.ndarray:
