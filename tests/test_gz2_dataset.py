@@ -175,6 +175,15 @@ def test_cli_prepare(folder, tmp_path, capsys):
     assert "balanced" in capsys.readouterr().out
     summary = json.loads((tmp_path / "cli" / "stats" / "summary.json").read_text())
     assert summary["config"]["max_per_tag"] == 30
+    assert summary["rule"] == "galaxysd" and summary["min_votes"] == 10
+    w13_argv = [*argv[:8], str(tmp_path / "w13"), *argv[9:], "--rule", "willett2013"]
+    assert _prepare_cli(w13_argv) == 0
+    w13 = json.loads((tmp_path / "w13" / "stats" / "summary.json").read_text())
+    assert w13["rule"] == "willett2013" and w13["config"]["rule"] == "willett2013"
+    with pytest.raises(
+        ConfigError, match=r"PrepareConfig\.rule: need one of galaxysd, willett2013"
+    ):
+        _prepare_cli([*w13_argv[:-1], "willett"])
     with pytest.raises(CatalogError, match=r"missing\.csv"):
         _prepare_cli([*argv[:-4], "--catalog", str(tmp_path / "missing.csv")])
 
