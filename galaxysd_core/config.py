@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import types
 import typing
 from pathlib import Path
@@ -18,6 +19,15 @@ from typing import Any, ClassVar, Self
 
 from galaxysd_core.atomic import atomic_write_json
 from galaxysd_core.errors import ConfigError
+
+#: ``str`` fields that hold a path (``Path`` fields are recognised by their type).
+STR_PATH_FIELDS = frozenset({"sky", "model", "synthetic_dir", "output_dir", "resume"})
+#: Path fields that must lie in the workspace: written to, or loaded as
+#: training state. Other path fields are only read and may also name the
+#: bundled ``assets/`` or the shared reference data.
+WORKSPACE_ONLY_FIELDS = frozenset({"out", "output_dir", "resume"})
+#: ``resume`` values that are not paths: the newest checkpoint, or one by name.
+_RESUME_WORDS = re.compile(r"latest|checkpoint-\d+")
 
 
 @dataclasses.dataclass
@@ -72,6 +82,54 @@ class TaskConfig:
         config.validate()
         return config
 
+    @classmethod
+    def path_fields(cls) -> list[str]:
+        """The fields that hold paths: ``Path``-typed ones and :data:`STR_PATH_FIELDS`."""
+        hints = typing.get_type_hints(cls)
+        return [
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.init and (_holds_path(hints[f.name]) or f.name in STR_PATH_FIELDS)
+        ]
+
+    def confined(self, workspace: str | os.PathLike[str]) -> Self:
+        """A copy whose path fields are resolved in ``workspace``; refused if one leaves it.
+
+        The app and ``galaxysd jobs launch`` pass every config through this:
+        relative paths are workspace-relative, and ``..``, ``~`` or a symbolic
+        link cannot lead out (``paths.resolve_in_workspace``). Paths that are
+        only read may also name the bundled ``assets/`` or the shared reference
+        data; written ones (:data:`WORKSPACE_ONLY_FIELDS`) and an SQLite
+        ``db_url`` must lie in the workspace.
+
+        Raises
+        ------
+        OutsideWorkspaceError
+            Naming the first field whose path leaves the workspace.
+        """
+        from galaxysd_core.paths import ASSETS, SHARED_REFERENCE, resolve_in_workspace
+
+        owner = type(self).__name__
+        values = self.to_dict()
+        for name in self.path_fields():
+            value = values[name]
+            if value is None or (name == "resume" and _RESUME_WORDS.fullmatch(str(value))):
+                continue
+            roots = () if name in WORKSPACE_ONLY_FIELDS else (ASSETS, SHARED_REFERENCE)
+            many = isinstance(value, list)
+            resolved = [
+                str(resolve_in_workspace(v, workspace, field=f"{owner}.{name}", read_roots=roots))
+                for v in (value if many else [value])
+            ]
+            values[name] = resolved if many else resolved[0]
+        url = values.get("db_url")
+        if isinstance(url, str) and url.startswith("sqlite:///"):
+            where = resolve_in_workspace(
+                url[len("sqlite:///") :], workspace, field=f"{owner}.db_url"
+            )
+            values["db_url"] = f"sqlite:///{where}"
+        return type(self).from_dict(values)
+
     def to_dict(self) -> dict[str, Any]:
         """Return the config as JSON-safe plain data (paths become strings)."""
         return {k: _plain(v) for k, v in dataclasses.asdict(self).items()}
@@ -90,6 +148,13 @@ class TaskConfig:
         except json.JSONDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid JSON: {exc}") from exc
         return cls.from_dict(data)
+
+
+def _holds_path(hint: Any) -> bool:
+    """Whether a type hint is ``Path``, ``Path | None`` or a tuple/list of paths."""
+    if hint is Path:
+        return True
+    return any(_holds_path(arg) for arg in typing.get_args(hint) if arg is not Ellipsis)
 
 
 def _plain(value: Any) -> Any:

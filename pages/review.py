@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from galaxysd_core.jobs import launch as launch_job
+from galaxysd_core.review import round_export_path
 from galaxysd_core.review.checks import read_candidates
 from pages._common import (
     Keys,
@@ -122,7 +123,7 @@ def _admin(token: str, round_id: int | None) -> None:
             st.rerun()
         fmt = st.radio("Export format", ["csv", "fits"], horizontal=True)
         if st.button("Export decisions"):
-            out = get_workspace().campaigns / info["campaign"] / f"round-{info['number']}.{fmt}"
+            out = round_export_path(get_workspace(), info["campaign"], info["number"], fmt)
             st.success(f"Wrote {store.export_decisions(round_id, out, fmt=fmt)}")
         if st.button("Launch the next discovery round"):
             ws = get_workspace()

@@ -133,12 +133,18 @@ def launch(
     ------
     ConfigError
         If the kind or the config is bad; nothing is written or started then.
+    OutsideWorkspaceError
+        If a path field resolves outside the workspace (relative paths are
+        taken from the workspace; ``..``, ``~`` and links are followed first);
+        nothing is written or started then.
     """
     spec = job_kind(kind)
-    cfg = validate_config(kind, config)
+    ws = store.resolve_workspace(workspace)
+    # Paths are workspace-relative and may not leave it: checked before anything is written.
+    cfg = validate_config(kind, config).confined(ws.root)
     max_heavy_jobs()  # a bad queue setting fails here, before anything is written
     grace_seconds()
-    ws = store.resolve_workspace(workspace).ensure()
+    ws.ensure()
     engine = store.engine_for(ws)
     job_id = new_job_id(kind)
     run_dir = ws.run_dir(job_id)

@@ -35,6 +35,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from galaxysd_core.paths import check_name as check_folder_name
 from galaxysd_core.review import auth
 from galaxysd_core.review.base import C, H, Me, R, V, frame
 from galaxysd_core.review.checks import (
@@ -249,7 +250,8 @@ class ReviewStore(ReportsMixin, QuizMixin):
         Parameters
         ----------
         campaign : str
-            Campaign name (1-200 characters).
+            Campaign name: 1-64 letters, digits, ``_ . -``, not starting with
+            a dot (it becomes the folder ``campaigns/<name>``).
         candidates : list of mappings or DataFrame
             ``object_id`` and ``image`` required; ``score``, ``ra``, ``dec`` optional.
         session : str, optional
@@ -265,8 +267,7 @@ class ReviewStore(ReportsMixin, QuizMixin):
         int
             The new round's id.
         """
-        if not isinstance(campaign, str) or not 1 <= len(campaign.strip()) <= 200:
-            raise ReviewValueError(f"campaign name {campaign!r} must be 1-200 characters")
+        check_folder_name(campaign, field="campaign")  # it names the folder campaigns/<name>
         panel = self.panel_size if panel_size is None else panel_size
         need = self.quorum if quorum is None else quorum
         check_rule(panel, need)
