@@ -53,7 +53,6 @@ from galaxysd_core.review.errors import (
     ReviewValueError,
     RoundClosedError,
     UnknownCandidateError,
-    UnknownReviewerError,
 )
 from galaxysd_core.review.models import Campaign, Reference, Reviewer, ReviewSession, as_utc
 from galaxysd_core.review.quiz import QuizMixin
@@ -146,7 +145,8 @@ class ReviewStore(ReportsMixin, QuizMixin):
         name : str
             1-64 letters, digits or ``_ . @ -``; unique.
         passphrase : str
-            Not empty; never stored.
+            At least :data:`~galaxysd_core.review.auth.MIN_PASSPHRASE`
+            (10) characters; never stored.
         role : {"reviewer", "admin"}
         session : str, optional
             An admin's session (required from the app; see the module notes).
@@ -159,14 +159,16 @@ class ReviewStore(ReportsMixin, QuizMixin):
         Raises
         ------
         ReviewValueError
-            Bad or taken name, bad role, empty passphrase.
+            Bad or taken name, bad role, a passphrase under 10 characters.
         NotAdminError
             ``session`` is not an admin's.
         """
         check_name(name)
         check_role(role)
-        if not isinstance(passphrase, str) or not passphrase:
-            raise ReviewValueError(f"the passphrase of {name!r} must not be empty")
+        if not isinstance(passphrase, str) or len(passphrase) < auth.MIN_PASSPHRASE:
+            raise ReviewValueError(
+                f"the passphrase of {name!r} must have at least {auth.MIN_PASSPHRASE} characters"
+            )
         digest = auth.hash_passphrase(passphrase)  # slow on purpose: outside the lock
         with self._write() as conn:
             self._admin(conn, session)
@@ -190,21 +192,19 @@ class ReviewStore(ReportsMixin, QuizMixin):
 
         Raises
         ------
-        UnknownReviewerError
-            No reviewer has that name (a ``PermissionError``).
         AuthError
-            Wrong passphrase (a ``PermissionError``); nothing is written.
+            Unknown name or wrong passphrase (a ``PermissionError``): one
+            message for both, and the same scrypt work, so a sign-in does not
+            tell whether a name exists. Nothing is written.
         """
         with self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(Reviewer.id, Reviewer.passphrase_hash).where(Reviewer.name == name)
             ).first()
-        if row is None:
-            raise UnknownReviewerError(f"no reviewer named {name!r}")
-        if not isinstance(passphrase, str) or not auth.verify_passphrase(
-            passphrase, row.passphrase_hash
-        ):
-            raise AuthError(f"wrong passphrase for reviewer {name!r}")
+        stored = row.passphrase_hash if row is not None else auth.dummy_hash()
+        good = isinstance(passphrase, str) and auth.verify_passphrase(passphrase, stored)
+        if row is None or not good:
+            raise AuthError("wrong reviewer name or passphrase")
         token, now = auth.new_token(), self._now()
         with self._write() as conn:
             # Housekeeping: this reviewer's expired sessions are of no use.
