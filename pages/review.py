@@ -113,7 +113,8 @@ def _admin(token: str, round_id: int | None) -> None:
             campaign = st.text_input("Campaign")
             upload = st.file_uploader("Candidates CSV (object_id, image, score, ra, dec)", "csv")
             if st.form_submit_button("Open round") and upload is not None:
-                new = store.open_round(campaign, read_candidates(upload), session=token)
+                rows = read_candidates(upload, workspace=get_workspace())
+                new = store.open_round(campaign, rows, session=token)
                 st.success(f"Opened round {new}.")
         if round_id is None:
             return
