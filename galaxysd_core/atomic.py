@@ -10,6 +10,7 @@ the next write of the same ``NAME`` sweeps it (:func:`sweep_stale`), and
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -21,10 +22,56 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from galaxysd_core.errors import EnvironmentFaultError, GalaxySDError
+
 log = logging.getLogger(__name__)
 
 # ".NAME.XXXXXXXX.tmp" (mkdtemp/mkstemp) and ".NAME.old" (a replaced folder moved aside).
 _TEMP = re.compile(r"^\.(?P<name>.+)\.(?:[A-Za-z0-9_]{8}\.tmp|old)$")
+
+
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+_READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def environment_fault(exc: BaseException, path: str | os.PathLike[str]) -> BaseException:
+    """The user-facing error for a full disk or a read-only folder, else ``exc`` itself.
+
+    Also a failure of a library that hides the ``OSError`` (``torch.save``
+    raises ``RuntimeError``) counts as a full disk when under 1 MB is free.
+
+    Returns
+    -------
+    BaseException
+        An :class:`~galaxysd_core.errors.EnvironmentFaultError` naming ``path``
+        and what to do, or ``exc`` unchanged.
+    """
+    if isinstance(exc, GalaxySDError):
+        return exc
+    code = getattr(exc, "errno", None)
+    if code in _NO_SPACE or (isinstance(exc, OSError | RuntimeError) and _nearly_full(path)):
+        fault = EnvironmentFaultError(
+            f"no space left on the disk of {path}: free some space and run it again "
+            "(nothing half-written was kept)"
+        )
+    elif code in _READ_ONLY:
+        fault = EnvironmentFaultError(
+            f"cannot write {path}: the folder is read-only or not yours ({exc.strerror})"
+        )
+    else:
+        return exc
+    fault.errno = code or errno.ENOSPC
+    return fault
+
+
+def _nearly_full(path: str | os.PathLike[str]) -> bool:
+    folder = Path(path)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
 
 
 def _hold(path: Path) -> int:
@@ -114,16 +161,22 @@ def atomic_dir(final: str | os.PathLike[str], *, overwrite: bool = False) -> Ite
     final = Path(final)
     if final.exists() and any(final.iterdir()) and not overwrite:
         raise FileExistsError(f"{final} exists and is not empty; pass overwrite to replace it")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    sweep_stale(final)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        sweep_stale(final)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    except OSError as exc:
+        raise environment_fault(exc, final) from exc
     lock = _hold(tmp)
     try:
         try:
             yield tmp
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            fault = environment_fault(exc, final)
+            if fault is exc:
+                raise
+            raise fault from exc
         if final.exists():
             # Move the old folder aside first so a crash between the two renames
             # leaves either the old or the new folder, never neither.
@@ -141,8 +194,11 @@ def atomic_dir(final: str | os.PathLike[str], *, overwrite: bool = False) -> Ite
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise environment_fault(exc, path) from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # a leftover only once this writer is gone
         with os.fdopen(fd, "wb") as handle:
@@ -150,10 +206,13 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        raise
+        fault = environment_fault(exc, path)
+        if fault is exc:
+            raise
+        raise fault from exc
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:

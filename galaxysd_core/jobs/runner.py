@@ -35,7 +35,7 @@ from galaxysd_core.atomic import atomic_write_text
 from galaxysd_core.config import TaskConfig
 from galaxysd_core.errors import ConfigError
 from galaxysd_core.jobs import store
-from galaxysd_core.jobs.progress import STOP_FILE
+from galaxysd_core.jobs.progress import REASON_FILE, STOP_FILE
 from galaxysd_core.jobs.registry import job_kind
 from galaxysd_core.paths import Workspace
 
@@ -406,6 +406,7 @@ def resume(job_id: str, *, workspace: Workspace | str | os.PathLike[str] | None 
         raise ConfigError(f"jobs of kind {row['kind']!r} cannot resume (no 'resume' field)")
     cls.from_dict({**cfg.to_dict(), "resume": "latest"}).save(run_dir / CONFIG_FILE)
     (run_dir / STOP_FILE).unlink(missing_ok=True)
+    (run_dir / REASON_FILE).unlink(missing_ok=True)
     store.update_row(
         engine,
         job_id,
