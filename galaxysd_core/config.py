@@ -25,7 +25,7 @@ from galaxysd_core.errors import ConfigError
 STR_PATH_FIELDS = frozenset({"sky", "model", "synthetic_dir", "output_dir", "resume"})
 #: Path fields that must lie in the workspace: written to, or loaded as
 #: training state. Other path fields are only read and may also name the
-#: bundled ``assets/`` or the shared reference data.
+#: folders of ``paths.read_roots()`` (assets, reference data, $GALAXYSD_DATA_DIRS).
 WORKSPACE_ONLY_FIELDS = frozenset({"out", "output_dir", "resume"})
 #: Upper bounds of counts, sizes, steps and scales, by ``Owner.field`` (a config
 #: class, or ``generate`` for the sampler's arguments): (largest value, why).
@@ -73,6 +73,8 @@ MAX_VALUES: dict[str, tuple[float, str]] = {
     "EvaluateConfig.guidance": (30.0, "guidance scale; images saturate past 30"),
     "EvaluateConfig.sweep_guidance": (30.0, "guidance scale; images saturate past 30"),
     "EvaluateConfig.sweep_steps": (1000, "sampler steps; the noise schedule has 1,000 timesteps"),
+    "EvaluateConfig.strength": (1.0, "reference noise level; 1 ignores the reference"),
+    "EvaluateConfig.sweep_strength": (1.0, "reference noise level; 1 ignores the reference"),
     "EvaluateConfig.sweep_weight": (5.0, "prompt weight; the prompt syntax allows [0, 5]"),
     "EvaluateConfig.max_real": (100_000, "real images compared"),
     "EvaluateConfig.max_checkpoints": (1000, "checkpoints evaluated"),
@@ -185,8 +187,8 @@ class TaskConfig:
         The app and ``galaxysd jobs launch`` pass every config through this:
         relative paths are workspace-relative, and ``..``, ``~`` or a symbolic
         link cannot lead out (``paths.resolve_in_workspace``). Paths that are
-        only read may also name the bundled ``assets/`` or the shared reference
-        data; written ones (:data:`WORKSPACE_ONLY_FIELDS`) and an SQLite
+        only read may also name the bundled ``assets/``, the shared reference
+        data or a folder of ``$GALAXYSD_DATA_DIRS`` (``paths.read_roots``); written ones (:data:`WORKSPACE_ONLY_FIELDS`) and an SQLite
         ``db_url`` must lie in the workspace.
 
         Raises
@@ -194,7 +196,7 @@ class TaskConfig:
         OutsideWorkspaceError
             Naming the first field whose path leaves the workspace.
         """
-        from galaxysd_core.paths import ASSETS, SHARED_REFERENCE, resolve_in_workspace
+        from galaxysd_core.paths import read_roots, resolve_in_workspace
 
         owner = type(self).__name__
         values = self.to_dict()
@@ -202,7 +204,7 @@ class TaskConfig:
             value = values[name]
             if value is None or (name == "resume" and _RESUME_WORDS.fullmatch(str(value))):
                 continue
-            roots = () if name in WORKSPACE_ONLY_FIELDS else (ASSETS, SHARED_REFERENCE)
+            roots = () if name in WORKSPACE_ONLY_FIELDS else read_roots()
             many = isinstance(value, list)
             resolved = [
                 str(resolve_in_workspace(v, workspace, field=f"{owner}.{name}", read_roots=roots))

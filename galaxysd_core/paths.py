@@ -29,6 +29,20 @@ DEMO_ENCODER = ASSETS / "demo-encoder"
 TOKENIZER = ASSETS / "tokenizer"
 # The read-only reference data shipped beside the project checkout.
 SHARED_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+#: Folders outside the workspace that jobs may read (never write), ":"-separated,
+#: e.g. large weights or the GZ2 images: ``GALAXYSD_DATA_DIRS=/data/sd15:/data/gz2``.
+DATA_DIRS_ENV = "GALAXYSD_DATA_DIRS"
+
+
+def read_roots() -> tuple[Path, ...]:
+    """Folders outside the workspace whose files jobs and the app may read.
+
+    The bundled ``assets/``, the shared reference data, and the folders of
+    ``$GALAXYSD_DATA_DIRS``. Nothing is ever written there.
+    """
+    extra = os.environ.get(DATA_DIRS_ENV, "")
+    chosen = [Path(p).expanduser() for p in extra.split(os.pathsep) if p.strip()]
+    return (ASSETS, SHARED_REFERENCE, *chosen)
 
 
 @dataclass(frozen=True)

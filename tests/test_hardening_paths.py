@@ -125,3 +125,15 @@ def test_campaign_names_are_names_in_jobs_the_store_and_exports(ws, tmp_path):
     with pytest.raises(OutsideWorkspaceError):
         round_export_path(ws, "linked", 1, "csv")
     assert not os.listdir(tmp_path / "ws" / "runs")
+
+
+def test_data_dirs_may_be_read_by_jobs_but_never_written(ws, tmp_path, monkeypatch):
+    data = tmp_path / "data" / "sd15"
+    data.mkdir(parents=True)
+    with pytest.raises(OutsideWorkspaceError, match=r"FinetuneConfig\.model"):
+        jobs.validate_config("finetune", {"model": str(data)}).confined(ws.root)
+    monkeypatch.setenv("GALAXYSD_DATA_DIRS", str(tmp_path / "data"))
+    cfg = jobs.validate_config("finetune", {"model": str(data)}).confined(ws.root)
+    assert cfg.model == data
+    with pytest.raises(OutsideWorkspaceError, match=r"FinetuneConfig\.output_dir"):
+        jobs.validate_config("finetune", {"output_dir": str(data)}).confined(ws.root)
