@@ -137,3 +137,36 @@ def test_data_dirs_may_be_read_by_jobs_but_never_written(ws, tmp_path, monkeypat
     assert cfg.model == data
     with pytest.raises(OutsideWorkspaceError, match=r"FinetuneConfig\.output_dir"):
         jobs.validate_config("finetune", {"output_dir": str(data)}).confined(ws.root)
+
+
+def test_training_state_is_loaded_as_plain_tensors_only(tmp_path):
+    """A checkpoint from elsewhere cannot run code: weights_only=True refuses any object."""
+    import pickle
+
+    import torch
+
+    from galaxysd_core.diffusion.checkpoints import load_training_state
+    from galaxysd_core.errors import ConfigError
+
+    good = tmp_path / "good"
+    good.mkdir()
+    torch.save({"optimizer": {"state": {}}, "emas": [{"decay": 0.99}]}, good / "training_state.pt")
+    assert load_training_state(good)["emas"] == [{"decay": 0.99}]
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    torch.save({"emas": [_Payload(str(tmp_path / "pwned"))]}, evil / "training_state.pt")
+    with pytest.raises(ConfigError, match=r"cannot load the training state .* as plain tensors"):
+        load_training_state(evil)
+    assert not (tmp_path / "pwned").exists()
+    pickle.loads(pickle.dumps(_Payload(str(tmp_path / "pwned"))))  # a live payload, unpickled
+    assert (tmp_path / "pwned").is_dir()
+
+
+class _Payload:
+    """Unpickling this creates a folder: the safe loader must never run it."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def __reduce__(self):
+        return (os.mkdir, (self.target,))
