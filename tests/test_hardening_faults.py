@@ -114,6 +114,10 @@ def test_jobs_and_the_review_store_read_a_read_only_workspace(read_only, monkeyp
         [*CLI, "--workspace", str(ro), "jobs", "list"], capture_output=True, text=True, timeout=60
     )
     assert listed.returncode == 0 and listed.stdout.strip() == "no jobs", listed.stderr
+    with pytest.raises(
+        EnvironmentFaultError, match=r"cannot write .*ro/runs: the folder is read-only"
+    ):
+        jobs.reconcile(ro)
     reader = ReviewStore(f"sqlite:///{ro / 'galaxysd.db'}")
     assert reader.rounds()["campaign"].tolist() == ["c"]
     with pytest.raises(EnvironmentFaultError, match=r"cannot write the database .*ro/galaxysd\.db"):
