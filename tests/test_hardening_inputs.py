@@ -30,8 +30,20 @@ CLI = [sys.executable, "-m", "galaxysd_core.cli"]
         ["--prompt", "sdss", "--n", "10000000"],
         ["--prompt", "{" * 20 + "x" + "}" * 20],
         ["--prompt", "{a" * 20000 + "}" * 20000],
+        ["--prompt", "sdss", "--reference", "/no/such.png"],
+        ["--prompt", "sdss", "--reference", "auto"],
     ],
-    ids=["unbalanced", "guidance-inf", "guidance-nan", "steps", "n", "nested", "80kb"],
+    ids=[
+        "unbalanced",
+        "guidance-inf",
+        "guidance-nan",
+        "steps",
+        "n",
+        "nested",
+        "80kb",
+        "ref",
+        "auto",
+    ],
 )
 def test_generate_refuses_bad_input_in_one_line_before_loading(tmp_path, extra):
     out = tmp_path / "out"

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from galaxysd_core.config import check_value
-from galaxysd_core.errors import ConfigError, ModelFolderError
+from galaxysd_core.errors import ConfigError, ImageReadError, ModelFolderError
 from galaxysd_core.prompts import parse_weighted
 
 SCHEDULERS = ("euler_a", "dpmpp_2m", "ddim")
@@ -26,6 +26,8 @@ def check_generation(
     *,
     prompts: Sequence[str] = (),
     negative_prompt: str = "",
+    reference: str | os.PathLike[str] | None = None,
+    pool: str | os.PathLike[str] | None = None,
 ) -> None:
     """Refuse bad sampling arguments and malformed prompts, naming the value.
 
@@ -38,6 +40,8 @@ def check_generation(
         For a count, step number, guidance or strength out of range or not finite.
     PromptError
         For a malformed or too long prompt (see ``prompts.parse_weighted``).
+    ImageReadError
+        For a reference image that does not exist.
     """
     for name, value in (("n", n), ("steps", steps), ("guidance", guidance), ("strength", strength)):
         check_value("generate", name, value)
@@ -53,6 +57,13 @@ def check_generation(
         raise ConfigError(f"strength must be in (0, 1], got {strength!r}")
     for prompt in (*prompts, negative_prompt):
         parse_weighted(prompt)
+    if reference is not None and str(reference) == "auto":
+        if pool is None:
+            raise ConfigError("reference='auto' needs pool= (a prepared dataset folder)")
+        if not (Path(pool) / "metadata.jsonl").is_file():
+            raise ConfigError(f"pool {pool} is not a prepared dataset (no metadata.jsonl)")
+    elif reference is not None and not Path(reference).is_file():
+        raise ImageReadError(f"reference image {reference} does not exist")
 
 
 def check_model_folder(path: str | os.PathLike[str]) -> Path:

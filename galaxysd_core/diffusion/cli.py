@@ -125,6 +125,8 @@ def _generate(args: argparse.Namespace) -> int:
         args.strength,
         prompts=[args.prompt],
         negative_prompt=args.negative_prompt,
+        reference=args.reference,
+        pool=args.pool,
     )
     check_model_folder(args.model)
     from galaxysd_core.diffusion import generate, load_pipeline
