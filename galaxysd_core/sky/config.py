@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 from typing import ClassVar
 
-from galaxysd_core.config import TaskConfig
+from galaxysd_core.config import MAX_VALUES, TaskConfig
 from galaxysd_core.errors import ConfigError
 
-#: Largest image side accepted; GZ2 cutouts are 424 px.
-MAX_SIZE = 2048
+#: Largest image side accepted (``config.MAX_VALUES``); GZ2 cutouts are 424 px.
+MAX_SIZE = int(MAX_VALUES["SkyConfig.size"][0])
 #: Version of the population and renderer. Version 1 (no ``version`` key in a
 #: sky's ``sky_config.json``) was bluer, with a black sky and no bright stars;
 #: version 2 is matched to the real SDSS cutouts (``benchmarks/sky_vs_sdss.py``).
