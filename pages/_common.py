@@ -60,6 +60,8 @@ class Keys:
     DEVICE = "device"  # "cpu" or "cuda"
     REVIEW_SESSION = "review_session"  # token from ReviewStore.sign_in
     REVIEW_ROUND = "review_round"  # int id of the round picked on the Review page
+    REVIEW_FLASH = "review_flash"  # message of the last admin action, shown once
+    REVIEW_NOTE = "review_note"  # the note typed for the next vote
     COMPOSE_GALLERY = "compose_gallery"  # list of generated PNG paths
     COMPOSE_PRESET = "compose_preset"  # settings sent from the Metrics page
     COMPOSE_LAST = "compose_last"  # (generated PNG paths, real same-tag paths) of the last run

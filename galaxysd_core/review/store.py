@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from galaxysd_core.review import auth
+from galaxysd_core.review.admin import AdminMixin
 from galaxysd_core.review.base import C, H, Me, R, V, frame
 from galaxysd_core.review.checks import (
     REFERENCE_KEYS,
@@ -116,7 +117,7 @@ _VOTE_CONTEXT = (
 )
 
 
-class ReviewStore(ReportsMixin, QuizMixin):
+class ReviewStore(AdminMixin, ReportsMixin, QuizMixin):
     """Reviewers, rounds, candidates and votes, with the consensus rules.
 
     Parameters
@@ -196,7 +197,9 @@ class ReviewStore(ReportsMixin, QuizMixin):
         """
         with self.engine.connect() as conn:
             row = conn.execute(
-                sa.select(Reviewer.id, Reviewer.passphrase_hash).where(Reviewer.name == name)
+                sa.select(Reviewer.id, Reviewer.passphrase_hash, Reviewer.disabled_at).where(
+                    Reviewer.name == name
+                )
             ).first()
         if row is None:
             raise UnknownReviewerError(f"no reviewer named {name!r}")
@@ -204,6 +207,8 @@ class ReviewStore(ReportsMixin, QuizMixin):
             passphrase, row.passphrase_hash
         ):
             raise AuthError(f"wrong passphrase for reviewer {name!r}")
+        if row.disabled_at is not None:
+            raise AuthError(f"reviewer {name!r} is disabled: ask an admin")
         token, now = auth.new_token(), self._now()
         with self._write() as conn:
             # Housekeeping: this reviewer's expired sessions are of no use.
@@ -492,6 +497,7 @@ class ReviewStore(ReportsMixin, QuizMixin):
                     n_votes.label("n_votes"),
                 )
                 .where(C.c.round_id == rnd.id, C.c.id.not_in(mine), n_votes < rnd.panel_size)
+                .where(C.c.admin_label.is_(None))  # decided by an admin
                 .order_by(C.c.score.is_(None), key, C.c.id)
                 .limit(0 if rnd.status != "open" else limit)
             )
