@@ -267,3 +267,82 @@ def build_pool(config: QuizPoolConfig, *, progress: Progress | None = None) -> P
 def _tile_token(qid: str, position: int) -> str:
     """An opaque, stable part of a tile's file name."""
     return hashlib.sha1(f"{qid}/{position}".encode()).hexdigest()[:8]
+
+
+#: Questions the background job keeps ready per model and dataset.
+POOL_TARGET = 40
+
+
+@dataclasses.dataclass(frozen=True)
+class PoolState:
+    """A pool's questions and the job filling it.
+
+    Attributes
+    ----------
+    folder : Path
+    ready : int
+        Finished questions.
+    job_id, job_status : str or None
+        The newest ``quiz-pool`` job of this pool (None when there is none).
+    """
+
+    folder: Path
+    ready: int
+    job_id: str | None
+    job_status: str | None
+
+
+def ensure_pool(
+    model: str | Path,
+    dataset: str | Path,
+    *,
+    workspace: Any = None,
+    questions: int = POOL_TARGET,
+    retry: bool = False,
+) -> PoolState:
+    """Launch the pool's ``quiz-pool`` job when the pool is short and none is waiting or running.
+
+    A failed build is not relaunched by itself (it would fail again on every
+    page visit) unless ``retry``.
+
+    Parameters
+    ----------
+    model, dataset : path-like
+        The pool's generator and real images.
+    workspace : Workspace or path, optional
+        Default ``$GALAXYSD_HOME``.
+    questions : int, default POOL_TARGET
+    retry : bool, default False
+
+    Returns
+    -------
+    PoolState
+    """
+    from galaxysd_core import jobs
+    from galaxysd_core.jobs import store
+
+    ws = store.resolve_workspace(workspace)
+    folder = pool_dir(ws.cache, model, dataset)
+    ready = len(load_questions(folder))
+    table = jobs.list_jobs(workspace=ws)
+    mine = [
+        row
+        for row in table[table["kind"] == "quiz-pool"].itertuples()
+        if _builds(Path(row.run_dir), folder)
+    ]
+    latest = (mine[0].id, mine[0].status) if mine else (None, None)
+    if latest[1] in store.ACTIVE or ready >= questions:
+        return PoolState(folder, ready, *latest)
+    if latest[1] == store.FAILED and not retry:
+        return PoolState(folder, ready, *latest)
+    config = {"model": str(model), "dataset": str(dataset), "questions": questions}
+    job_id = jobs.launch("quiz-pool", {**config, "pool": str(folder)}, workspace=ws)
+    return PoolState(folder, ready, job_id, jobs.status(job_id, workspace=ws)["status"])
+
+
+def _builds(run_dir: Path, folder: Path) -> bool:
+    """Whether the job in ``run_dir`` fills the pool ``folder``."""
+    try:
+        return json.loads((run_dir / "config.json").read_text()).get("pool") == str(folder)
+    except (OSError, ValueError):
+        return False

@@ -8,14 +8,17 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from galaxysd_core import jobs
+from galaxysd_core import jobs, quiz_pool
 from pages._common import (
     DEFAULT_SKY,
     DEFAULT_SKY_CONFIG,
     PAGES,
+    active_dataset,
+    active_model,
     get_workspace,
     list_datasets,
     list_models,
+    real_pool,
     review_store,
     user_errors,
 )
@@ -122,6 +125,8 @@ with user_errors("build the default mock sky"):
     sky_job = _default_sky_job()
     if sky_job:
         _sky_progress(sky_job)
+    elif real_pool(dataset := active_dataset()):  # the Quiz's questions, made ahead
+        quiz_pool.ensure_pool(active_model(), dataset, workspace=get_workspace())
 with user_errors("read the workspace"):
     _state()
 st.subheader("Campaign progress")

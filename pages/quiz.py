@@ -12,7 +12,7 @@ import secrets
 
 import streamlit as st
 
-from galaxysd_core import jobs, quiz
+from galaxysd_core import quiz, quiz_pool
 from pages._common import (
     Keys,
     active_dataset,
@@ -23,26 +23,17 @@ from pages._common import (
     user_errors,
 )
 
-POOL_TARGET = 40  # questions the background job keeps ready per model and dataset
 
-
-def _builder(folder, have: int) -> None:
-    """Launch the pool job when the pool is short and no pool job is waiting or running."""
-    ws = get_workspace()
-    table = jobs.list_jobs(workspace=ws)
-    mine = table[table["kind"] == "quiz-pool"]
-    if mine["status"].isin(["queued", "running"]).any():
-        st.caption(f"Preparing more questions in the background ({have} ready).")
-        return
-    if have >= POOL_TARGET:
-        return
-    if len(mine) and mine.iloc[0]["status"] == "failed" and have < quiz.ROUND_SIZE:
-        st.error(f"Building the questions failed (job {mine.iloc[0]['id']}): see Training.")
-        if not st.button("Try again"):
-            return
-    config = {"model": str(active_model()), "dataset": str(active_dataset())}
-    config |= {"questions": POOL_TARGET, "pool": str(folder)}
-    jobs.launch("quiz-pool", config, workspace=ws)
+def _builder(dataset) -> quiz_pool.PoolState:
+    """The pool of the active model and dataset; its builder job is launched when short."""
+    retry = st.session_state.pop("quiz_retry", False)
+    state = quiz_pool.ensure_pool(active_model(), dataset, workspace=get_workspace(), retry=retry)
+    if state.job_status in ("queued", "running"):
+        st.caption(f"Preparing more questions in the background ({state.ready} ready).")
+    elif state.job_status == "failed" and state.ready < quiz.ROUND_SIZE:
+        st.error(f"Building the questions failed (job {state.job_id}): see Training.")
+        st.button("Try again", on_click=st.session_state.__setitem__, args=("quiz_retry", True))
+    return state
 
 
 @st.fragment(run_every=3)
@@ -116,11 +107,10 @@ with user_errors("prepare the quiz"):
     if not real_pool(dataset):
         st.info(f"The dataset `{dataset.name}` is not built yet: Home builds the default sky.")
         st.stop()
-    folder = quiz.pool_dir(get_workspace().cache, active_model(), dataset)
-    _questions = quiz.load_questions(folder)
-    _builder(folder, len(_questions))
+    pool = _builder(dataset)
+    _questions = quiz.load_questions(pool.folder)
     if len(_questions) < quiz.ROUND_SIZE:
-        _wait_for_pool(folder)
+        _wait_for_pool(pool.folder)
     elif Keys.QUIZ_ROUND not in st.session_state:
         _new_round(_questions)
 

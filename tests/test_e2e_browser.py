@@ -222,10 +222,8 @@ def test_main_paths_in_a_real_browser(tmp_path, mock_sky):
         page.get_by_role("button", name="Launch").click()
         settle(page)
         launched = page.get_by_text(re.compile(r"^Job \S+ launched")).inner_text().split()[1]
-        viewer = page.locator('[data-testid="stSelectbox"]').filter(
-            has=page.get_by_text("Job", exact=True)
-        )
-        assert launched in viewer.inner_text()  # the viewer follows the new job
+        viewer = page.get_by_role("combobox", name="Job", exact=True)
+        assert viewer.input_value() == launched  # the viewer follows the new job
         shot(page, "training")
 
         # First visit: the page launches the pool builder and waits for five questions.
