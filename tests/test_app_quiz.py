@@ -281,3 +281,28 @@ def test_quiz_page_plays_a_round_of_five_then_reviews(ws, mock_sky, monkeypatch)
         {"username": "ann", "answers": 5, "correct": 3, "accuracy": 0.6}
     ]
     assert store.quiz_fool_rates()["answers"].sum() == 5
+
+
+@pytest.mark.slow
+def test_ensure_pool_launches_one_builder_and_retries_a_failure_on_request(ws, tmp_path):
+    import time
+
+    from galaxysd_core import jobs
+    from galaxysd_core.quiz_pool import ensure_pool
+
+    missing = tmp_path / "no-such-dataset"
+    first = ensure_pool("assets/demo-model", missing, workspace=ws, questions=5)
+    assert first.ready == 0 and first.job_status in ("queued", "running")
+    again = ensure_pool("assets/demo-model", missing, workspace=ws, questions=5)
+    assert again.job_id == first.job_id  # never two builders for one pool
+    deadline = time.monotonic() + 120
+    while jobs.status(first.job_id, workspace=ws)["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    state = jobs.status(first.job_id, workspace=ws)
+    assert state["status"] == "failed" and "not a dataset" in state["reason"]
+    after = ensure_pool("assets/demo-model", missing, workspace=ws, questions=5)
+    assert (after.job_id, after.job_status) == (first.job_id, "failed")  # not relaunched
+    retried = ensure_pool("assets/demo-model", missing, workspace=ws, questions=5, retry=True)
+    assert retried.job_id != first.job_id
+    jobs.cancel(retried.job_id, workspace=ws, wait=True, timeout=60)
