@@ -218,7 +218,7 @@ def test_main_paths_in_a_real_browser(tmp_path, mock_sky):
         page.get_by_label("n", exact=True).fill("16")
         page.get_by_label("n", exact=True).press("Enter")
         settle(page)
-        page.get_by_text(re.compile(r"^About .* images")).wait_for()  # the estimate
+        page.get_by_text(re.compile(r"^Estimated: .* images")).wait_for()  # the estimate
         page.get_by_role("button", name="Launch").click()
         settle(page)
         launched = page.get_by_text(re.compile(r"^Job \S+ launched")).inner_text().split()[1]

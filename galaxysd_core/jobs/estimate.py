@@ -57,16 +57,14 @@ class Estimate:
     calibrated_by: int
 
     def describe(self) -> str:
-        """One line for a form: ``about 3 min for 128 images, 2,560 steps (...)``."""
+        """One line for a form: ``Estimated: 3 min for 128 images, 2,560 steps (...)``."""
         basis = (
             f"calibrated on {self.calibrated_by} past run(s) here"
             if self.calibrated_by
             else "default rates; no run of this kind here yet"
         )
-        return (
-            f"About {_minutes(self.minutes)} for {self.images:,} images, "
-            f"{self.steps:,} steps ({basis})."
-        )
+        steps = f", {self.steps:,} steps" if self.steps else ""
+        return f"Estimated: {_minutes(self.minutes)} for {self.images:,} images{steps} ({basis})."
 
 
 def _minutes(value: float) -> str:
