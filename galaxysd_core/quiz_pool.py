@@ -35,6 +35,9 @@ from galaxysd_core.quiz import (
 
 log = logging.getLogger(__name__)
 
+#: Questions the background job keeps ready per model and dataset.
+POOL_TARGET = 40
+
 
 def present(image: Any, *, size: tuple[int, int], quality: int = JPEG_QUALITY) -> bytes:
     """The one presentation of every tile: RGB, ``size`` (Lanczos), JPEG at ``quality``.
@@ -192,7 +195,7 @@ class QuizPoolConfig(TaskConfig):
 
     model: str = ""
     dataset: str = ""
-    questions: int = 40
+    questions: int = POOL_TARGET
     steps: int = GENERATION_STEPS
     seed: int = 0
     device: str = "cpu"
@@ -267,10 +270,6 @@ def build_pool(config: QuizPoolConfig, *, progress: Progress | None = None) -> P
 def _tile_token(qid: str, position: int) -> str:
     """An opaque, stable part of a tile's file name."""
     return hashlib.sha1(f"{qid}/{position}".encode()).hexdigest()[:8]
-
-
-#: Questions the background job keeps ready per model and dataset.
-POOL_TARGET = 40
 
 
 @dataclasses.dataclass(frozen=True)
