@@ -13,12 +13,10 @@ from pages._common import (
     DEFAULT_SKY,
     DEFAULT_SKY_CONFIG,
     PAGES,
-    active_dataset,
     active_model,
     get_workspace,
     list_datasets,
     list_models,
-    real_pool,
     review_store,
     user_errors,
 )
@@ -72,6 +70,8 @@ def _sky_progress(job_id: str) -> None:
     state = jobs.status(job_id, workspace=ws)
     step, total = state.get("step") or 0, state.get("total") or 0
     if state["status"] == "succeeded":
+        # The Quiz's first questions, made in the background while the visitor looks around.
+        quiz_pool.ensure_pool(active_model(), ws.sky / DEFAULT_SKY, workspace=ws)
         st.rerun(scope="app")  # the sky exists now: refresh the counts and the sidebar
     elif state["status"] in ("queued", "running"):
         where = f", queue position {state['queue_position']}" if state["queue_position"] else ""
@@ -125,8 +125,6 @@ with user_errors("build the default mock sky"):
     sky_job = _default_sky_job()
     if sky_job:
         _sky_progress(sky_job)
-    elif real_pool(dataset := active_dataset()):  # the Quiz's questions, made ahead
-        quiz_pool.ensure_pool(active_model(), dataset, workspace=get_workspace())
 with user_errors("read the workspace"):
     _state()
 st.subheader("Campaign progress")
