@@ -258,5 +258,9 @@ def test_main_paths_in_a_real_browser(tmp_path, mock_sky):
             go(page, label)
             shot(page, name)
 
+    from galaxysd_core import jobs
+
+    for job_id in jobs.list_jobs(workspace=seeded["ws"])["id"]:  # e.g. the quiz pool's top-up
+        jobs.cancel(job_id, workspace=seeded["ws"], wait=True, timeout=60)
     for _label, name in PAGES:
         assert (SCREENS / f"{name}.png").stat().st_size > 10_000, f"no screenshot of {name}"
