@@ -301,8 +301,8 @@ def ensure_pool(
 ) -> PoolState:
     """Launch the pool's ``quiz-pool`` job when the pool is short and none is waiting or running.
 
-    A failed build is not relaunched by itself (it would fail again on every
-    page visit) unless ``retry``.
+    A failed or cancelled build is not relaunched by itself (it would fail
+    again on every page visit, or undo a user's cancel) unless ``retry``.
 
     Parameters
     ----------
@@ -332,7 +332,7 @@ def ensure_pool(
     latest = (mine[0].id, mine[0].status) if mine else (None, None)
     if latest[1] in store.ACTIVE or ready >= questions:
         return PoolState(folder, ready, *latest)
-    if latest[1] == store.FAILED and not retry:
+    if latest[1] in (store.FAILED, store.CANCELLED) and not retry:
         return PoolState(folder, ready, *latest)
     config = {"model": str(model), "dataset": str(dataset), "questions": questions}
     job_id = jobs.launch("quiz-pool", {**config, "pool": str(folder)}, workspace=ws)

@@ -30,8 +30,8 @@ def _builder(dataset) -> quiz_pool.PoolState:
     state = quiz_pool.ensure_pool(active_model(), dataset, workspace=get_workspace(), retry=retry)
     if state.job_status in ("queued", "running"):
         st.caption(f"Preparing more questions in the background ({state.ready} ready).")
-    elif state.job_status == "failed" and state.ready < quiz.ROUND_SIZE:
-        st.error(f"Building the questions failed (job {state.job_id}): see Training.")
+    elif state.job_status in ("failed", "cancelled") and state.ready < quiz.ROUND_SIZE:
+        st.error(f"Building the questions {state.job_status} (job {state.job_id}): see Training.")
         st.button("Try again", on_click=st.session_state.__setitem__, args=("quiz_retry", True))
     return state
 

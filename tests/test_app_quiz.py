@@ -281,6 +281,8 @@ def test_quiz_page_plays_a_round_of_five_then_reviews(ws, mock_sky, monkeypatch)
         {"username": "ann", "answers": 5, "correct": 3, "accuracy": 0.6}
     ]
     assert store.quiz_fool_rates()["answers"].sum() == 5
+    # The cancelled builder was not relaunched behind the player's back.
+    assert jobs.list_jobs(workspace=ws)["status"].tolist() == ["cancelled"]
 
 
 @pytest.mark.slow
