@@ -59,13 +59,15 @@ class Keys:
     DEVICE = "device"  # "cpu" or "cuda"
     REVIEW_SESSION = "review_session"  # token from ReviewStore.sign_in
     REVIEW_ROUND = "review_round"  # int id of the round picked on the Review page
+    REVIEW_FLASH = "review_flash"  # message of the last admin action, shown once
+    REVIEW_NOTE = "review_note"  # the note typed for the next vote
     COMPOSE_GALLERY = "compose_gallery"  # list of generated PNG paths
     COMPOSE_PRESET = "compose_preset"  # settings sent from the Metrics page
     COMPOSE_LAST = "compose_last"  # (generated PNG paths, real same-tag paths) of the last run
-    QUIZ_ROUND = "quiz_round"  # QuizRound.to_dict() of the round on screen
-    QUIZ_IMAGE = "quiz_image"  # str path of the round's generated PNG
+    QUIZ_ROUND = "quiz_round"  # [Question.to_dict(), ...]: the five questions of the round
+    QUIZ_PICKS = "quiz_picks"  # [int, ...]: the player's picks so far in the round
+    QUIZ_SEEN = "quiz_seen"  # [str, ...]: question ids this session has played
     QUIZ_PLAYER = "quiz_player"  # name typed on the Quiz page
-    QUIZ_RESULT = "quiz_result"  # (choice, correct) of the round just answered
     DEFAULT_SKY_JOB = "default_sky_job"  # run id of the first-run mock-sky build
 
 
