@@ -66,7 +66,7 @@ def test_reset_passphrase_needs_ten_characters_and_replaces_the_old(store):
     with pytest.raises(ReviewValueError, match="at least 10 characters"):
         store.reset_passphrase("ann", "short", session=admin)
     store.reset_passphrase("ann", "a-new-long-one", session=admin)
-    with pytest.raises(AuthError, match="wrong passphrase"):
+    with pytest.raises(AuthError, match="wrong reviewer name or passphrase"):
         store.sign_in("ann", "ann-passphrase")
     assert store.sign_in("ann", "a-new-long-one")
 

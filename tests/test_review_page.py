@@ -105,7 +105,7 @@ def test_candidate_without_coordinates_or_with_an_outside_image(ws):
 
 def test_note_display_tools_and_survey_links(seeded):
     store, round_id = seeded
-    at = _sign_in("ann", "pass-ann")
+    at = _sign_in("ann", "passphrase-ann")
     page = " ".join(m.value for m in at.markdown)
     assert "[SDSS SkyServer](https://skyserver.sdss.org/" in page and "[Legacy Survey](" in page
     at.radio(key="review_stretch").set_value("asinh")
@@ -121,7 +121,7 @@ def test_note_display_tools_and_survey_links(seeded):
 
 def test_admin_manages_reviewers_and_decides_by_hand(seeded):
     store, round_id = seeded
-    at = _sign_in("boss", "pass-boss")
+    at = _sign_in("boss", "passphrase-boss")
     at.text_input(key="review_new_name").input("dan")
     at.text_input(key="review_new_phrase").input("short")
     next(b for b in at.button if b.label == "Add reviewer").click().run()
