@@ -11,6 +11,15 @@ reference line. Results: ``metrics.parquet`` (one row per
 checkpoint x prompt x mode, plus ``prompt="ALL"`` means over prompts, Eq. 2, 4,
 6), ``images.parquet`` (every generated image with its recipe) and, with
 ``sweep``, ``pareto.parquet`` (realism vs diversity per setting, front marked).
+
+The physical judges (:mod:`~galaxysd_core.metrics.morphology`, no training)
+add ``physical`` (mean scaled Wasserstein distance of eight statmorph
+statistics, with a bootstrap interval), ``w_<statistic>`` and
+``morph_failed`` to every row, and write ``morphology.parquet`` (per image)
+and ``morphology_distances.parquet`` (per statistic, with intervals). With a
+training set (``train``), the memorisation check adds ``copy_pixel`` and
+``copy_embedding`` (:mod:`~galaxysd_core.metrics.memorisation`) and writes
+``closest_pairs.parquet``.
 """
 
 from __future__ import annotations
@@ -38,9 +47,14 @@ from galaxysd_core.paths import DEMO_ENCODER, workspace
 
 log = logging.getLogger(__name__)
 
+#: The physical judges' columns (statmorph distances, failures, copy shares).
+PHYSICAL_COLUMNS = (
+    "physical", "w_gini", "w_m20", "w_concentration", "w_asymmetry", "w_smoothness",
+    "w_ellipticity", "w_r50", "w_color", "morph_failed", "copy_pixel", "copy_embedding",
+)  # fmt: skip
 METRIC_COLUMNS = (
     "realism", "diversity", "consistency", "fd", "kid",
-    "precision", "recall", "density", "coverage", "c2st",
+    "precision", "recall", "density", "coverage", "c2st", *PHYSICAL_COLUMNS,
 )  # fmt: skip
 #: generate_fn(pipeline, prompt, *, n, seed, steps, guidance, strength, references) -> PIL images
 GenerateFn = Callable[..., list[Any]]
@@ -226,6 +240,35 @@ class _Evaluator:
         self.real_answers[used] = self.classifiers.predict(self.real["path"].iloc[used].tolist())
         self.rng = np.random.default_rng(config.seed)
         self.images: list[dict[str, Any]] = []
+        self.morph_rows: list[pd.DataFrame] = []
+        self.distances: list[pd.DataFrame] = []
+        self.real_morph = None
+        if config.morphology:
+            from galaxysd_core.metrics.morphology import cached_morphology_table, real_scale
+
+            log.info("measuring the morphology of %d real galaxies", len(used))
+            table = cached_morphology_table(
+                self.real["path"].iloc[used].tolist(), cache_dir=ws.cache, size=config.morph_size
+            )
+            self.real_morph = table.set_axis(used)
+            self.scale = real_scale(table)  # one yardstick for every prompt's distances
+        self.copy = self._copy_reference(used, emb, encoder_dir) if config.train else None
+
+    def _copy_reference(self, used: np.ndarray, emb: np.ndarray, encoder_dir: Path) -> Any:
+        """The memorisation check's training set; the evaluation's real images are held out."""
+        from galaxysd_core.embedding.cache import cached_embeddings
+        from galaxysd_core.metrics.memorisation import CopyReference
+
+        c, heldout = self.config, self.real["path"].iloc[used].tolist()
+        train = real_table(c.train)["path"].to_numpy()
+        if len(train) > c.max_train:
+            train = np.random.default_rng(c.seed).choice(train, c.max_train, replace=False)
+        # an image in both sets would make every threshold 0
+        train = sorted(set(train) - set(heldout))
+        log.info("memorisation check against %d training images", len(train))
+        train_emb = cached_embeddings(train, encoder_dir=encoder_dir, cache_dir=workspace().cache,
+                                      device=c.device) if train else None  # fmt: skip
+        return CopyReference(train, heldout, train_emb=train_emb, heldout_emb=emb)
 
     def _select(self, letter: str) -> np.ndarray:
         from galaxysd_core.gz2.prompts import TABLE1_PROMPTS
@@ -244,7 +287,31 @@ class _Evaluator:
         """Rows of the real table carrying the prompt's tags (at most ``max_real``)."""
         return self.rows[letter]
 
-    def score(self, letter: str, gen_emb: np.ndarray, gen_answers: np.ndarray) -> dict[str, Any]:
+    def physical(
+        self, letter: str, generated: pd.DataFrame | None, meta: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``physical``, ``w_<statistic>``, ``morph_failed`` of one set against the prompt's real set.
+
+        ``generated`` None: the real-vs-real floor (two disjoint halves).
+        """
+        from galaxysd_core.metrics.morphology import distance_table, real_halves
+
+        if self.real_morph is None:
+            return {}
+        real = self.real_morph.loc[self.real_rows(letter)]
+        if generated is None:
+            real, generated = real_halves(real, seed=self.config.seed)
+        table = distance_table(real, generated, scale=self.scale, seed=self.config.seed)
+        self.distances.append(table.assign(prompt=letter, **meta))
+        d = table.set_index("statistic")
+        out = {f"w_{s}": float(d.loc[s, "distance"]) for s in d.index if s != "mean"}
+        out.update(physical=float(d.loc["mean", "distance"]), physical_low=float(d.loc["mean", "low"]),
+                   physical_high=float(d.loc["mean", "high"]), morph_failed=float(generated["flag"].mean()) if len(generated) else float("nan"))  # fmt: skip
+        return out
+
+    def score(
+        self, letter: str, gen_emb: np.ndarray, gen_answers: np.ndarray, extra: dict[str, Any]
+    ) -> dict[str, Any]:
         from galaxysd_core.gz2.prompts import TABLE1_PROMPTS
 
         rows = self.real_rows(letter)
@@ -253,9 +320,12 @@ class _Evaluator:
             log.warning("prompt %s: no real galaxy carries its tags; only consistency", letter)
         else:
             out.update(all_metrics(self.real_emb[rows], gen_emb, seed=self.config.seed))
+            if extra.get("morph") is not None:
+                out.update(self.physical(letter, extra["morph"], extra["meta"]))
         truth, applicable = prompt_answers(TABLE1_PROMPTS[letter])
         if applicable.any():
             out["consistency"] = consistency(gen_answers, truth, applicable=applicable)
+        out.update({k: extra[k] for k in ("copy_pixel", "copy_embedding") if k in extra})
         return out
 
     def reference_row(self, letter: str) -> dict[str, Any]:
@@ -270,6 +340,12 @@ class _Evaluator:
                 out["consistency"] = consistency(
                     self.real_answers[rows], truth, applicable=applicable
                 )
+            meta = {"checkpoint": "real", "step": None, "mode": "real-vs-real"}
+            out.update(self.physical(letter, None, meta))
+            if self.real_morph is not None:
+                self.morph_rows.append(
+                    self.real_morph.loc[rows].assign(path=self.real["path"].iloc[rows].to_numpy(), prompt=letter, **meta)
+                )  # fmt: skip
         return out
 
     def make(
@@ -281,8 +357,12 @@ class _Evaluator:
         *,
         settings: dict[str, Any],
         meta: dict[str, Any],
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Generate one prompt's images, save them; return their embeddings and answers."""
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """Generate one prompt's images, save them; return embeddings, answers and the rest.
+
+        The rest (for :meth:`score`): ``morph`` (their morphology table) and
+        ``copy_pixel`` / ``copy_embedding`` (copy shares) where measured.
+        """
         from galaxysd_core.embedding.model import embed
 
         c = self.config
@@ -296,6 +376,7 @@ class _Evaluator:
             pipe, prompt, n=c.n_images, seed=c.seed, steps=settings["steps"], guidance=settings["guidance"],
             strength=settings["strength"], scheduler=c.scheduler, references=refs,
         )  # fmt: skip
+        first = len(self.images)
         for i, image in enumerate(images):
             path = folder / f"{i:03d}.png"
             _write_png(image, path)
@@ -304,7 +385,46 @@ class _Evaluator:
                  "reference": None if refs is None else refs[i], **settings, **meta}
             )  # fmt: skip
         answers = self.classifiers.predict(images)
-        return embed(images, encoder=self.encoder, device=c.device), answers
+        emb = embed(images, encoder=self.encoder, device=c.device)
+        extra: dict[str, Any] = {"meta": {**meta, "mode": mode}, "morph": None}
+        paths = [row["path"] for row in self.images[first:]]
+        if c.morphology:
+            from galaxysd_core.metrics.morphology import morphology_table
+
+            extra["morph"] = morphology_table(images, size=c.morph_size)
+            self.morph_rows.append(
+                extra["morph"].assign(path=paths, prompt=letter, **meta, mode=mode)
+            )
+        if self.copy is not None:
+            extra.update(self.copy.check(images, emb=emb, records=self.images[first:]))
+        return emb, answers, extra
+
+    def write_physical(self, out: Path) -> None:
+        """``morphology.parquet``, ``morphology_distances.parquet``, ``closest_pairs.parquet``."""
+        if self.morph_rows:
+            morph = pd.concat(self.morph_rows, ignore_index=True)
+            _write_parquet(
+                morph.assign(step=morph["step"].astype("float")), out / "morphology.parquet"
+            )
+            from galaxysd_core.metrics.morphology import failure_counts
+
+            for _, row in failure_counts(morph, by="prompt").iterrows():
+                log.info(
+                    "statmorph failures, prompt %s: %d x %s",
+                    row["prompt"],
+                    row["images"],
+                    row["reason"],
+                )
+        if self.distances:
+            dist = pd.concat(self.distances, ignore_index=True)
+            _write_parquet(
+                dist.assign(step=dist["step"].astype("float")), out / "morphology_distances.parquet"
+            )
+        if self.copy is not None and self.images:
+            _write_parquet(
+                self.copy.closest_pairs(pd.DataFrame(self.images)),
+                out / "closest_pairs.parquet",
+            )
 
 
 def _with_means(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -390,10 +510,12 @@ def evaluate_run(
         pipe = load_checkpoint_pipeline(folder, device=config.device)
         for letter, mode in itertools.product(config.prompts, config.modes):
             meta = {"checkpoint": name, "step": step}
-            emb, answers = ev.make(
+            emb, answers, extra = ev.make(
                 pipe, letter, mode, out / "images" / name / mode / letter, settings=base, meta=meta
             )
-            rows.append({**meta, "prompt": letter, "mode": mode, **ev.score(letter, emb, answers)})
+            rows.append(
+                {**meta, "prompt": letter, "mode": mode, **ev.score(letter, emb, answers, extra)}
+            )
             done += 1
             progress.update(done, total, message=f"{name} {letter} {mode}")
             progress.check_stop()
@@ -405,10 +527,10 @@ def evaluate_run(
                 settings = {"guidance": g, "strength": s, "steps": n, "weight": w}
                 meta = {"checkpoint": ckpts[-1][0], "step": ckpts[-1][1]}
                 folder = out / "images" / "sweep" / letter / f"g{g:g}-s{s:g}-n{n}-w{w:g}"
-                emb, answers = ev.make(
+                emb, answers, extra = ev.make(
                     pipe, letter, "reference", folder, settings=settings, meta=meta
                 )
-                scores = ev.score(letter, emb, answers)
+                scores = ev.score(letter, emb, answers, extra)
                 points.append({"prompt": letter, "prompt_text": prompt_text(letter, weight=w), **settings,
                                "scheduler": config.scheduler, "thumbnail": str(folder / "000.png"), **scores})  # fmt: skip
                 done += 1
@@ -416,16 +538,24 @@ def evaluate_run(
                 progress.check_stop()
         _write_parquet(mark_fronts(pd.DataFrame(points)), out / "pareto.parquet")
     _write_parquet(pd.DataFrame(ev.images), out / "images.parquet")
+    ev.write_physical(out)
     return out / "metrics.parquet"
 
 
-def mark_fronts(points: pd.DataFrame) -> pd.DataFrame:
-    """Add ``on_front``: per prompt, Pareto-optimal in realism (up) vs diversity (down)."""
+def mark_fronts(points: pd.DataFrame, *, quality: str = "realism") -> pd.DataFrame:
+    """Add ``on_front``: per prompt, Pareto-optimal in ``quality`` vs diversity (down).
+
+    ``quality`` is ``realism`` (higher is better) or ``physical`` (the
+    statmorph distance: lower is better), the two axes the Metrics page offers.
+    """
     points = points.copy()
     points["on_front"] = False
+    if quality not in points:
+        return points
     for _, idx in points.groupby("prompt").groups.items():
-        sub = points.loc[idx, ["realism", "diversity"]]
+        sub = points.loc[idx, [quality, "diversity"]]
         ok = sub.notna().all(axis=1)
         if ok.any():
-            points.loc[sub.index[ok], "on_front"] = pareto_front(sub[ok].to_numpy(), [True, False])
+            higher = [quality != "physical", False]
+            points.loc[sub.index[ok], "on_front"] = pareto_front(sub[ok].to_numpy(), higher)
     return points

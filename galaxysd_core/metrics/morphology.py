@@ -401,3 +401,44 @@ def read_folder(folder: str | os.PathLike[str]) -> list[Path]:
     if not files:
         raise ConfigError(f"--images: no .png/.jpg files under {root}")
     return files
+
+
+def cached_morphology_table(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    cache_dir: str | os.PathLike[str] | None,
+    size: int | None = None,
+    workers: int = 2,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """:func:`morphology_table` of image files, reusing rows cached in ``<cache_dir>/morphology/``.
+
+    A row is reused while its file keeps its path, size and modification
+    time (the key of :mod:`galaxysd_core.embedding.cache`); real skies are
+    measured once, not at every evaluation.
+    """
+    import io
+
+    from galaxysd_core.atomic import atomic_write_bytes
+    from galaxysd_core.embedding.cache import _stamp
+
+    if cache_dir is None:
+        return morphology_table(paths, size=size, workers=workers, progress=progress)
+    target = Path(cache_dir) / "morphology" / f"size-{size or 'native'}.parquet"
+    cached = pd.read_parquet(target) if target.is_file() else pd.DataFrame(columns=["key"])
+    keys = [_stamp(Path(p)) for p in paths]
+    known = cached.drop_duplicates("key", keep="last").set_index("key")
+    missing = [i for i, k in enumerate(keys) if k not in known.index]
+    if missing:
+        fresh = morphology_table(
+            [paths[i] for i in missing], size=size, workers=workers, progress=progress
+        )
+        fresh.insert(0, "key", [keys[i] for i in missing])
+        known = pd.concat([known.reset_index(), fresh]).drop_duplicates("key", keep="last")
+        buffer = io.BytesIO()
+        known.to_parquet(buffer, index=False)
+        atomic_write_bytes(target, buffer.getvalue())
+        known = known.set_index("key")
+    table = known.loc[keys, list(_COLUMNS)].reset_index(drop=True)
+    table["flag"] = table["flag"].astype(bool)
+    return table
