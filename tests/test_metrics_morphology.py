@@ -117,3 +117,21 @@ def test_bad_arguments_name_the_value():
         morphology_table([], workers=0)
     with pytest.raises(ConfigError, match="size must be >= 16 pixels, got 8"):
         morphology_table([], size=8)
+
+
+def test_cli_measures_a_folder_and_compares_it_with_real(real_files, tmp_path, capsys):
+    from galaxysd_core.cli import main
+
+    images, real = tmp_path / "images", tmp_path / "real"
+    for folder, files in ((images, real_files[:6]), (real, real_files[6:18])):
+        folder.mkdir()
+        for f in files:
+            Image.open(f).convert("RGB").resize((SIZE, SIZE)).save(folder / f"{f.stem}.png")
+    out = tmp_path / "table.csv"
+    args = ["morphology", "--images", str(images), "--real", str(real), "--workers", "1"]
+    assert main([*args, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "6 images" in printed and "real vs real" in printed and "images vs real" in printed
+    table = pd.read_csv(out)
+    assert len(table) == 6 and {"gini", "flag", "path"} <= set(table.columns)
+    assert main(["morphology", "--images", str(tmp_path / "missing")]) == 2
