@@ -240,35 +240,15 @@ class _Evaluator:
         self.real_answers[used] = self.classifiers.predict(self.real["path"].iloc[used].tolist())
         self.rng = np.random.default_rng(config.seed)
         self.images: list[dict[str, Any]] = []
-        self.morph_rows: list[pd.DataFrame] = []
-        self.distances: list[pd.DataFrame] = []
-        self.real_morph = None
-        if config.morphology:
-            from galaxysd_core.metrics.morphology import cached_morphology_table, real_scale
+        from galaxysd_core.metrics.physical import PhysicalJudges
 
-            log.info("measuring the morphology of %d real galaxies", len(used))
-            table = cached_morphology_table(
-                self.real["path"].iloc[used].tolist(), cache_dir=ws.cache, size=config.morph_size
-            )
-            self.real_morph = table.set_axis(used)
-            self.scale = real_scale(table)  # one yardstick for every prompt's distances
-        self.copy = self._copy_reference(used, emb, encoder_dir) if config.train else None
-
-    def _copy_reference(self, used: np.ndarray, emb: np.ndarray, encoder_dir: Path) -> Any:
-        """The memorisation check's training set; the evaluation's real images are held out."""
-        from galaxysd_core.embedding.cache import cached_embeddings
-        from galaxysd_core.metrics.memorisation import CopyReference
-
-        c, heldout = self.config, self.real["path"].iloc[used].tolist()
-        train = real_table(c.train)["path"].to_numpy()
-        if len(train) > c.max_train:
-            train = np.random.default_rng(c.seed).choice(train, c.max_train, replace=False)
-        # an image in both sets would make every threshold 0
-        train = sorted(set(train) - set(heldout))
-        log.info("memorisation check against %d training images", len(train))
-        train_emb = cached_embeddings(train, encoder_dir=encoder_dir, cache_dir=workspace().cache,
-                                      device=c.device) if train else None  # fmt: skip
-        return CopyReference(train, heldout, train_emb=train_emb, heldout_emb=emb)
+        self.judges = PhysicalJudges(
+            config,
+            self.real["path"].iloc[used].tolist(),
+            emb,
+            encoder_dir=encoder_dir,
+            cache_dir=ws.cache,
+        )
 
     def _select(self, letter: str) -> np.ndarray:
         from galaxysd_core.gz2.prompts import TABLE1_PROMPTS
@@ -287,28 +267,6 @@ class _Evaluator:
         """Rows of the real table carrying the prompt's tags (at most ``max_real``)."""
         return self.rows[letter]
 
-    def physical(
-        self, letter: str, generated: pd.DataFrame | None, meta: dict[str, Any]
-    ) -> dict[str, Any]:
-        """``physical``, ``w_<statistic>``, ``morph_failed`` of one set against the prompt's real set.
-
-        ``generated`` None: the real-vs-real floor (two disjoint halves).
-        """
-        from galaxysd_core.metrics.morphology import distance_table, real_halves
-
-        if self.real_morph is None:
-            return {}
-        real = self.real_morph.loc[self.real_rows(letter)]
-        if generated is None:
-            real, generated = real_halves(real, seed=self.config.seed)
-        table = distance_table(real, generated, scale=self.scale, seed=self.config.seed)
-        self.distances.append(table.assign(prompt=letter, **meta))
-        d = table.set_index("statistic")
-        out = {f"w_{s}": float(d.loc[s, "distance"]) for s in d.index if s != "mean"}
-        out.update(physical=float(d.loc["mean", "distance"]), physical_low=float(d.loc["mean", "low"]),
-                   physical_high=float(d.loc["mean", "high"]), morph_failed=float(generated["flag"].mean()) if len(generated) else float("nan"))  # fmt: skip
-        return out
-
     def score(
         self, letter: str, gen_emb: np.ndarray, gen_answers: np.ndarray, extra: dict[str, Any]
     ) -> dict[str, Any]:
@@ -320,12 +278,10 @@ class _Evaluator:
             log.warning("prompt %s: no real galaxy carries its tags; only consistency", letter)
         else:
             out.update(all_metrics(self.real_emb[rows], gen_emb, seed=self.config.seed))
-            if extra.get("morph") is not None:
-                out.update(self.physical(letter, extra["morph"], extra["meta"]))
         truth, applicable = prompt_answers(TABLE1_PROMPTS[letter])
         if applicable.any():
             out["consistency"] = consistency(gen_answers, truth, applicable=applicable)
-        out.update({k: extra[k] for k in ("copy_pixel", "copy_embedding") if k in extra})
+        out.update(extra)  # the physical judges' columns
         return out
 
     def reference_row(self, letter: str) -> dict[str, Any]:
@@ -340,12 +296,7 @@ class _Evaluator:
                 out["consistency"] = consistency(
                     self.real_answers[rows], truth, applicable=applicable
                 )
-            meta = {"checkpoint": "real", "step": None, "mode": "real-vs-real"}
-            out.update(self.physical(letter, None, meta))
-            if self.real_morph is not None:
-                self.morph_rows.append(
-                    self.real_morph.loc[rows].assign(path=self.real["path"].iloc[rows].to_numpy(), prompt=letter, **meta)
-                )  # fmt: skip
+            out.update(self.judges.real_vs_real(letter, self.real["path"].iloc[rows].tolist()))
         return out
 
     def make(
@@ -357,11 +308,13 @@ class _Evaluator:
         *,
         settings: dict[str, Any],
         meta: dict[str, Any],
+        record: bool = True,
     ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         """Generate one prompt's images, save them; return embeddings, answers and the rest.
 
-        The rest (for :meth:`score`): ``morph`` (their morphology table) and
-        ``copy_pixel`` / ``copy_embedding`` (copy shares) where measured.
+        The rest (for :meth:`score`): the physical judges' columns
+        (:meth:`~galaxysd_core.metrics.physical.PhysicalJudges.judge`);
+        ``record`` False (sweep points) keeps the set out of their tables.
         """
         from galaxysd_core.embedding.model import embed
 
@@ -386,45 +339,11 @@ class _Evaluator:
             )  # fmt: skip
         answers = self.classifiers.predict(images)
         emb = embed(images, encoder=self.encoder, device=c.device)
-        extra: dict[str, Any] = {"meta": {**meta, "mode": mode}, "morph": None}
-        paths = [row["path"] for row in self.images[first:]]
-        if c.morphology:
-            from galaxysd_core.metrics.morphology import morphology_table
-
-            extra["morph"] = morphology_table(images, size=c.morph_size)
-            self.morph_rows.append(
-                extra["morph"].assign(path=paths, prompt=letter, **meta, mode=mode)
-            )
-        if self.copy is not None:
-            extra.update(self.copy.check(images, emb=emb, records=self.images[first:]))
+        extra = self.judges.judge(
+            letter, self.real["path"].iloc[rows].tolist(), images, emb=emb,
+            records=self.images[first:], meta={**meta, "mode": mode}, record=record,
+        )  # fmt: skip
         return emb, answers, extra
-
-    def write_physical(self, out: Path) -> None:
-        """``morphology.parquet``, ``morphology_distances.parquet``, ``closest_pairs.parquet``."""
-        if self.morph_rows:
-            morph = pd.concat(self.morph_rows, ignore_index=True)
-            _write_parquet(
-                morph.assign(step=morph["step"].astype("float")), out / "morphology.parquet"
-            )
-            from galaxysd_core.metrics.morphology import failure_counts
-
-            for _, row in failure_counts(morph, by="prompt").iterrows():
-                log.info(
-                    "statmorph failures, prompt %s: %d x %s",
-                    row["prompt"],
-                    row["images"],
-                    row["reason"],
-                )
-        if self.distances:
-            dist = pd.concat(self.distances, ignore_index=True)
-            _write_parquet(
-                dist.assign(step=dist["step"].astype("float")), out / "morphology_distances.parquet"
-            )
-        if self.copy is not None and self.images:
-            _write_parquet(
-                self.copy.closest_pairs(pd.DataFrame(self.images)),
-                out / "closest_pairs.parquet",
-            )
 
 
 def _with_means(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -528,7 +447,7 @@ def evaluate_run(
                 meta = {"checkpoint": ckpts[-1][0], "step": ckpts[-1][1]}
                 folder = out / "images" / "sweep" / letter / f"g{g:g}-s{s:g}-n{n}-w{w:g}"
                 emb, answers, extra = ev.make(
-                    pipe, letter, "reference", folder, settings=settings, meta=meta
+                    pipe, letter, "reference", folder, settings=settings, meta=meta, record=False
                 )
                 scores = ev.score(letter, emb, answers, extra)
                 points.append({"prompt": letter, "prompt_text": prompt_text(letter, weight=w), **settings,
@@ -538,7 +457,7 @@ def evaluate_run(
                 progress.check_stop()
         _write_parquet(mark_fronts(pd.DataFrame(points)), out / "pareto.parquet")
     _write_parquet(pd.DataFrame(ev.images), out / "images.parquet")
-    ev.write_physical(out)
+    ev.judges.write(out, pd.DataFrame(ev.images), _write_parquet)
     return out / "metrics.parquet"
 
 
