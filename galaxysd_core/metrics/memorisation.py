@@ -164,9 +164,17 @@ class CopyReference:
         parts = []
         for space, limit in self.threshold.items():
             near = records.nsmallest(k, f"{space}_distance")
-            parts.append(pd.DataFrame({
-                "space": space, "generated": near["path"], "train": near[f"{space}_train"],
-                "distance": near[f"{space}_distance"], "threshold": limit,
-                "copy": near[f"{space}_distance"] < limit, "prompt": near.get("prompt"),
-            }))  # fmt: skip
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "space": space,
+                        "generated": near["path"],
+                        "train": near[f"{space}_train"],
+                        "distance": near[f"{space}_distance"],
+                        "threshold": limit,
+                        "copy": near[f"{space}_distance"] < limit,
+                        "prompt": near.get("prompt"),
+                    }
+                )
+            )
         return pd.concat(parts, ignore_index=True)

@@ -20,6 +20,8 @@ generated ones alike. Per image (:func:`morphology_table`), with these choices:
 - **PSF**: none. statmorph uses the PSF only in its Sérsic fit, which is
   skipped (the slowest part, and not in the compared set); the per-pixel
   error is the corner sky noise (background-limited images).
+- **speed**: only the reported quantities are computed and the centre of
+  asymmetry is found to 0.01 px (see :func:`_source_morphology`).
 
 statmorph's own names are kept (``gini``, ``m20``, ``concentration``,
 ``asymmetry``, ``smoothness``, ``r20``/``r50``/``r80``, ``rpetro_circ``);
@@ -40,6 +42,7 @@ improved robustness...") do to report one mean of 5-7 x 10^-2 per data set.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 import multiprocessing
 import os
@@ -58,8 +61,15 @@ log = logging.getLogger(__name__)
 
 #: The statistics compared between real and generated sets.
 STATISTICS = (
-    "gini", "m20", "concentration", "asymmetry", "smoothness", "ellipticity", "r50", "color",
-)  # fmt: skip
+    "gini",
+    "m20",
+    "concentration",
+    "asymmetry",
+    "smoothness",
+    "ellipticity",
+    "r50",
+    "color",
+)
 #: What each statistic measures (labels and tooltips).
 STATISTIC_HELP = {
     "gini": "Gini of the pixel fluxes: 0 evenly spread light, 1 all in one pixel",
@@ -73,23 +83,78 @@ STATISTIC_HELP = {
 }
 #: statmorph quantities evaluated; the rest (Sérsic, MID, shape asymmetry) stay lazy.
 _QUANTITIES = (
-    "gini", "m20", "concentration", "asymmetry", "smoothness", "ellipticity_asymmetry",
-    "r20", "r50", "r80", "rpetro_circ", "sn_per_pixel",
-)  # fmt: skip
-_COLUMNS = (*STATISTICS, "r20", "r80", "rpetro_circ", "sn_per_pixel", "sky_level", "sky_noise",
-            "statmorph_flag", "flag", "reason")  # fmt: skip
+    "gini",
+    "m20",
+    "concentration",
+    "asymmetry",
+    "smoothness",
+    "ellipticity_asymmetry",
+    "r20",
+    "r50",
+    "r80",
+    "rpetro_circ",
+    "sn_per_pixel",
+)
+_COLUMNS = (
+    *STATISTICS,
+    "r20",
+    "r80",
+    "rpetro_circ",
+    "sn_per_pixel",
+    "sky_level",
+    "sky_noise",
+    "statmorph_flag",
+    "flag",
+    "reason",
+)
 #: below this many images the work runs inline (starting processes costs ~1 s)
 _INLINE_BELOW = 24
 
 
-def _source_morphology():
-    """statmorph's ``SourceMorphology`` evaluating only :data:`_QUANTITIES`."""
+#: Tolerance (pixels) of the asymmetry centre's Nelder-Mead search; statmorph uses 1e-6.
+ASYMMETRY_XTOL = 1e-2
+
+
+@functools.cache
+def _source_morphology() -> type:
+    """statmorph's ``SourceMorphology``, made fast for evaluation-sized batches.
+
+    Two changes, no other: only :data:`_QUANTITIES` are evaluated (the Sérsic
+    fit, MID statistics and shape asymmetry stay lazy, never computed), and
+    the centre of asymmetry is searched to :data:`ASYMMETRY_XTOL` pixels
+    instead of 1e-6 (statmorph 0.7.2's ``_asymmetry_center`` otherwise, drift
+    fallbacks and flags included). That search is half the CPU time of a
+    64 px cutout; on 88 cutouts (28 SDSS, 60 mock) the tolerance halved the
+    time, moved no statistic by more than 0.0022 and changed no flag.
+    """
+    import scipy.optimize as opt
     import statmorph
+    from astropy.utils import lazyproperty
 
     class _Fast(statmorph.SourceMorphology):
         def _calculate_morphology(self) -> None:
             for q in _QUANTITIES:
                 _ = self[q]
+
+        @lazyproperty
+        def _asymmetry_center(self) -> np.ndarray:
+            args = (self._cutout_stamp_maskzeroed, "cas")
+            centroid = np.array([self._xc_stamp, self._yc_stamp])
+            center = opt.fmin(
+                self._asymmetry_function, centroid, args=args, xtol=ASYMMETRY_XTOL, disp=False
+            )
+            drift = self._petro_fraction_cas * self._rpetro_circ_centroid
+            if np.linalg.norm(center - centroid) > drift:  # retry from the brightest pixel
+                self.flag = max(self.flag, 1)
+                brightest = np.array([self._x_maxval_stamp, self._y_maxval_stamp])
+                center = opt.fmin(
+                    self._asymmetry_function, brightest, args=args, xtol=ASYMMETRY_XTOL, disp=False
+                )
+                if np.linalg.norm(center - brightest) > drift:
+                    self.flag, center = 2, centroid
+            if self._cutout_stamp_maskzeroed[int(center[1]), int(center[0])] == 0:
+                self.flag = 2  # the centre is masked
+            return center
 
     return _Fast
 
@@ -374,8 +439,16 @@ def distance_table(
             np.nanpercentile(values, [2.5, 97.5]) if values.notna().any() else (np.nan,) * 2
         )
         low, high = max(0.0, min(dist, 2 * dist - hi_q)), max(dist, 2 * dist - lo_q)
-        rows.append({"statistic": s, "distance": dist, "low": float(low), "high": float(high),
-                     "n_real": len(real), "n_generated": len(generated)})  # fmt: skip
+        rows.append(
+            {
+                "statistic": s,
+                "distance": dist,
+                "low": float(low),
+                "high": float(high),
+                "n_real": len(real),
+                "n_generated": len(generated),
+            }
+        )
     return pd.DataFrame(rows)
 
 

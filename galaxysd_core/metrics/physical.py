@@ -97,7 +97,10 @@ class PhysicalJudges:
         d = table.set_index("statistic")
         out = {f"w_{s}": float(d.loc[s, "distance"]) for s in d.index if s != "mean"}
         out["physical"] = float(d.loc["mean", "distance"])
-        out["physical_low"], out["physical_high"] = float(d.loc["mean", "low"]), float(d.loc["mean", "high"])  # fmt: skip
+        out["physical_low"], out["physical_high"] = (
+            float(d.loc["mean", "low"]),
+            float(d.loc["mean", "high"]),
+        )
         out["morph_failed"] = float(generated["flag"].mean()) if len(generated) else float("nan")
         return out
 
@@ -148,9 +151,16 @@ class PhysicalJudges:
                 morph.assign(step=morph["step"].astype(float)), out / "morphology.parquet"
             )
             for _, row in failure_counts(morph, by="prompt").iterrows():
-                log.info("statmorph failures, prompt %s: %d x %s", row["prompt"], row["images"], row["reason"])  # fmt: skip
+                log.info(
+                    "statmorph failures, prompt %s: %d x %s",
+                    row["prompt"],
+                    row["images"],
+                    row["reason"],
+                )
         if self.distances:
             dist = pd.concat(self.distances, ignore_index=True)
-            write_parquet(dist.assign(step=dist["step"].astype(float)), out / "morphology_distances.parquet")  # fmt: skip
+            write_parquet(
+                dist.assign(step=dist["step"].astype(float)), out / "morphology_distances.parquet"
+            )
         if self.copy is not None and len(images):
             write_parquet(self.copy.closest_pairs(images), out / "closest_pairs.parquet")
