@@ -19,8 +19,13 @@ from galaxysd_core.metrics.morphology import STATISTICS
 from pages._common import Keys
 from pages._hover import hover_thumbnails, thumbnails
 
-#: colours that stay apart for colour-blind readers (Okabe-Ito orange / blue / grey)
-SOURCE_COLOURS = {"real": "#0072B2", "generated": "#E69F00", "real-vs-real": "#999999"}
+#: colours that stay apart for colour-blind readers (Okabe-Ito blue / orange / vermillion)
+SOURCE_COLOURS = {
+    "real": "#0072B2",
+    "generated": "#E69F00",
+    "text": "#E69F00",
+    "reference": "#D55E00",
+}
 
 
 def metric_chart(metrics, metric: str) -> go.Figure:
@@ -105,19 +110,26 @@ def physical(folder: Path, checkpoint: str | None) -> None:
     morph = tables["morphology"]
     runs = morph[(morph["checkpoint"] == checkpoint) | (morph["checkpoint"] == "real")]
     shown = runs[~runs["flag"]].assign(
-        source=lambda t: t["checkpoint"].where(t["checkpoint"] == "real", "generated")
+        source=lambda t: t["mode"].where(t["checkpoint"] != "real", "real")
     )
-    stat = st.selectbox("Statistic", STATISTICS, key="physical_statistic")
+    # small multiples: one panel per statistic, each prompt's real and generated side by side
+    long = shown.melt(
+        id_vars=["prompt", "source", "path"], value_vars=list(STATISTICS), var_name="statistic"
+    )
     fig = px.box(
-        shown,
+        long,
         x="prompt",
-        y=stat,
+        y="value",
         color="source",
-        points="all",
+        facet_col="statistic",
+        facet_col_wrap=4,
+        facet_row_spacing=0.12,
         color_discrete_map=SOURCE_COLOURS,
-        hover_data=["path", "mode"],
+        hover_data=["path"],
     )
-    fig.update_layout(height=320, margin={"t": 10, "b": 10}, boxmode="group")
+    fig.update_yaxes(matches=None, showticklabels=True, title=None)
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    fig.update_layout(height=560, margin={"t": 30, "b": 10}, boxmode="group")
     st.plotly_chart(fig, width="stretch", key="physical_box")
     failed = runs[runs["flag"]]
     if len(failed):
