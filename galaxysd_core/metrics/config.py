@@ -214,10 +214,11 @@ class EvaluateConfig(TaskConfig):
 
 
 #: A CPU-sized evaluation (about a minute on 2 cores with the demo model): three
-#: prompts, text mode, six images each (enough for precision/recall, which need
-#: more than k = 5 per set), ten sampler steps, at most 100 real galaxies per prompt.
+#: well-populated, unlike prompts (round, edge-on, tight spiral), text mode, six
+#: images each (enough for precision/recall, which need more than k = 5 per set),
+#: ten sampler steps, at most 100 real galaxies per prompt.
 QUICK_EVALUATION: dict[str, object] = {
-    "prompts": ("A", "E", "K"),
+    "prompts": ("B", "C", "H"),
     "modes": ("text",),
     "n_images": 6,
     "steps": 10,
