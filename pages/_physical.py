@@ -113,7 +113,7 @@ def physical(folder: Path, checkpoint: str | None) -> None:
         source=lambda t: t["mode"].where(t["checkpoint"] != "real", "real")
     )
     # small multiples: one panel per statistic, each prompt's real and generated side by side
-    long = shown.melt(
+    long = shown.sort_values("prompt").melt(
         id_vars=["prompt", "source", "path"], value_vars=list(STATISTICS), var_name="statistic"
     )
     fig = px.box(
@@ -158,7 +158,7 @@ def pairs(table) -> None:
     chosen = table[table["space"] == space]
     limit = float(chosen["threshold"].iloc[0])
     st.caption(
-        f"A pair below {limit:.3f} (the closest any held-out real galaxy comes to a "
+        f"A pair below {limit:.3g} (the closest any held-out real galaxy comes to a "
         "training image) is a copy candidate."
     )
     cols = st.columns(4)
@@ -167,4 +167,4 @@ def pairs(table) -> None:
             both = st.columns(2)
             both[0].image(row.generated, caption="generated", width="stretch")
             both[1].image(row.train, caption="training", width="stretch")
-            st.caption(f"{row.distance:.3f}" + (" copy?" if row.copy else ""))
+            st.caption(f"{row.distance:.3g}" + (" copy?" if row.copy else ""))
