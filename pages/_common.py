@@ -69,6 +69,8 @@ class Keys:
     QUIZ_SEEN = "quiz_seen"  # [str, ...]: question ids this session has played
     QUIZ_PLAYER = "quiz_player"  # name typed on the Quiz page
     DEFAULT_SKY_JOB = "default_sky_job"  # run id of the first-run mock-sky build
+    METRICS_JOB = "metrics_job"  # id of the evaluation the Metrics page waits for
+    MAP_JOB = "map_job"  # id of the map job the Embedding Map page waits for
 
 
 def get_workspace() -> Workspace:

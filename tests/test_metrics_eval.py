@@ -251,7 +251,7 @@ def evaluation(mock_sky, tiny_encoder, tiny_classifiers, tmp_path_factory):
     out = ws.runs / "eval-1"
     config = EvaluateConfig(
         run=model, real=mock_sky, encoder=tiny_encoder, feature_classifiers=tiny_classifiers,
-        prompts=("B", "H"), n_images=6,
+        prompts=("B", "H"), n_images=6, max_real=60, train=mock_sky, max_train=200,
         output_dir=out, sweep=True, sweep_prompts=("B",), sweep_guidance=(3.0, 7.0),
         sweep_strength=(0.5,), sweep_steps=(10,), sweep_weight=(1.0,),
     )  # fmt: skip
@@ -289,6 +289,34 @@ def test_evaluate_writes_metrics_reference_rows_and_pareto(evaluation):
     assert len(images) == 2 * 2 * 6 + 2 * 6 and all(p.endswith(".png") for p in images["path"])
     lines, reference = trend(metrics, "realism")
     assert set(lines["mode"]) == {"text", "reference"} and reference is not None
+
+
+def test_evaluate_writes_physical_judges_and_copy_check(evaluation):
+    _, out = evaluation
+    metrics = pd.read_parquet(out / "metrics.parquet")
+    rows = metrics[metrics["prompt"] != "ALL"].set_index(["prompt", "mode"])
+    # every row carries the physical distance with its interval, real-vs-real included
+    assert rows["physical"].notna().all() and (rows["physical_low"] <= rows["physical"]).all()
+    # "reference" mode returns the real references: their morphology is the real one's
+    assert rows.loc[("B", "reference"), "physical"] < 0.5
+    # "reference" images are held-out galaxies: never closer to training than held-out ones;
+    # "text" images are the sky's first rows, most of them training images: exact copies found
+    assert (rows.xs("reference", level="mode")[["copy_pixel", "copy_embedding"]] == 0).all().all()
+    images = pd.read_parquet(out / "images.parquet")
+    text = images[(images["mode"] == "text") & (images["prompt"] == "B")]
+    exact = (text["pixel_distance"] < 1e-6).mean()
+    assert exact > 0 and rows.loc[("B", "text"), "copy_pixel"] == pytest.approx(exact)
+    morph = pd.read_parquet(out / "morphology.parquet")
+    assert {"real", "text", "reference"} <= set(morph["mode"].replace("real-vs-real", "real"))
+    assert morph[["gini", "flag", "reason", "prompt", "path"]].notna().all().all()
+    dist = pd.read_parquet(out / "morphology_distances.parquet")
+    assert {"statistic", "distance", "low", "high", "prompt", "mode"} <= set(dist.columns)
+    assert set(dist["mode"]) == {"real-vs-real", "text", "reference"}
+    pairs = pd.read_parquet(out / "closest_pairs.parquet")
+    assert set(pairs["space"]) == {"pixel", "embedding"}
+    assert pairs.groupby("space")["distance"].apply(lambda d: d.is_monotonic_increasing).all()
+    assert pairs["copy"].any()
+    assert images[["pixel_distance", "embedding_distance"]].notna().all().all()
 
 
 def test_map_rows_embeddings_and_neighbours(evaluation):

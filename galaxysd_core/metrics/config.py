@@ -133,6 +133,20 @@ class EvaluateConfig(TaskConfig):
     sweep : bool
         Also run the guidance x strength x steps x feature-weight sweep on the
         last checkpoint, for ``sweep_prompts`` (writes ``pareto.parquet``).
+    morphology : bool, default True
+        Also measure the physical statistics (statmorph: Gini, M20, C, A, S,
+        ellipticity, r50, colour) of real and generated images and their
+        scaled Wasserstein distances (``physical``, ``w_<statistic>`` columns;
+        ``morphology.parquet``, ``morphology_distances.parquet``).
+    morph_size : int, default 64
+        Side in pixels every image is measured at (radii are in pixels).
+    train : Path, optional
+        The model's training images (mock sky or prepared dataset) for the
+        memorisation check (``copy_pixel``, ``copy_embedding``,
+        ``closest_pairs.parquet``); the ``real`` images are the held-out set.
+        None skips the check.
+    max_train : int, default 10000
+        At most this many training images are compared (a random subset).
     output_dir : Path, optional
         Where ``metrics.parquet``, ``pareto.parquet`` and ``images/`` go;
         default the run folder (or the job's folder).
@@ -159,6 +173,10 @@ class EvaluateConfig(TaskConfig):
     sweep_strength: tuple[float, ...] = (0.5, 0.8)
     sweep_steps: tuple[int, ...] = (10, 20)
     sweep_weight: tuple[float, ...] = (1.0, 1.3)
+    morphology: bool = True
+    morph_size: int = 64
+    train: Path | None = None
+    max_train: int = 10000
     seed: int = 0
     device: str = "cpu"
     output_dir: Path | None = None
@@ -182,7 +200,9 @@ class EvaluateConfig(TaskConfig):
             raise ConfigError(
                 f"EvaluateConfig.modes must be a non-empty subset of {_MODES}, got {self.modes}"
             )
-        for name in ("n_images", "steps", "max_checkpoints", "max_real"):
+        if self.morph_size < 16:
+            raise ConfigError(f"EvaluateConfig.morph_size must be >= 16, got {self.morph_size}")
+        for name in ("n_images", "steps", "max_checkpoints", "max_real", "max_train"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"EvaluateConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.n_images < 2:
@@ -191,3 +211,17 @@ class EvaluateConfig(TaskConfig):
             raise ConfigError(
                 f"EvaluateConfig: strengths must be in (0, 1], got {self.strength}, {self.sweep_strength}"
             )
+
+
+#: A CPU-sized evaluation (about a minute on 2 cores with the demo model): three
+#: well-populated, unlike prompts (round, edge-on, tight spiral), text mode, six
+#: images each (enough for precision/recall, which need more than k = 5 per set),
+#: ten sampler steps, at most 100 real galaxies per prompt.
+QUICK_EVALUATION: dict[str, object] = {
+    "prompts": ("B", "C", "H"),
+    "modes": ("text",),
+    "n_images": 6,
+    "steps": 10,
+    "max_real": 100,
+    "max_checkpoints": 1,
+}
