@@ -373,3 +373,20 @@ def test_classifiers_train_from_a_prepared_datasets_votes(mock_sky, tmp_path):
     meta = json.loads((out / "feature_classifiers.json").read_text())
     assert meta["training"]["labels_from"] == "votes" and meta["targets"] == "joint"
     assert load_feature_cnn(out).predict([str(p) for p in paths[:3]]).shape == (3, 11)
+
+
+def test_fine_tuning_keeps_the_starting_classifiers_architecture(
+    mock_sky, tiny_classifiers, tmp_path
+):
+    import json
+
+    out = train_feature_classifiers(
+        FeatureClassifierConfig(
+            data=mock_sky, output_dir=tmp_path / "ft", init=tiny_classifiers, lr=1e-4,
+            **{**TINY_CNN, "hidden_sizes": (4, 4), "epochs": 1},
+        )
+    )  # fmt: skip
+    meta = json.loads((out / "feature_classifiers.json").read_text())
+    start = json.loads((tiny_classifiers / "feature_classifiers.json").read_text())
+    assert meta["architecture"] == start["architecture"]  # not the config's (4, 4)
+    assert "--init" in meta["training"]["command"]

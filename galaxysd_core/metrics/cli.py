@@ -6,7 +6,18 @@ import argparse
 
 from galaxysd_core.cli import add_config_option, config_from_args, run_with_progress
 
-FEATURE_FIELDS = ("data", "output_dir", "epochs", "zoom", "targets", "randomise", "seed", "device")
+FEATURE_FIELDS = (
+    "data",
+    "output_dir",
+    "epochs",
+    "zoom",
+    "targets",
+    "randomise",
+    "init",
+    "lr",
+    "seed",
+    "device",
+)
 EVALUATE_FIELDS = (
     "run",
     "real",
@@ -48,6 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="train without domain randomisation",
     )
+    f.add_argument("--init", help="classifiers folder to fine-tune from")
+    f.add_argument("--lr", type=float, help="peak learning rate (default 3e-3)")
     f.add_argument("--seed", type=int)
     f.add_argument("--device")
     add_config_option(f)

@@ -61,6 +61,10 @@ class FeatureClassifierConfig(TaskConfig):
         Domain randomisation of the training images (sky, noise, PSF,
         stretch, JPEG, stars, size, resolution) so the heads hold on real
         survey images.
+    init : Path, optional
+        Classifiers to start from (fine-tuning, e.g. on a new sky version):
+        their architecture and input normalisation replace ``depths``,
+        ``hidden_sizes``, ``embedding_size`` and ``zoom``.
     seed : int
     device : str
     """
@@ -82,6 +86,7 @@ class FeatureClassifierConfig(TaskConfig):
     max_pos_weight: float = 10.0
     targets: str = "joint"
     randomise: bool = True
+    init: Path | None = None
     seed: int = 0
     device: str = "cpu"
 

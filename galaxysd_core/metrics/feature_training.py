@@ -263,18 +263,30 @@ def train_feature_cnn(
         )
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-    pixels = images[train].float() / 255.0
-    spec = CNNSpec(
-        image_size=config.image_size,
-        depths=tuple(config.depths),
-        hidden_sizes=tuple(config.hidden_sizes),
-        embedding_size=config.embedding_size,
-        zoom=config.zoom,
-        mean=tuple(round(float(v), 5) for v in pixels.mean(dim=(0, 2, 3))),
-        std=tuple(round(float(v), 5) for v in pixels.std(dim=(0, 2, 3)).clamp(min=1e-3)),
-    )
-    del pixels
-    cnn = FeatureCNN(spec)
+    if config.init is not None:
+        # fine-tuning: architecture, input normalisation and weights of saved classifiers
+        from galaxysd_core.metrics.feature_cnn import load_feature_cnn
+
+        start = load_feature_cnn(config.init)
+        cnn = FeatureCNN(start.spec, start.model)
+        if cnn.spec.image_size != config.image_size:
+            raise ConfigError(
+                f"FeatureClassifierConfig.init: {config.init} takes {cnn.spec.image_size} px "
+                f"images, image_size is {config.image_size}"
+            )
+    else:
+        pixels = images[train].float() / 255.0
+        spec = CNNSpec(
+            image_size=config.image_size,
+            depths=tuple(config.depths),
+            hidden_sizes=tuple(config.hidden_sizes),
+            embedding_size=config.embedding_size,
+            zoom=config.zoom,
+            mean=tuple(round(float(v), 5) for v in pixels.mean(dim=(0, 2, 3))),
+            std=tuple(round(float(v), 5) for v in pixels.std(dim=(0, 2, 3)).clamp(min=1e-3)),
+        )
+        del pixels
+        cnn = FeatureCNN(spec)
     cnn.model.to(config.device)
     y_all = torch.from_numpy(labels)
     m_all = torch.from_numpy(asked)
@@ -478,6 +490,7 @@ def train_feature_classifiers(
         f" --epochs {config.epochs} --seed {config.seed}"
         + (f" --zoom {config.zoom}" if config.zoom > 1 else "")
         + (f" --targets {config.targets}" if config.targets != "joint" else "")
+        + (f" --init {config.init} --lr {config.lr}" if config.init is not None else "")
         + ("" if config.randomise else " --no-randomise")
         + (f" --device {config.device}" if config.device != "cpu" else ""),
     )
