@@ -46,7 +46,7 @@ from galaxysd_core.metrics.consistency import consistency_per_image
 from galaxysd_core.metrics.evaluate import real_table
 from galaxysd_core.metrics.feature_cnn import DEFAULT_FOLDER, load_feature_cnn
 from galaxysd_core.metrics.features import FEATURES, feature_labels, prompt_answers
-from galaxysd_core.paths import ASSETS, SHARED_REFERENCE
+from galaxysd_core.paths import ASSETS, REPO_ROOT, SHARED_REFERENCE
 
 NAMES = [f.name for f in FEATURES]
 REFERENCE = SHARED_REFERENCE / "sdss_gz2"
@@ -192,11 +192,17 @@ def judge_encoder(folder: Path, sky: Path, labels: pd.DataFrame, images: list) -
     return out
 
 
+def _short(path: str) -> str:
+    """A path relative to the checkout where it lies inside it."""
+    p = Path(path).resolve()
+    return str(p.relative_to(REPO_ROOT)) if p.is_relative_to(REPO_ROOT) else str(path)
+
+
 def format_report(result: dict) -> str:
     """The text tables of one run."""
     lines = []
     for c in result.get("classifiers", []):
-        lines.append(f"feature classifiers: {c['folder']}")
+        lines.append(f"feature classifiers: {_short(c['folder'])}")
         lines.append(
             f"  consistency of the {len(c['real']['per_image'])} real images with their prompt: "
             f"{c['real']['consistency']:.3f} [{c['real']['consistency_ci'][0]:.2f}-"
@@ -230,7 +236,7 @@ def format_report(result: dict) -> str:
                 f"({v['mock_n']})"
             )
     for e in result.get("encoders", []):
-        lines.append(f"encoder: {e['folder']}")
+        lines.append(f"encoder: {_short(e['folder'])}")
         for name in ("trained", "random_init"):
             r = e[name]["real"]
             lines.append(
@@ -261,11 +267,14 @@ def main() -> None:
     if not args.no_encoder:
         for folder in args.encoder or [ASSETS / "demo-encoder"]:
             result["encoders"].append(judge_encoder(folder, args.sky, labels, images))
+    sky_config = args.sky / "sky_config.json"
+    sky = json.loads(sky_config.read_text()) if sky_config.is_file() else {}
     text = (
         f"# python benchmarks/judges_real.py --sky {args.sky} ... "
         f"({time.monotonic() - started:.0f} s)\n"
-        f"# real: {len(labels)} SDSS images of {REFERENCE} (a test set; never trained on)\n"
-        + format_report(result)
+        f"# mock: n={sky.get('n')} seed={sky.get('seed')} sky version {sky.get('version', 1)}\n"
+        f"# real: {len(labels)} SDSS images of ../shared/reference/sdss_gz2 (a test set; "
+        "never trained on)\n" + format_report(result)
     )
     print(text)
     if args.out:
