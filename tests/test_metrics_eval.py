@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
 from galaxysd_core.embedding import MapConfig
@@ -25,7 +26,7 @@ from galaxysd_core.metrics.feature_training import (
     train_feature_cnn,
     validation_split,
 )
-from galaxysd_core.metrics.features import FEATURES, feature_labels, prompt_answers
+from galaxysd_core.metrics.features import FEATURES, feature_labels, prompt_answers, tag_targets
 from galaxysd_core.metrics.results import compose_preset, trend
 
 #: A CNN small enough to train on the 400-galaxy mock sky in seconds.
@@ -113,8 +114,13 @@ def test_trained_classifiers_load_and_predict(mock_sky, tiny_classifiers, tmp_pa
     # in-memory PIL images (as evaluate hands over generated ones) give the same answers
     images = [Image.open(p).convert("RGB") for p in paths]
     assert np.array_equal(cnn.predict(images), pred)
-    with pytest.raises(ConfigError, match=r"no truth\.parquet"):
+    with pytest.raises(ConfigError, match=r"truth\.parquet.*metadata\.jsonl"):
         train_feature_classifiers(FeatureClassifierConfig(data=tmp_path, output_dir=tmp_path))
+    # any input size: a generator's 128 px images and 424 px cutouts are resampled to 64
+    big = [im.resize((128, 128)) for im in images] + [images[0].resize((424, 424))]
+    assert cnn.predict(big).shape == (6, 11) and cnn.predict(big).dtype == bool
+    tensor = torch.from_numpy(np.stack([np.asarray(i) for i in big[:5]])).permute(0, 3, 1, 2)
+    assert cnn.predict(tensor).shape == (5, 11)
 
 
 def test_zoomed_view_is_the_enlarged_centre_and_survives_save(tmp_path):
@@ -170,7 +176,8 @@ def test_thresholds_maximise_balanced_accuracy_on_validation(mock_sky):
     images, _ = load_images(
         [mock_sky / "images" / f"{a}.jpg" for a in truth["asset_id"]], TINY_CNN["image_size"]
     )
-    config = FeatureClassifierConfig(**{**TINY_CNN, "epochs": 1})
+    # without domain randomisation the cuts come from the clean validation split alone
+    config = FeatureClassifierConfig(**{**TINY_CNN, "epochs": 1, "randomise": False})
     cnn = train_feature_cnn(images, labels, asked, config=config)
     _, val = validation_split(len(truth), config.val_fraction, seed=config.seed)
     assert cnn.meta["training"]["n_val"] == len(val)
@@ -354,3 +361,60 @@ def test_evaluate_bad_runs(tmp_path, ws):
         EvaluateConfig.from_dict({"run": str(tmp_path), "prompts": ["Z"]})
     with pytest.raises(ConfigError, match="method must be one of"):
         MapConfig.from_dict({"method": "mds"})
+
+
+def test_tag_targets_know_a_no_from_the_gz2_path():
+    names = [f.name for f in FEATURES]
+    labels, known = tag_targets([("smooth", "completely_round"), ("spiral", "loose_arms")])
+    row = dict(zip(names, zip(labels[0], known[0], strict=True), strict=True))
+    # an elliptical has no bar: a known "no" for the joint target ...
+    assert row["bar"] == (False, True) and row["completely_round"] == (True, True)
+    assert row["ring"] == (False, False)  # "something odd?" was not answered: unknown
+    spiral = dict(zip(names, zip(labels[1], known[1], strict=True), strict=True))
+    assert spiral["tight_arms"] == (False, True) and spiral["spiral"] == (True, True)
+    assert spiral["bar"] == (False, False)  # the bar question had no well-sampled answer
+    # ... but unknown for the conditional one (the bar question is not asked of it)
+    _, cond = tag_targets([("smooth", "completely_round")], joint=False)
+    assert not cond[0, names.index("bar")] and cond[0, names.index("completely_round")]
+    with pytest.raises(ConfigError, match="no_such_tag"):
+        tag_targets([("no_such_tag",)])
+
+
+def test_classifiers_train_from_a_prepared_datasets_votes(mock_sky, tmp_path):
+    import json
+
+    from galaxysd_core.gz2 import PrepareConfig, prepare_dataset
+    from galaxysd_core.metrics.feature_training import training_targets
+
+    prepared = prepare_dataset(PrepareConfig.from_sky(mock_sky, out=tmp_path / "ds"))
+    paths, labels, known, source = training_targets(prepared)
+    assert source == "votes" and labels.shape == known.shape == (len(paths), 11)
+    assert all(p.is_file() for p in paths) and not (labels & ~known).any()
+    # the votes agree with the truth where they decide
+    truth_paths, truth_labels, _, _ = training_targets(mock_sky)
+    row = {p.name: i for i, p in enumerate(truth_paths)}
+    same = truth_labels[[row[p.name] for p in paths]]
+    assert (same[known] == labels[known]).mean() > 0.9
+    out = train_feature_classifiers(
+        FeatureClassifierConfig(data=prepared, output_dir=tmp_path / "fc", **TINY_CNN)
+    )
+    meta = json.loads((out / "feature_classifiers.json").read_text())
+    assert meta["training"]["labels_from"] == "votes" and meta["targets"] == "joint"
+    assert load_feature_cnn(out).predict([str(p) for p in paths[:3]]).shape == (3, 11)
+
+
+def test_fine_tuning_keeps_the_starting_classifiers_architecture(
+    mock_sky, tiny_classifiers, tmp_path
+):
+    import json
+
+    out = train_feature_classifiers(
+        FeatureClassifierConfig(
+            data=mock_sky, output_dir=tmp_path / "ft", init=tiny_classifiers, lr=1e-4,
+            **{**TINY_CNN, "hidden_sizes": (4, 4), "epochs": 1},
+        )
+    )  # fmt: skip
+    meta = json.loads((out / "feature_classifiers.json").read_text())
+    start = json.loads((tiny_classifiers / "feature_classifiers.json").read_text())
+    assert meta["architecture"] == start["architecture"]  # not the config's (4, 4)
+    assert "--init" in meta["training"]["command"]

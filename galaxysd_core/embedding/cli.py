@@ -18,6 +18,8 @@ SIMCLR_FIELDS = (
     "time_limit_s",
     "max_images",
     "resume",
+    "init",
+    "randomise",
     "half",
     "seed",
     "device",
@@ -46,6 +48,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--time-limit-s", dest="time_limit_s", type=float, help="stop after seconds")
     p.add_argument("--max-images", dest="max_images", type=int, help="sample this many images")
     p.add_argument("--resume", help="'latest' or a checkpoint folder")
+    p.add_argument("--init", help="encoder folder to fine-tune from (e.g. assets/demo-encoder)")
+    p.add_argument(
+        "--no-randomise",
+        dest="randomise",
+        action="store_false",
+        default=None,
+        help="views without survey domain randomisation",
+    )
     p.add_argument(
         "--half", action="store_true", default=None, help="store the final encoder in fp16"
     )
@@ -62,7 +72,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "balanced accuracies as JSON (the demo encoder's probe.json).",
     )
     q.add_argument("--encoder", required=True, help="encoder folder")
-    q.add_argument("--sky", required=True, help="mock sky folder with truth.parquet")
+    q.add_argument(
+        "--sky", required=True, help="mock sky (truth.parquet) or prepared dataset (votes)"
+    )
     q.add_argument("--folds", type=int, default=3, help="cross-validation folds (default 3)")
     q.add_argument("--seed", type=int, default=0, help="random-init and fold seed (default 0)")
     q.add_argument("--out", required=True, help="JSON file to write")

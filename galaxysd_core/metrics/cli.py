@@ -6,7 +6,18 @@ import argparse
 
 from galaxysd_core.cli import add_config_option, config_from_args, run_with_progress
 
-FEATURE_FIELDS = ("data", "output_dir", "epochs", "zoom", "seed", "device")
+FEATURE_FIELDS = (
+    "data",
+    "output_dir",
+    "epochs",
+    "zoom",
+    "targets",
+    "randomise",
+    "init",
+    "lr",
+    "seed",
+    "device",
+)
 EVALUATE_FIELDS = (
     "run",
     "real",
@@ -29,13 +40,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "feature-classifiers",
         help="train the 11 consistency classifiers (one multi-task CNN on pixels)",
         description="Train a small multi-task ResNet with 11 feature logits (Sec. 4.1) on a "
-        "labelled mock sky; writes model.safetensors + feature_classifiers.json (thresholds, "
+        "labelled mock sky or a prepared dataset's catalogue tags; writes model.safetensors + feature_classifiers.json (thresholds, "
         "per-feature validation balanced accuracy) into --output-dir.",
     )
-    f.add_argument("--data", help="mock sky folder with truth.parquet")
+    f.add_argument(
+        "--data", help="mock sky (truth.parquet) or prepared dataset (metadata.jsonl: votes)"
+    )
     f.add_argument("--output-dir", dest="output_dir")
     f.add_argument("--epochs", type=int, help="passes over the training split (default 20)")
     f.add_argument("--zoom", type=int, help="2: add the enlarged centre as a second view")
+    f.add_argument(
+        "--targets",
+        choices=("joint", "conditional"),
+        help="joint (default): heads also say no where their question is not asked",
+    )
+    f.add_argument(
+        "--no-randomise",
+        dest="randomise",
+        action="store_false",
+        default=None,
+        help="train without domain randomisation",
+    )
+    f.add_argument("--init", help="classifiers folder to fine-tune from")
+    f.add_argument("--lr", type=float, help="peak learning rate (default 3e-3)")
     f.add_argument("--seed", type=int)
     f.add_argument("--device")
     add_config_option(f)

@@ -118,3 +118,62 @@ def feature_labels(truth: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         path = [t for t in TASKS[f.task].path if t in tags.columns]
         asked[f.name] = tags[path].all(axis=1) if path else pd.Series(True, index=tags.index)
     return pd.DataFrame(labels), pd.DataFrame(asked)
+
+
+def joint_labels(truth: pd.DataFrame) -> pd.DataFrame:
+    """Per galaxy, whether each feature's answer holds *and* its question is asked.
+
+    The joint target of a classifier that must also say "no" where its
+    question is not asked: "is there a bar?" is no for an elliptical, which
+    has no disk to bar (see :func:`tag_targets`).
+    """
+    labels, asked = feature_labels(truth)
+    return labels & asked
+
+
+def tag_targets(
+    tags_per_galaxy: list[tuple[str, ...]] | list[list[str]], *, joint: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Classifier targets from catalogue tags (well-sampled GZ2 answers), and which are known.
+
+    A galaxy's tags are the answers its volunteers agreed on; a task without
+    a well-sampled answer leaves its feature unknown. With ``joint`` (the
+    default) a feature's target is "its answer holds and its question is
+    asked": positive when a tag (or an answer it implies) gives the feature;
+    negative when its task has another well-sampled answer, or when a task on
+    its path does (a ``smooth`` galaxy has no bar, no arms and no bulge of a
+    disk). Without ``joint`` the target is the conditional one of
+    :func:`prompt_answers`: known only where the feature's own task is answered.
+
+    Parameters
+    ----------
+    tags_per_galaxy : list of sequences of str
+        GZ2 tags per galaxy (e.g. a prepared dataset's ``tags``).
+    joint : bool, default True
+
+    Returns
+    -------
+    labels, known : np.ndarray of bool, shape (n, 11)
+
+    Raises
+    ------
+    ConfigError
+        On an unknown tag.
+    """
+    n = len(tags_per_galaxy)
+    labels = np.zeros((n, len(FEATURES)), dtype=bool)
+    known = np.zeros((n, len(FEATURES)), dtype=bool)
+    for j, tags in enumerate(tags_per_galaxy):
+        implied = implied_tags(tuple(tags))
+        answered = {ANSWER_BY_TAG[t].task for t in implied}
+        for i, f in enumerate(FEATURES):
+            labels[j, i] = bool(implied & set(f.tags))
+            known[j, i] = f.task in answered
+            if joint and not labels[j, i]:
+                # a task on the path answered otherwise: the question is not asked
+                off = any(
+                    ANSWER_BY_TAG[p].task in answered and p not in implied
+                    for p in TASKS[f.task].path
+                )
+                known[j, i] |= off
+    return labels, known
