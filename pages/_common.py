@@ -33,6 +33,10 @@ PAGES: tuple[tuple[str, str, str, str, str], ...] = (
      "Browse a mock sky or GZ2 images, filter by tags, prepare a training set."),
     ("Make", "Compose", "compose.py", ":material/brush:",
      "Write a morphology prompt, weight its tags, generate galaxies."),
+    ("Make", "History", "history.py", ":material/history:",
+     "Everything generated in this workspace: settings, reuse, download."),
+    ("Make", "X/Y Grid", "grid.py", ":material/grid_on:",
+     "Sweep two settings; every cell scored by consistency and realism."),
     ("Make", "Training", "training.py", ":material/model_training:",
      "Fine-tune a model, watch the loss and samples, stop or resume."),
     ("Measure", "Metrics", "metrics.py", ":material/monitoring:",
@@ -60,9 +64,14 @@ class Keys:
     DEVICE = "device"  # "cpu" or "cuda"
     REVIEW_SESSION = "review_session"  # token from ReviewStore.sign_in
     REVIEW_ROUND = "review_round"  # int id of the round picked on the Review page
-    COMPOSE_GALLERY = "compose_gallery"  # list of generated PNG paths
-    COMPOSE_PRESET = "compose_preset"  # settings sent from the Metrics page
-    COMPOSE_LAST = "compose_last"  # (generated PNG paths, real same-tag paths) of the last run
+    COMPOSE_PRESET = "compose_preset"  # settings sent from Metrics, History or PNG-info
+    COMPOSE_LAST = "compose_last"  # dict: paths, seeds, prompt, reference, real of the last batch
+    COMPOSE_LIVE = (
+        "compose_live_preview"  # ((model, device), LivePreview) of this session's live mode
+    )
+    COMPOSE_REFERENCE = "compose_reference"  # str path of an image sent from History
+    HISTORY_SELECTED = "history_selected"  # str path of the image opened on History
+    GRID_RUN = "grid_run"  # str path of the grid folder shown on the Grid page
     QUIZ_ROUND = "quiz_round"  # QuizRound.to_dict() of the round on screen
     QUIZ_IMAGE = "quiz_image"  # str path of the round's generated PNG
     QUIZ_PLAYER = "quiz_player"  # name typed on the Quiz page
