@@ -48,7 +48,7 @@ def test_check_prompt_counts_tokens_and_refuses_empty_and_long():
     used = compose.check_prompt(tokenizer, "sdss, {dust lane:1.3}")
     assert 2 <= used <= compose.MAX_TOKENS
     for empty in ("", "  ", "{ :1.2}, "):
-        with pytest.raises(ConfigError, match="empty|nothing to weight"):
+        with pytest.raises(ConfigError, match=r"empty|nothing to weight"):
             compose.check_prompt(tokenizer, empty)
     with pytest.raises(ConfigError, match="position 6"):
         compose.check_prompt(tokenizer, "sdss, {dust lane")
@@ -181,4 +181,3 @@ def test_compose_page_builds_prompt_and_generates(app_env):
     assert second.settings["guidance"] == 3.0 and second.settings["seed"] == seed
     assert np.asarray(second.image).shape == np.asarray(first.image).shape
     assert not np.array_equal(np.asarray(second.image), np.asarray(first.image))
-

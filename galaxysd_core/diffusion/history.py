@@ -53,7 +53,7 @@ def load_history(ws: Workspace) -> pd.DataFrame:
     Returns
     -------
     pd.DataFrame
-        :data:`COLUMNS`; ``tags`` is a tuple of the GZ2 tags the prompt names,
+        :data:`COLUMNS`, newest batch first, a batch in seed order; ``tags`` is a tuple of the GZ2 tags the prompt names,
         ``created`` the PNG's modification time (a POSIX timestamp), ``batch``
         its folder relative to the workspace. Sidecars that cannot be read, or
         whose PNG is gone, are skipped (with a log line).
@@ -78,7 +78,12 @@ def load_history(ws: Workspace) -> pd.DataFrame:
             row["batch"] = str(png.parent.relative_to(ws.root))
             rows.append(row)
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    return frame.sort_values(["created", "path"], ascending=[False, True], ignore_index=True)
+    # Newest batch first; a batch in seed order, as it was generated.
+    newest = frame.groupby("batch")["created"].transform("max")
+    order = frame.assign(_newest=newest).sort_values(
+        ["_newest", "batch", "seed", "path"], ascending=[False, True, True, True]
+    )
+    return order.drop(columns="_newest").reset_index(drop=True)
 
 
 def filter_history(
