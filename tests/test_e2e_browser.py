@@ -49,6 +49,8 @@ PAGES = [
     ("Home", "home"),
     ("Dataset", "dataset"),
     ("Compose", "compose"),
+    ("History", "history"),
+    ("X/Y Grid", "grid"),
     ("Training", "training"),
     ("Metrics", "metrics"),
     ("Embedding Map", "embedding_map"),
