@@ -2,50 +2,42 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from galaxysd_core.diffusion.history import zip_images
-from galaxysd_core.diffusion.live import LIVE_STEPS, LivePreview, render_preview
+from galaxysd_core.diffusion.live import LIVE_STEPS, render_preview
+from galaxysd_core.errors import GalaxySDError
 from pages import _common as common
 from pages._common import Keys
 
-# How long a run waits for the live preview before showing the previous one and polling.
-LIVE_WAIT_S = 2.0
-
 
 def live_preview(settings: dict[str, Any], reference: Path | None) -> None:
-    """Ask the session's preview worker for ``settings``; show its image beside the reference."""
-    model = (str(common.active_model()), common.active_device())
+    """Draw one quick image of ``settings`` (unless on screen already), beside the reference."""
     held = st.session_state.get(Keys.COMPOSE_LIVE)
-    if held is None or held[0] != model:
-        pipe = common.pipeline()
-        held = (model, LivePreview(lambda s, progress: render_preview(pipe, s, progress)))
+    wanted = {**settings, "model": str(common.active_model()), "device": common.active_device()}
+    if held is None or held["settings"] != wanted:
+        start = time.perf_counter()
+        held = {"settings": wanted, "image": None, "error": None}
+        try:
+            held["image"] = render_preview(common.pipeline(), settings)
+        except GalaxySDError as exc:  # shown in place of the image: no stale preview
+            held["error"] = str(exc)
+        held["seconds"] = time.perf_counter() - start
         st.session_state[Keys.COMPOSE_LIVE] = held
-    preview: LivePreview = held[1]
-    preview.request(settings)
-    preview.wait(LIVE_WAIT_S)
-
-    polling = preview.busy  # still drawing: the fragment polls until the image is in
-
-    @st.fragment(run_every=0.3 if polling else None)
-    def _show() -> None:
-        result = preview.result
-        if polling and not preview.busy:
-            st.rerun()  # the preview of these settings is ready: show it, stop polling
-        cols = st.columns(4)
-        if result is not None and result.error:
-            cols[0].error(f"Live preview failed: {result.error}")
-        elif result is not None:
-            stale = " (updating...)" if preview.busy else ""
-            caption = f"Live{stale}: seed {result.settings['seed']}, {LIVE_STEPS} DPM++ steps"
-            cols[0].image(result.image, width="stretch", caption=caption)
-        if reference is not None:
-            cols[1].image(str(reference), width="stretch", caption=f"Reference: {reference.name}")
-
-    _show()
+    cols = st.columns(4)
+    if held["error"]:
+        cols[0].error(f"Live preview failed: {held['error']}")
+    else:
+        caption = (
+            f"Live: seed {settings['seed']}, {LIVE_STEPS} DPM++ steps, {held['seconds']:.2f} s"
+        )
+        cols[0].image(held["image"], width="stretch", caption=caption)
+    if reference is not None:
+        cols[1].image(str(reference), width="stretch", caption=f"Reference: {reference.name}")
 
 
 def show_batch() -> None:

@@ -35,6 +35,7 @@ left, right = st.columns(2)
 with left:
     tags, weights = ui.picker()
     ui.png_info()
+    live_slot = st.container()  # filled once every widget is read
 with right:
     prompt = ui.prompt_box(compose.prompt_for_choice(tags, weights))
     negative = st.text_input("Negative prompt", key="compose_negative_prompt")
@@ -76,17 +77,18 @@ with right:
 
 reference = compose.choose_reference(mode, matches, picked=picked, seed=int(seed))
 if live and prompt is not None:
-    view.live_preview(
-        {
-            "prompt": prompt,
-            "negative_prompt": negative,
-            "seed": int(seed),
-            "guidance": float(guidance),
-            "strength": float(strength),
-            "reference": None if reference is None else str(reference),
-        },
-        reference,
-    )
+    with live_slot:
+        view.live_preview(
+            {
+                "prompt": prompt,
+                "negative_prompt": negative,
+                "seed": int(seed),
+                "guidance": float(guidance),
+                "strength": float(strength),
+                "reference": None if reference is None else str(reference),
+            },
+            reference,
+        )
 if go and prompt is not None:
     st.session_state[Keys.COMPOSE_LAST] = None  # an error must not leave the last batch up
     with common.user_errors("generate"):

@@ -1,5 +1,5 @@
 """What Compose, History and the X/Y grid stand on: PNG settings (ours and A1111's),
-the workspace history, the live preview worker and ``galaxysd grid``."""
+the workspace history and ``galaxysd grid``."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from galaxysd_core.diffusion import (
 )
 from galaxysd_core.diffusion.grid import GridConfig, heat_table, parse_axis, with_weight
 from galaxysd_core.diffusion.history import filter_history, load_history, zip_images
-from galaxysd_core.diffusion.live import LivePreview
 from galaxysd_core.diffusion.pnginfo import SETTINGS_KEYS, PngSettingsError
 from galaxysd_core.errors import ConfigError, ImageReadError
 
@@ -116,33 +115,6 @@ def test_history_lists_filters_and_zips(model_dir, ws):
     with zipfile.ZipFile(io.BytesIO(zip_images(frame["path"][:2]))) as archive:
         assert sorted(archive.namelist()) == ["galaxy-0.json", "galaxy-0.png", "galaxy-9.json",
                                               "galaxy-9.png"]  # fmt: skip
-
-
-def test_live_preview_draws_only_the_latest_settings():
-    started, cancelled = [], []
-
-    def render(settings, progress):
-        started.append(settings["n"])
-        for _ in range(20):  # a slow sampler that checks for a newer request each step
-            time.sleep(0.01)
-            if progress.should_stop():
-                cancelled.append(settings["n"])
-                progress.check_stop()
-        if settings["n"] < 0:
-            raise ConfigError("n must be >= 0")
-        return settings["n"] * 10
-
-    preview = LivePreview(render)
-    assert preview.result is None and not preview.busy
-    for n in range(5):  # a burst of changes: no queue, the last one wins
-        preview.request({"n": n})
-    assert not preview.request({"n": 4})  # the same settings again: nothing to do
-    result = preview.wait(10)
-    assert result.settings == {"n": 4} and result.image == 40 and result.error is None
-    assert started[-1] == 4 and len(started) <= 3 and set(cancelled) <= {0, 1, 2, 3}
-    preview.request({"n": -1})
-    failed = preview.wait(10)
-    assert failed.image is None and failed.error == "n must be >= 0"  # no stale image
 
 
 def test_axes_and_phrase_weights():
