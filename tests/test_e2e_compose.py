@@ -37,6 +37,12 @@ def slider(page, label: str):
     return box.get_by_role("slider")
 
 
+def slider_value(page, label: str) -> float:
+    """The value a slider shows above its thumb."""
+    box = page.locator('[data-testid="stSlider"]').filter(has_text=label).first
+    return float(box.locator('[data-testid="stSliderThumbValue"]').inner_text())
+
+
 def live_src(page, *, other_than: str = "") -> str:
     """The live image's URL once it is up to date (and not ``other_than``)."""
     page.wait_for_function(
@@ -90,7 +96,7 @@ def test_live_png_info_history_and_grid(tmp_path, mock_sky):
         assert made["steps"] == 5 and png.name.startswith("sdss")
 
         # Change the form, drop the PNG back: its settings return.
-        seed_box = page.get_by_label("Seed")
+        seed_box = page.get_by_label("Seed", exact=True)
         seed_box.fill("123")
         seed_box.press("Enter")
         slider(page, "Guidance").press("End")
@@ -101,8 +107,8 @@ def test_live_png_info_history_and_grid(tmp_path, mock_sky):
         page.get_by_role("button", name="Load these settings").click()
         settle(page)
         assert seed_box.input_value() == str(made["seed"])
-        assert float(slider(page, "Guidance").get_attribute("aria-valuenow")) == made["guidance"]
-        assert float(slider(page, "Steps").get_attribute("aria-valuenow")) == made["steps"]
+        assert slider_value(page, "Guidance") == made["guidance"]
+        assert slider_value(page, "Steps") == made["steps"]
         prompt = page.locator('[data-testid="stTextArea"] textarea').first.input_value()
         assert prompt == made["prompt"]
 
@@ -118,8 +124,8 @@ def test_live_png_info_history_and_grid(tmp_path, mock_sky):
         go(page, "X/Y Grid")
         page.get_by_label("X values (comma-separated)").fill("3,9")
         page.get_by_label("X values (comma-separated)").press("Enter")
-        page.get_by_label("Steps").fill("4")
-        page.get_by_label("Steps").press("Enter")
+        page.get_by_label("Steps", exact=True).fill("4")
+        page.get_by_label("Steps", exact=True).press("Enter")
         settle(page)
         page.get_by_role("button", name="Run grid").click()
         settle(page, timeout=300_000)

@@ -6,9 +6,8 @@ same seed, one image; the full-quality batch stays on Generate.
 
 The preview is drawn inside the page's own script run, not in a worker
 thread: Streamlit already coalesces a burst of changes into one rerun with the
-latest values (a slider reports on release), so no work queues; and torch
-worker threads started from the Streamlit server hung inside the UNet's
-attention on their second preview on the 2-core machine.
+latest values (a slider reports on release), so no work queues. It runs on one
+torch thread (see :func:`render_preview`).
 """
 
 from __future__ import annotations
@@ -44,6 +43,8 @@ def render_preview(
     -------
     PIL.Image.Image
     """
+    import torch
+
     from galaxysd_core.diffusion.sampling import generate
 
     strength = float(settings.get("strength") or 1.0)
@@ -51,16 +52,24 @@ def render_preview(
     # img2img runs only the last ``strength`` part of the steps: ask for enough
     # that LIVE_STEPS of them actually run.
     steps = LIVE_STEPS if reference is None else math.ceil(LIVE_STEPS / strength)
-    return generate(
-        pipeline,
-        settings["prompt"],
-        n=1,
-        seed=int(settings["seed"]),
-        steps=steps,
-        guidance=float(settings["guidance"]),
-        scheduler=LIVE_SCHEDULER,
-        negative_prompt=settings.get("negative_prompt") or "",
-        reference=reference,
-        strength=strength,
-        progress=progress,
-    ).images[0]
+    # One thread: a 64 px UNet gains little from two, and two OpenMP threads on
+    # cores busy with a background job stall at every barrier (on the shared
+    # 2-core machine, load 17: 10-35 s per preview with two, 0.4-0.6 s with one).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return generate(
+            pipeline,
+            settings["prompt"],
+            n=1,
+            seed=int(settings["seed"]),
+            steps=steps,
+            guidance=float(settings["guidance"]),
+            scheduler=LIVE_SCHEDULER,
+            negative_prompt=settings.get("negative_prompt") or "",
+            reference=reference,
+            strength=strength,
+            progress=progress,
+        ).images[0]
+    finally:
+        torch.set_num_threads(threads)
