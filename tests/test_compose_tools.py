@@ -26,6 +26,7 @@ from galaxysd_core.diffusion.pnginfo import SETTINGS_KEYS, PngSettingsError
 from galaxysd_core.errors import ConfigError, ImageReadError
 
 PROMPT = "sdss, spiral galaxy, {dust lane:1.3}"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -93,10 +94,11 @@ def test_png_without_settings_is_refused_by_name(tmp_path):
         read_png_settings(tmp_path / "fake.png")
 
 
-def test_history_lists_filters_and_zips(model_dir, ws):
+def test_history_lists_filters_and_zips(model_dir, ws, monkeypatch):
     from galaxysd_core.diffusion import generate, load_pipeline
     from galaxysd_core.diffusion.history import batch_folder
 
+    monkeypatch.syspath_prepend(str(ROOT))  # `pages._common` for the History page
     pipe = load_pipeline(model_dir)
     first = batch_folder(ws, now=1_000_000)
     generate(pipe, PROMPT, n=2, steps=2, seed=0, out=first, model_name="tiny")
@@ -112,6 +114,15 @@ def test_history_lists_filters_and_zips(model_dir, ws):
     assert list(filter_history(frame, tags=["dust_lane"])["seed"]) == [0, 1]
     assert list(filter_history(frame, text="ROUND")["seed"]) == [9]
     assert list(filter_history(frame, models=["other"])["seed"]) == [9]
+    from streamlit.testing.v1 import AppTest
+
+    from pages._common import Keys
+
+    at = AppTest.from_file(str(ROOT / "pages" / "history.py"), default_timeout=60).run()
+    assert [b.label for b in at.button].count("Open") == 3 and not at.exception
+    next(b for b in at.button if b.label == "Open").click().run()  # the newest image
+    assert at.session_state[Keys.HISTORY_SELECTED] == frame["path"].iloc[0]
+    assert {"Reuse these settings", "Use as reference"} <= {b.label for b in at.button}
     with zipfile.ZipFile(io.BytesIO(zip_images(frame["path"][:2]))) as archive:
         assert sorted(archive.namelist()) == ["galaxy-0.json", "galaxy-0.png", "galaxy-9.json",
                                               "galaxy-9.png"]  # fmt: skip

@@ -115,9 +115,6 @@ def test_live_png_info_history_and_grid(tmp_path, mock_sky):
         # History lists the batch, newest first.
         go(page, "History")
         page.get_by_text("5 of 5 images", exact=False).wait_for()
-        page.get_by_role("button", name="Open").first.click()
-        settle(page)
-        page.get_by_role("button", name="Reuse these settings").wait_for()
         shot(page, "history")
 
         # A two-cell grid runs on the page and shows its heat map.
