@@ -12,7 +12,7 @@ import streamlit as st
 
 from galaxysd_core.diffusion.history import filter_history, load_history, zip_images
 from galaxysd_core.gz2 import PHRASES
-from pages._common import Keys, get_workspace, label_for
+from pages._common import Keys, get_workspace
 
 PER_PAGE = 24
 SHOWN = (
@@ -78,7 +78,7 @@ tags = c2.multiselect("Tags", present, key="history_tags", format_func=lambda t:
 models = c3.multiselect("Model", sorted(frame["model"].dropna().unique()), key="history_models")
 shown = filter_history(frame, text=text, tags=tags, models=models)
 st.caption(
-    f"{len(shown)} of {len(frame)} images in `{label_for(ws.root)}` (newest first). "
+    f"{len(shown)} of {len(frame)} images in this workspace (newest first). "
     "Open one for its settings."
 )
 if not shown.empty:
