@@ -36,7 +36,7 @@ def live_preview(settings: dict[str, Any], reference: Path | None) -> None:
             f"Live: seed {settings['seed']}, {LIVE_STEPS} DPM++ steps, {held['seconds']:.2f} s"
         )
         cols[0].image(held["image"], width="stretch", caption=caption)
-    if reference is not None:
+    if reference is not None and not held["error"]:  # an unreadable one is the error
         cols[1].image(str(reference), width="stretch", caption=f"Reference: {reference.name}")
 
 

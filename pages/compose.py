@@ -52,6 +52,10 @@ with right:
         picked = st.selectbox("Reference", matches[:200], format_func=lambda p: p.name)
     elif mode in ("pick one", "random with the same tags") and not matches:
         st.caption("No real image carries these tags; starting from noise.")
+    if mode == "pick one" and picked is not None:
+        st.image(str(picked), width=96, caption=picked.name)
+    elif picked is not None:  # shown beside the result (read only when generating)
+        st.caption(f"Reference sent from History: {picked.name}")
     c1, c2, c3 = st.columns(3)
     scheduler = c1.selectbox("Sampler", SCHEDULERS, key="compose_scheduler")
     steps = c2.slider("Steps", *ui.RANGES["steps"], key="compose_steps")
