@@ -50,6 +50,8 @@ PAGES = [
     ("Home", "home"),
     ("Dataset", "dataset"),
     ("Compose", "compose"),
+    ("History", "history"),
+    ("X/Y Grid", "grid"),
     ("Training", "training"),
     ("Metrics", "metrics"),
     ("Embedding Map", "embedding_map"),

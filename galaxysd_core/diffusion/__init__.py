@@ -5,9 +5,12 @@ Names are imported lazily so ``galaxysd --help`` does not load torch and diffuse
 - :mod:`.pipelines` ``load_pipeline``, ``tiny_components``, ``build_pipeline``,
   ``save_pipeline``, ``make_scheduler``, ``SCHEDULERS``
 - :mod:`.sampling` ``generate``, ``Generation``
+- :mod:`.pnginfo` ``read_png_settings`` (ours and A1111's), ``write_images``
 - :mod:`.finetune` ``FinetuneConfig`` (the loop: ``galaxysd_core.diffusion.finetune.finetune``)
   with :mod:`.batches` (``TrainingBatches``) and :mod:`.lr_schedule` (``make_lr_scheduler``)
 - :mod:`.demo` ``DemoBuildConfig``, ``build_demo``
+- :mod:`.grid` ``GridConfig``, ``run_grid`` (the X/Y grid scored per cell)
+- :mod:`.live` the live preview; :mod:`.history` what a workspace generated
 - :mod:`.compose` the Compose page's tag picker; :mod:`.report` sheet + brightness
 """
 
@@ -24,8 +27,12 @@ _EXPORTS: dict[str, str] = {
     "tiny_components": "pipelines",
     "Generation": "sampling",
     "generate": "sampling",
+    "read_png_settings": "pnginfo",
+    "write_images": "pnginfo",
     "FinetuneConfig": "finetune",
     "DemoBuildConfig": "demo",
+    "GridConfig": "grid",
+    "run_grid": "grid",
     "build_demo": "demo",
 }
 __all__ = sorted(_EXPORTS)

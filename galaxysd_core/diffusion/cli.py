@@ -104,6 +104,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--n", type=int, default=8, help="images per type for the brightness check")
     r.add_argument("--steps", type=int, default=30, help="sampler steps (default 30)")
     r.set_defaults(func=_demo_report)
+    _register_grid(subparsers)
+
+
+GRID_FIELDS = (
+    "model", "prompt", "x", "y", "seed", "steps", "guidance", "scheduler", "strength",
+    "negative_prompt", "reference", "n", "real", "output_dir", "device",
+)  # fmt: skip
+
+
+def _register_grid(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "grid",
+        help="an X/Y grid of generations, each cell scored (consistency, realism)",
+        description="Sweep two settings (AXIS=V1,V2,...; AXIS one of guidance, steps, seed, "
+        "strength, scheduler, model, weight:<phrase>); write grid.png and grid.csv.",
+    )
+    add_config_option(p)
+    p.add_argument("--model", help="diffusers model folder (default: the demo model)")
+    p.add_argument("--prompt", help='base prompt, e.g. "sdss, spiral galaxy, dust lane"')
+    p.add_argument("--x", help='columns, e.g. "guidance=3,5,7" or "weight:dust lane=0.8,1.3"')
+    p.add_argument("--y", help='rows, e.g. "seed=0,1,2" (optional)')
+    p.add_argument("--seed", type=int, help="base seed (default 0)")
+    p.add_argument("--steps", type=int, help="base sampler steps (default 20)")
+    p.add_argument("--guidance", type=float, help="base CFG scale (default 7.0)")
+    p.add_argument("--scheduler", help="base sampler: euler_a (default), dpmpp_2m or ddim")
+    p.add_argument("--strength", type=float, help="reference noise level (default 0.6)")
+    p.add_argument("--negative-prompt", dest="negative_prompt", help="negative prompt")
+    p.add_argument("--reference", help="start every cell from this image")
+    p.add_argument("--n", type=int, help="images per cell (default 1)")
+    p.add_argument("--real", help="real dataset for realism (default: the workspace's sky)")
+    p.add_argument("--device", help="cpu (default) or cuda")
+    p.add_argument("--out", dest="output_dir", help="folder for grid.png, grid.csv, cells/")
+    p.set_defaults(func=_grid)
 
 
 def _default_run_dir(name: str) -> Path:
@@ -150,6 +183,16 @@ def _generate(args: argparse.Namespace) -> int:
     )
     for path in made.paths:
         print(path)
+    return 0
+
+
+def _grid(args: argparse.Namespace) -> int:
+    from galaxysd_core.diffusion.grid import GridConfig, run_grid
+
+    config = config_from_args(GridConfig, args, GRID_FIELDS)
+    if config.output_dir is None:
+        config.output_dir = _default_run_dir("grid")
+    print(run_with_progress(run_grid, config, "grid") / "grid.png")
     return 0
 
 

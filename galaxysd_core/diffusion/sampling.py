@@ -10,8 +10,6 @@ size; its PNG carries the full recipe in text chunks and a sidecar JSON.
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 import os
 import random
@@ -23,10 +21,10 @@ from typing import Any, Literal
 import torch
 
 from galaxysd_core import __version__
-from galaxysd_core.atomic import atomic_write_bytes, atomic_write_text
 from galaxysd_core.diffusion.checks import check_generation
 from galaxysd_core.diffusion.data import Record, load_image, read_metadata
 from galaxysd_core.diffusion.pipelines import make_scheduler
+from galaxysd_core.diffusion.pnginfo import write_images
 from galaxysd_core.errors import ConfigError, ImageReadError
 from galaxysd_core.jobs.progress import Progress
 from galaxysd_core.prompts import encode_weighted, parse_weighted, plain_text
@@ -251,7 +249,7 @@ def generate(
             "steps": steps,
             "guidance": guidance,
             "reference": None if refs is None else refs[i][0],
-            "strength": None if refs is None else strength,
+            "strength": strength,  # as asked; it acts only with a reference
             "weighting": weighting,
             "size": size,
             "galaxysd_version": __version__,
@@ -263,35 +261,3 @@ def generate(
     if out is not None:
         result.paths = write_images(images, meta, out)
     return result
-
-
-def write_images(
-    images: list[Any], metadata: list[dict[str, Any]], out: str | os.PathLike[str]
-) -> list[Path]:
-    """Write PNGs with the recipe in text chunks, plus a sidecar JSON each, atomically."""
-    from PIL.PngImagePlugin import PngInfo
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for image, meta in zip(images, metadata, strict=True):
-        info = PngInfo()
-        info.add_text("parameters", json.dumps(meta))
-        for key in (
-            "prompt",
-            "seed",
-            "model",
-            "scheduler",
-            "steps",
-            "guidance",
-            "reference",
-            "strength",
-        ):
-            info.add_text(key, str(meta[key]))
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG", pnginfo=info)
-        path = out / f"{meta.get('file_stem') or 'galaxy-' + str(meta['seed'])}.png"
-        atomic_write_bytes(path, buffer.getvalue())
-        atomic_write_text(path.with_suffix(".json"), json.dumps(meta, indent=2) + "\n")
-        paths.append(path)
-    return paths

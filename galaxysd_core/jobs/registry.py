@@ -92,6 +92,7 @@ KINDS: dict[str, JobKind] = {
             ("classify-experiment",),
             heavy=True,
         ),
+        JobKind("grid", "galaxysd_core.diffusion.GridConfig", ("grid",), heavy=True),
         JobKind(
             "discover-round",
             "galaxysd_core.discovery.RoundConfig",
