@@ -101,3 +101,22 @@ def test_cuda_build_without_a_gpu_says_so(tmp_path):
         pytest.skip("a GPU is present")
     with pytest.raises(ConfigError, match="no CUDA GPU"):
         build_demo(DemoBuildConfig(output_dir=tmp_path, device="cuda"))
+
+
+def test_warm_start_copies_what_fits(tmp_path):
+    from galaxysd_core.diffusion.demo import warm_start
+    from galaxysd_core.diffusion.pipelines import build_pipeline, save_pipeline, tiny_components
+
+    old = save_pipeline(build_pipeline(tiny_components(1)), tmp_path / "old")
+    new = tiny_components(2, latent_channels=8)
+    shares = warm_start(new, old)
+    # Another latent: the UNet's conv_in/conv_out stay fresh, the rest is copied.
+    assert shares["text_encoder"] == 1.0 and 0.9 < shares["unet"] < 1.0
+    old_unet = build_pipeline(tiny_components(1)).unet.state_dict()
+    new_unet = new["unet"].state_dict()
+    assert torch.equal(
+        new_unet["mid_block.resnets.0.conv1.weight"], old_unet["mid_block.resnets.0.conv1.weight"]
+    )
+    assert new_unet["conv_in.weight"].shape[1] == 8
+    with pytest.raises(ConfigError, match="init_from"):
+        warm_start(new, tmp_path / "missing")
