@@ -102,7 +102,7 @@ class TrainingBatches:
             variants = 1 if config.augment_latents else config.augment
             cache = cache_dir / f"latents-{variants}.pt"
             if cache.exists():
-                self.latents = torch.load(cache)
+                self.latents = torch.load(cache, weights_only=True)
             if self.latents is None or len(self.latents) != len(self.records):
                 t0 = time.monotonic()
                 self.latents = encode_latents(

@@ -132,6 +132,21 @@ def _default_run_dir(name: str) -> Path:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from galaxysd_core.diffusion.checks import check_generation, check_model_folder
+
+    # Everything that can be checked without the model is, before loading it.
+    check_generation(
+        args.n,
+        args.steps,
+        args.guidance,
+        args.scheduler,
+        args.strength,
+        prompts=[args.prompt],
+        negative_prompt=args.negative_prompt,
+        reference=args.reference,
+        pool=args.pool,
+    )
+    check_model_folder(args.model)
     from galaxysd_core.diffusion import generate, load_pipeline
 
     made = run_with_progress(

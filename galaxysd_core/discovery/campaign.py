@@ -36,7 +36,7 @@ from galaxysd_core.discovery.config import ARCHS, RoundConfig
 from galaxysd_core.discovery.scoring import is_done, read_scores, score_catalog
 from galaxysd_core.errors import GalaxySDError, ModelFolderError
 from galaxysd_core.jobs.progress import Progress
-from galaxysd_core.paths import DEMO_MODEL, workspace
+from galaxysd_core.paths import DEMO_MODEL, check_name, workspace
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,14 @@ class CampaignError(GalaxySDError, ValueError):
 
 
 def campaign_dir(name: str) -> Path:
-    """``campaigns/<name>`` of the current workspace (not created)."""
-    return workspace().campaigns / name
+    """``campaigns/<name>`` of the current workspace (not created).
+
+    Raises
+    ------
+    BadNameError
+        If ``name`` is not a plain folder name (``..``, ``a/b``, ...).
+    """
+    return workspace().campaigns / check_name(name, field="campaign")
 
 
 def round_dirs(name: str) -> list[Path]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 
 from galaxysd_core.config import TaskConfig
 from galaxysd_core.errors import ConfigError
+from galaxysd_core.paths import check_name
 
 #: Architectures by name: the paper's ResNet-18, and a tiny one for tests and demos.
 ARCHS: dict[str, dict[str, tuple[int, ...] | int]] = {
@@ -59,10 +59,7 @@ class RoundConfig(TaskConfig):
 
     def validate(self) -> None:
         """Raise ``ConfigError`` naming the bad field and value."""
-        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.campaign or ""):
-            raise ConfigError(
-                f"RoundConfig.campaign: {self.campaign!r} must be 1-64 letters, digits, _ . -"
-            )
+        check_name(self.campaign, field="RoundConfig.campaign")  # a folder campaigns/<name>
         if self.arch not in ARCHS:
             raise ConfigError(f"RoundConfig.arch: {self.arch!r} is not one of {sorted(ARCHS)}")
         for name in ("n_synthetic", "n_negatives", "top_k", "epochs", "batch_size"):

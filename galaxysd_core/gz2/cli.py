@@ -13,6 +13,7 @@ _FIELDS = (
     "images",
     "out",
     "min_votes",
+    "rule",
     "max_per_tag",
     "exclude",
     "seed",
@@ -39,6 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", help="output folder (default: <workspace>/datasets/...)")
     parser.add_argument("--min-votes", dest="min_votes", type=int, help="votes per task (20)")
+    parser.add_argument(
+        "--rule",
+        help="flag rule: the paper's (galaxysd, default) or the published GZ2 flags' (willett2013)",
+    )
     parser.add_argument(
         "--max-per-tag", dest="max_per_tag", type=int, help="down-sample tags above this (2000)"
     )

@@ -26,7 +26,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -43,7 +43,7 @@ from galaxysd_core.gz2.catalog import (
     read_mapping,
 )
 from galaxysd_core.gz2.columns import id_column
-from galaxysd_core.gz2.flags import gz2_class, tag_combinations, well_sampled_flags
+from galaxysd_core.gz2.flags import RULES, gz2_class, tag_combinations, well_sampled_flags
 from galaxysd_core.gz2.prompts import DROPPED_TAGS, PHRASE_ORDER, PHRASES, prompt_for
 from galaxysd_core.gz2.stats import combinations, examples_per_tag, tag_counts
 from galaxysd_core.jobs.progress import Progress
@@ -71,6 +71,10 @@ class PrepareConfig(TaskConfig):
     min_votes : int, default 20
         Votes a task needs (20 normal depth, 10 Stripe 82 co-add); also picks
         the Table 3 threshold tier.
+    rule : {"galaxysd", "willett2013"}, default "galaxysd"
+        Flag rule: the GalaxySD paper's (debiased >= 0.8 everywhere) or the
+        one behind the catalogue's published flags (Willett et al. 2013); see
+        :func:`~galaxysd_core.gz2.flags.well_sampled_flags`.
     max_per_tag : int, default 2000
         Down-sample any tag carried by more galaxies than this (Sec. 3).
     exclude : Path or None
@@ -88,6 +92,7 @@ class PrepareConfig(TaskConfig):
     images: Path
     out: Path | None = None
     min_votes: int = 20
+    rule: Literal["galaxysd", "willett2013"] = "galaxysd"
     max_per_tag: int = 2000
     exclude: Path | None = None
     seed: int = 0
@@ -105,6 +110,10 @@ class PrepareConfig(TaskConfig):
                 raise ConfigError(f"PrepareConfig.{name}: need an int >= 0, got {value!r}")
         if self.max_per_tag < 1:
             raise ConfigError(f"PrepareConfig.max_per_tag: need >= 1, got {self.max_per_tag}")
+        if self.rule not in RULES:
+            raise ConfigError(
+                f"PrepareConfig.rule: need one of {', '.join(RULES)}, got {self.rule!r}"
+            )
 
     def resolved_out(self) -> Path:
         """The output folder, defaulting to one in the workspace's ``datasets/``."""
@@ -140,7 +149,9 @@ def read_exclude(path: str | os.PathLike[str]) -> set[int]:
     return set(pd.to_numeric(table[column], errors="coerce").dropna().astype("int64"))
 
 
-def label_catalog(catalog: pd.DataFrame, *, min_votes: int = 20) -> pd.DataFrame:
+def label_catalog(
+    catalog: pd.DataFrame, *, min_votes: int = 20, rule: str = "galaxysd"
+) -> pd.DataFrame:
     """Well-sampled tags, informative tags, prompt and class string of every galaxy.
 
     Parameters
@@ -148,6 +159,8 @@ def label_catalog(catalog: pd.DataFrame, *, min_votes: int = 20) -> pd.DataFrame
     catalog : pandas.DataFrame
         Normalised catalogue (from :func:`read_catalog`).
     min_votes : int, default 20
+        See :func:`well_sampled_flags`.
+    rule : str, default "galaxysd"
         See :func:`well_sampled_flags`.
 
     Returns
@@ -158,7 +171,8 @@ def label_catalog(catalog: pd.DataFrame, *, min_votes: int = 20) -> pd.DataFrame
         ``artifact`` (bool) and ``detg_like`` (early type AND dust lane); same
         index as ``catalog``.
     """
-    combos, inverse = tag_combinations(well_sampled_flags(catalog, min_votes=min_votes))
+    flags = well_sampled_flags(catalog, min_votes=min_votes, rule=rule)
+    combos, inverse = tag_combinations(flags)
     phrase_tags = set(PHRASES) - DROPPED_TAGS
     per_combo = pd.DataFrame({"tags": pd.Series(combos, dtype=object)})
     per_combo["prompt_tags"] = per_combo["tags"].map(
@@ -226,6 +240,7 @@ def select(
     catalog: pd.DataFrame,
     *,
     min_votes: int = 20,
+    rule: str = "galaxysd",
     max_per_tag: int = 2000,
     exclude: set[int] | None = None,
     seed: int = 0,
@@ -237,7 +252,7 @@ def select(
     ----------
     catalog : pandas.DataFrame
         Normalised catalogue rows that have images.
-    min_votes, max_per_tag, seed
+    min_votes, rule, max_per_tag, seed
         See :class:`PrepareConfig`.
     exclude : set of int, optional
         Known D-ETG ids to remove.
@@ -254,7 +269,7 @@ def select(
     funnel : dict of str to int
         Galaxies left after each stage (``with_image`` onwards).
     """
-    labels = label_catalog(catalog, min_votes=min_votes)
+    labels = label_catalog(catalog, min_votes=min_votes, rule=rule)
     labels["well_sampled"] = labels["tags"].map(bool)
     labels["informative"] = (
         labels["well_sampled"] & ~labels["artifact"] & labels["prompt_tags"].map(bool)
@@ -312,6 +327,7 @@ def prepare_dataset(config: PrepareConfig, *, progress: Progress | None = None) 
     labels, funnel = select(
         joined,
         min_votes=config.min_votes,
+        rule=config.rule,
         max_per_tag=config.max_per_tag,
         exclude=exclude,
         seed=config.seed,
@@ -369,6 +385,8 @@ def _write_stats(
     galaxies.to_csv(folder / "galaxies.csv", index=False)
     summary = {
         "funnel": funnel,
+        "rule": config.rule,
+        "min_votes": config.min_votes,
         "images": report.to_dict(),
         "config": config.to_dict(),
         "detg_excluded": int((labels["informative"] & ~labels["not_detg"]).sum()),

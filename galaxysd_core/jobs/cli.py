@@ -38,6 +38,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reconcile", help="mark jobs whose processes are gone as interrupted")
     p.set_defaults(func=_reconcile)
 
+    c = subparsers.add_parser(
+        "clean",
+        help="list and remove leftovers of killed tasks (.NAME.*.tmp) in the workspace",
+        description="Temporaries of atomic writes whose writer is gone (killed, crashed). "
+        "Those of running tasks are kept.",
+    )
+    c.add_argument("--dry-run", action="store_true", help="only list what would be removed")
+    c.set_defaults(func=_clean)
+
 
 def _launch(args: argparse.Namespace) -> int:
     from galaxysd_core import jobs
@@ -92,4 +101,18 @@ def _reconcile(args: argparse.Namespace) -> int:
 
     for job_id in jobs.reconcile():
         print(f"{job_id} interrupted")
+    return 0
+
+
+def _clean(args: argparse.Namespace) -> int:
+    from galaxysd_core.atomic import clean
+    from galaxysd_core.paths import workspace
+
+    root = workspace().root
+    found = clean(root, dry_run=args.dry_run) if root.is_dir() else []
+    verb = "would remove" if args.dry_run else "removed"
+    for path, size in found:
+        print(f"{verb} {path} ({size / 1e6:.1f} MB)")
+    total = sum(size for _, size in found) / 1e6
+    print(f"{verb} {len(found)} leftover(s), {total:.1f} MB" if found else "nothing to clean")
     return 0

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from galaxysd_core.config import TaskConfig
+from galaxysd_core.config import TaskConfig, format_bound, max_value
 from galaxysd_core.errors import ConfigError
 
 
@@ -41,6 +41,9 @@ class FieldSpec:
         The field's description from the class docstring (numpydoc Parameters).
     choices : tuple
         The allowed values of a ``Literal`` field (a select box), else empty.
+    maximum : float or None
+        The largest value accepted (``config.MAX_VALUES``), for a number input's
+        ``max_value``; the reason is also appended to ``help``.
     """
 
     name: str
@@ -50,6 +53,7 @@ class FieldSpec:
     required: bool
     help: str
     choices: tuple[Any, ...] = ()
+    maximum: float | None = None
 
 
 def _unwrap(hint: Any) -> tuple[Any, bool]:
@@ -114,7 +118,12 @@ def field_specs(cls: type[TaskConfig]) -> list[FieldSpec]:
         inner, _ = _unwrap(hints[f.name])
         choices = typing.get_args(inner) if typing.get_origin(inner) is typing.Literal else ()
         doc = docs.get(f.name, "")
-        specs.append(FieldSpec(f.name, widget, default, optional, required, doc, choices))
+        bound = max_value(cls.__name__, f.name)
+        maximum = None
+        if bound is not None:
+            maximum = bound[0]
+            doc = f"{doc} At most {format_bound(bound[0])}: {bound[1]}.".strip()
+        specs.append(FieldSpec(f.name, widget, default, optional, required, doc, choices, maximum))
     return specs
 
 
