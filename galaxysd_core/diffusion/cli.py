@@ -19,6 +19,9 @@ DEMO_FIELDS = (
     "batch",
     "max_minutes",
     "vae_steps",
+    "preset",
+    "size",
+    "device",
 )
 
 
@@ -39,6 +42,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g.add_argument("--steps", type=int, default=30, help="sampler steps (default 30)")
     g.add_argument("--guidance", type=float, default=7.0, help="CFG scale (default 7.0)")
     g.add_argument("--scheduler", default="euler_a", help="euler_a (default), dpmpp_2m or ddim")
+    g.add_argument(
+        "--timestep-spacing",
+        dest="timestep_spacing",
+        help="leading, trailing or linspace (default: the model's; trailing per Lin et al. 2023)",
+    )
+    g.add_argument(
+        "--guidance-rescale",
+        dest="guidance_rescale",
+        type=float,
+        default=0.0,
+        help="rescale CFG towards the conditional std, in [0, 1] (default 0; 0.7 in Lin et al.)",
+    )
     g.add_argument("--negative-prompt", default="", help="negative prompt (default empty)")
     g.add_argument(
         "--reference", help='start from this real image (or "auto": same tags from --pool)'
@@ -71,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dsub = d.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
     b = dsub.add_parser(
         "build",
-        help="train the 64x64 demo model from scratch (resumable)",
+        help="train the 128x128 demo model from scratch (resumable)",
         description="Build the mock sky, prepare pairs, train VAE then UNet + text encoder, "
         "export fp16 to assets/demo-model. Rerun with --resume latest to continue.",
     )
@@ -90,6 +105,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--batch", type=int, help="UNet batch")
     b.add_argument("--vae-steps", dest="vae_steps", type=int, help="VAE steps")
     b.add_argument("--max-minutes", dest="max_minutes", type=float, help="UNet stage time budget")
+    b.add_argument("--preset", help="model sizes: v2 (default, CPU), gpu (one GPU), tiny, demo")
+    b.add_argument("--size", type=int, help="image side in pixels (default 128)")
+    b.add_argument("--device", help="cpu (default) or cuda for the VAE stages")
     b.set_defaults(func=_demo_build)
     r = dsub.add_parser(
         "report",
@@ -174,6 +192,8 @@ def _generate(args: argparse.Namespace) -> int:
         steps=args.steps,
         guidance=args.guidance,
         scheduler=args.scheduler,
+        timestep_spacing=args.timestep_spacing,
+        guidance_rescale=args.guidance_rescale,
         negative_prompt=args.negative_prompt,
         reference=args.reference,
         strength=args.strength,
