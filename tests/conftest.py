@@ -3,8 +3,11 @@ and a real PostgreSQL URL when CI provides one."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -105,3 +108,23 @@ def evaluated_ws(tmp_path_factory, mock_sky):
         mp.setenv("GALAXYSD_HOME", str(root))
         compute_map(MapConfig(real=ws.sky / "default", run=out, method="pca", max_real=30))
     return ws, out
+
+
+@contextlib.contextmanager
+def fresh_database(request, folder: Path) -> Iterator[str]:
+    """A fresh empty database URL for ``request.param``: a SQLite file in ``folder``, or a new
+    PostgreSQL database (dropped afterwards) on the server of the ``pg_url`` fixture."""
+    import sqlalchemy as sa
+
+    if request.param == "sqlite":
+        yield f"sqlite:///{folder / 'review.db'}"
+        return
+    pg_url = request.getfixturevalue("pg_url")
+    name = f"review_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield sa.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.dispose()

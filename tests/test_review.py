@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import random
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -25,6 +24,7 @@ from galaxysd_core.review import (
     UnknownCandidateError,
 )
 from galaxysd_core.review.consensus import agreement, tally
+from tests.conftest import fresh_database
 
 N_CANDIDATES = 500
 REVIEWERS = ("ann", "bob", "cat")
@@ -35,18 +35,8 @@ REVIEWERS = ("ann", "bob", "cat")
 )
 def backend(request, tmp_path_factory):
     """A fresh empty database URL: a SQLite file, or a new PostgreSQL database dropped after."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('review') / 'review.db'}"
-        return
-    pg_url = request.getfixturevalue("pg_url")
-    name = f"review_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield sa.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.dispose()
+    with fresh_database(request, tmp_path_factory.mktemp("review")) as url:
+        yield url
 
 
 class Clock:

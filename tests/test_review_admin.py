@@ -4,33 +4,21 @@ upload check, stretch / contrast / invert / zoom and the survey links."""
 
 from __future__ import annotations
 
-import uuid
-
 import numpy as np
 import pytest
-import sqlalchemy as sa
 from PIL import Image
 
 from galaxysd_core.errors import ConfigError
 from galaxysd_core.review import AuthError, NotAdminError, ReviewStore, ReviewValueError
 from galaxysd_core.review.display import adjust, survey_links
+from tests.conftest import fresh_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def url(request, tmp_path):
     """A fresh database per test: a SQLite file, or a new PostgreSQL database dropped after."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'review.db'}"
-        return
-    pg_url = request.getfixturevalue("pg_url")
-    name = f"review_admin_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield sa.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.dispose()
+    with fresh_database(request, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
