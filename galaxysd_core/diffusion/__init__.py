@@ -24,8 +24,8 @@ _EXPORTS: dict[str, str] = {
     "tiny_components": "pipelines",
     "Generation": "sampling",
     "generate": "sampling",
-    "FinetuneConfig": "finetune",
-    "DemoBuildConfig": "demo",
+    "FinetuneConfig": "config",
+    "DemoBuildConfig": "config",
     "build_demo": "demo",
 }
 __all__ = sorted(_EXPORTS)

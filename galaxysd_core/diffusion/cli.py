@@ -6,20 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
-from galaxysd_core.cli import add_config_option, config_from_args, run_with_progress
-
-DEMO_FIELDS = (
-    "output_dir",
-    "resume",
-    "out",
-    "sky",
-    "n",
-    "seed",
-    "steps",
-    "batch",
-    "max_minutes",
-    "vae_steps",
-)
+from galaxysd_core.cli import add_config_arguments, config_from_args, run_with_progress
+from galaxysd_core.diffusion.config import DemoBuildConfig, FinetuneConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,14 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Fine-tune UNet and text encoder (EMA, checkpoints, resume); "
         "works under `accelerate launch`.",
     )
-    add_config_option(f)
-    f.add_argument("--model", help="diffusers folder to start from")
-    f.add_argument("--dataset", help="prepared dataset folder (metadata.jsonl)")
-    f.add_argument("--output-dir", dest="output_dir", help="run folder")
-    f.add_argument("--resume", help='"latest" or a checkpoint folder')
-    f.add_argument("--steps", type=int, help="optimiser steps")
-    f.add_argument("--batch", type=int, help="batch per process")
-    f.add_argument("--lr", type=float, help="learning rate")
+    add_config_arguments(f, FinetuneConfig)
     f.set_defaults(func=_finetune)
 
     d = subparsers.add_parser("demo", help="the bundled demo model")
@@ -75,21 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Build the mock sky, prepare pairs, train VAE then UNet + text encoder, "
         "export fp16 to assets/demo-model. Rerun with --resume latest to continue.",
     )
-    add_config_option(b)
-    b.add_argument(
-        "--output-dir",
-        dest="output_dir",
-        help="working folder (default <workspace>/runs/demo-build)",
-    )
-    b.add_argument("--resume", help='"latest" to continue a killed build')
-    b.add_argument("--out", help="model folder to write (default assets/demo-model)")
-    b.add_argument("--sky", help="use this mock sky instead of building one")
-    b.add_argument("--n", type=int, help="galaxies in the mock sky")
-    b.add_argument("--seed", type=int, help="seed of everything")
-    b.add_argument("--steps", type=int, help="UNet + text encoder steps")
-    b.add_argument("--batch", type=int, help="UNet batch")
-    b.add_argument("--vae-steps", dest="vae_steps", type=int, help="VAE steps")
-    b.add_argument("--max-minutes", dest="max_minutes", type=float, help="UNet stage time budget")
+    add_config_arguments(b, DemoBuildConfig)
     b.set_defaults(func=_demo_build)
     r = dsub.add_parser(
         "report",
@@ -139,10 +106,9 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from galaxysd_core.diffusion.finetune import FinetuneConfig, finetune
+    from galaxysd_core.diffusion.finetune import finetune
 
-    names = ("model", "dataset", "output_dir", "resume", "steps", "batch", "lr")
-    config = config_from_args(FinetuneConfig, args, names)
+    config = config_from_args(FinetuneConfig, args)
     if config.output_dir is None:
         config.output_dir = _default_run_dir("finetune")
     print(run_with_progress(finetune, config, "finetune").model_dir)
@@ -150,9 +116,9 @@ def _finetune(args: argparse.Namespace) -> int:
 
 
 def _demo_build(args: argparse.Namespace) -> int:
-    from galaxysd_core.diffusion.demo import DemoBuildConfig, build_demo
+    from galaxysd_core.diffusion.demo import build_demo
 
-    config = config_from_args(DemoBuildConfig, args, DEMO_FIELDS)
+    config = config_from_args(DemoBuildConfig, args)
     if config.output_dir is None:
         config.output_dir = _default_run_dir("demo-build")
     print(run_with_progress(build_demo, config, "demo build"))

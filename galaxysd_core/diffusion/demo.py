@@ -22,16 +22,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 import torch
 
 from galaxysd_core.atomic import atomic_dir, atomic_write_json
-from galaxysd_core.config import TaskConfig
+from galaxysd_core.diffusion.config import DemoBuildConfig, FinetuneConfig
 from galaxysd_core.diffusion.data import dihedral, load_image, read_metadata
-from galaxysd_core.diffusion.finetune import FinetuneConfig, finetune
+from galaxysd_core.diffusion.finetune import finetune
 from galaxysd_core.diffusion.pipelines import (
     build_pipeline,
     load_pipeline,
@@ -40,86 +38,10 @@ from galaxysd_core.diffusion.pipelines import (
 )
 from galaxysd_core.errors import ConfigError
 from galaxysd_core.jobs.progress import Progress
-from galaxysd_core.paths import DEMO_MODEL, REPO_ROOT
+from galaxysd_core.paths import REPO_ROOT
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class DemoBuildConfig(TaskConfig):
-    """Settings of the demo-model build (defaults: the bundled model's).
-
-    Attributes
-    ----------
-    output_dir : Path or None
-        Working folder for the stages (the job's run folder).
-    resume : str or None
-        ``"latest"`` continues every stage from what ``output_dir`` holds.
-    out : Path
-        Where the finished model goes (default ``assets/demo-model``).
-    sky : Path or None
-        An existing mock sky to train on instead of building one.
-    n, seed : int
-        Galaxies in the mock sky and the seed of everything.
-    preset : str
-        Model sizes (``galaxysd_core.diffusion.pipelines.PRESETS``).
-    vae_steps, vae_batch, vae_crop : int
-        VAE stage: steps, batch, crop side (the VAE is fully convolutional).
-    vae_lr, vae_kl : float
-        VAE learning rate and KL weight.
-    steps, batch, lr, warmup_steps, checkpoint_every : int / float
-        UNet + text encoder stage (see ``FinetuneConfig``).
-    min_snr_gamma : float
-    max_minutes : float or None
-        Time budget of the UNet stage; the latest EMA weights are exported
-        when it runs out.
-    decoder_steps : int
-        Extra steps for the VAE decoder alone (encoder frozen, so the latent
-        space the UNet learned stays valid); sharpens and restores colour.
-    """
-
-    kind: ClassVar[str] = "demo-build"
-
-    output_dir: Path | None = None
-    resume: str | None = None
-    out: Path = DEMO_MODEL
-    sky: Path | None = None
-    n: int = 6000
-    seed: int = 0
-    preset: str = "demo"
-    vae_steps: int = 1200
-    vae_batch: int = 16
-    vae_crop: int = 32
-    vae_lr: float = 1e-3
-    vae_kl: float = 1e-5
-    steps: int = 6000
-    batch: int = 16
-    lr: float = 4e-4
-    warmup_steps: int = 200
-    checkpoint_every: int = 500
-    min_snr_gamma: float = 5.0
-    max_minutes: float | None = None
-    decoder_steps: int = 600
-
-    def validate(self) -> None:
-        """Raise ``ConfigError`` naming the first bad field."""
-        for attr in (
-            "n",
-            "vae_steps",
-            "vae_batch",
-            "vae_crop",
-            "steps",
-            "batch",
-            "checkpoint_every",
-        ):
-            if getattr(self, attr) < 1:
-                raise ConfigError(
-                    f"DemoBuildConfig.{attr} must be >= 1, got {getattr(self, attr)!r}"
-                )
-        if self.vae_crop % 8:
-            raise ConfigError(
-                f"DemoBuildConfig.vae_crop must be a multiple of 8, got {self.vae_crop!r}"
-            )
+__all__ = ["DemoBuildConfig", "build_demo"]  # DemoBuildConfig lives in .config
 
 
 def _draw_crops(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import torch
 
-Schedule = Literal["one_cycle", "cosine", "constant"]
-SCHEDULES: tuple[Schedule, ...] = ("one_cycle", "cosine", "constant")
+from galaxysd_core.diffusion.config import SCHEDULES, Schedule
+
+__all__ = ["SCHEDULES", "Schedule", "make_lr_scheduler", "one_cycle_factor"]
 
 
 def one_cycle_factor(step: int, *, warmup_steps: int, steps: int) -> float:

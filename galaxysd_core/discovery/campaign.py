@@ -19,6 +19,7 @@ except its ``votes.csv`` snapshot.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -32,7 +33,7 @@ import pandas as pd
 
 from galaxysd_core.atomic import atomic_write_json, atomic_write_text
 from galaxysd_core.discovery.catalog import catalog_items, known_ids
-from galaxysd_core.discovery.config import ARCHS, RoundConfig
+from galaxysd_core.discovery.config import RoundConfig
 from galaxysd_core.discovery.scoring import is_done, read_scores, score_catalog
 from galaxysd_core.errors import GalaxySDError, ModelFolderError
 from galaxysd_core.jobs.progress import Progress
@@ -183,7 +184,7 @@ def training_images(config: RoundConfig, train: pd.DataFrame):
     from galaxysd_core.classify.images import load_images
     from galaxysd_core.classify.skymatch import match_sky
 
-    images, _ = load_images(train["path"].tolist(), config.image_size)
+    images, _ = load_images(train["path"].tolist(), config.classifier.image_size)
     synthetic = torch.from_numpy((train["source"] == "synthetic").to_numpy(dtype=bool, copy=True))
     if config.match_sky and synthetic.any() and (~synthetic).any():
         images[synthetic] = match_sky(images[synthetic], images[~synthetic], seed=config.seed)
@@ -191,23 +192,12 @@ def training_images(config: RoundConfig, train: pd.DataFrame):
 
 
 def _train(config: RoundConfig, train: pd.DataFrame, out: Path, progress: Progress) -> None:
-    from galaxysd_core.classify.model import ClassifierConfig, split_validation, train_classifier
+    from galaxysd_core.classify.model import split_validation, train_classifier
 
     images = training_images(config, train)
     labels = train["label"].to_numpy()
     tr, va = split_validation(labels, 0.1, seed=config.seed)
-    arch = ARCHS[config.arch]
-    cfg = ClassifierConfig(
-        image_size=config.image_size,
-        depths=tuple(arch["depths"]),
-        hidden_sizes=tuple(arch["hidden_sizes"]),
-        embedding_size=int(arch["embedding_size"]),
-        lr=config.lr,
-        batch_size=config.batch_size,
-        epochs=config.epochs,
-        patience=config.patience,
-        seed=config.seed,
-    )
+    cfg = dataclasses.replace(config.classifier, seed=config.seed)
     clf = train_classifier(
         images[tr],
         labels[tr],
@@ -265,7 +255,7 @@ def run_round(config: RoundConfig, *, progress: Progress | None = None) -> dict[
         If round 0 has neither a diffusion model nor ``synthetic_dir``.
     """
     progress = progress or Progress()
-    config.validate()
+    config.validate_all()
     sky = Path(config.sky) if config.sky else workspace().sky / "default"
     rounds = round_dirs(config.campaign)
     store = _store(config)

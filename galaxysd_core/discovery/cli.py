@@ -8,22 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from galaxysd_core.cli import add_config_option, config_from_args
-
-_ROUND_FLAGS = (
-    "campaign",
-    "sky",
-    "model",
-    "n_synthetic",
-    "synthetic_dir",
-    "match_sky",
-    "n_negatives",
-    "top_k",
-    "min_score",
-    "arch",
-    "epochs",
-    "score_processes",
-)
+from galaxysd_core.cli import add_task_command
+from galaxysd_core.discovery.config import RoundConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,27 +17,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("discover", help="find rare galaxies round by round (Sec. 4.3)")
     words = p.add_subparsers(dest="discover_command", required=True, metavar="STEP")
 
-    r = words.add_parser("round", help="train, score the catalogue, open a review round")
-    add_config_option(r)
-    r.add_argument("--campaign")
-    r.add_argument("--sky", help="catalogue folder (default: sky/default)")
-    r.add_argument("--model", help="diffusion model for round 0 (default: the demo model)")
-    r.add_argument("--n-synthetic", dest="n_synthetic", type=int)
-    r.add_argument("--synthetic-dir", dest="synthetic_dir", help="ready-made positives")
-    r.add_argument(
-        "--match-sky",
-        dest="match_sky",
-        action="store_true",
-        default=None,
-        help="give synthetic positives the catalogue's sky level, noise and JPEG coding",
+    add_task_command(
+        words,
+        "round",
+        RoundConfig,
+        "galaxysd_core.discovery.campaign:run_round",
+        help="train, score the catalogue, open a review round",
+        show=_round_text,
     )
-    r.add_argument("--n-negatives", dest="n_negatives", type=int)
-    r.add_argument("--top-k", dest="top_k", type=int)
-    r.add_argument("--min-score", dest="min_score", type=float)
-    r.add_argument("--arch", choices=["resnet18", "small", "tiny"])
-    r.add_argument("--epochs", type=int)
-    r.add_argument("--score-processes", dest="score_processes", type=int)
-    r.set_defaults(func=_round)
 
     e = words.add_parser("export", help="write the new-object catalogue (CSV or FITS)")
     e.add_argument("--campaign", required=True)
@@ -97,22 +70,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=_report)
 
 
-def _round(args: argparse.Namespace) -> int:
-    from galaxysd_core.discovery.campaign import run_round
-    from galaxysd_core.discovery.config import RoundConfig
-    from galaxysd_core.jobs.progress import progress_for_cli
-
-    config = config_from_args(RoundConfig, args, _ROUND_FLAGS)
-    progress = progress_for_cli(f"discover {config.campaign}")
-    try:
-        state = run_round(config, progress=progress)
-    finally:
-        progress.close()
-    print(
+def _round_text(state: dict) -> str:
+    return (
         f"round {state['round']}: {state['candidates']} candidates in review round "
         f"{state['review_round_id']} (cut {state['threshold']:.3f})"
     )
-    return 0
 
 
 def _export(args: argparse.Namespace) -> int:

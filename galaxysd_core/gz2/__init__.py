@@ -38,7 +38,7 @@ _EXPORTS: dict[str, str] = {
     "read_mapping": "catalog",
     "join_images": "catalog",
     "check_images": "catalog",
-    "PrepareConfig": "dataset",
+    "PrepareConfig": "config",
     "prepare_dataset": "dataset",
     "read_prepared": "dataset",
     "label_catalog": "dataset",

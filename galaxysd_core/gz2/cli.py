@@ -5,19 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from galaxysd_core.cli import add_config_option, config_from_args, run_with_progress
-
-_FIELDS = (
-    "catalog",
-    "mapping",
-    "images",
-    "out",
-    "min_votes",
-    "max_per_tag",
-    "exclude",
-    "seed",
-    "overwrite",
+from galaxysd_core.cli import (
+    add_config_arguments,
+    config_from_args,
+    given_values,
+    run_with_progress,
 )
+from galaxysd_core.gz2.config import PrepareConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,34 +25,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "write a diffusers image folder (metadata.jsonl) plus one .txt caption per image."
         ),
     )
-    parser.add_argument("--catalog", help="catalogue: .csv, .csv.gz or .fits (Hart16 / Willett)")
-    parser.add_argument("--mapping", help="gz2_filename_mapping.csv (objid, sample, asset_id)")
-    parser.add_argument("--images", help="folder of {asset_id}.jpg")
+    add_config_arguments(parser, PrepareConfig)
     parser.add_argument(
         "--sky", help="a mock sky folder: fills --catalog/--mapping/--images/--exclude"
     )
-    parser.add_argument("--out", help="output folder (default: <workspace>/datasets/...)")
-    parser.add_argument("--min-votes", dest="min_votes", type=int, help="votes per task (20)")
-    parser.add_argument(
-        "--max-per-tag", dest="max_per_tag", type=int, help="down-sample tags above this (2000)"
-    )
-    parser.add_argument("--exclude", help="CSV of known D-ETGs to keep out (dr7objid or objid)")
-    parser.add_argument("--seed", type=int, help="seed of the down-sampling (0)")
-    parser.add_argument(
-        "--overwrite", action="store_true", default=None, help="replace a non-empty --out"
-    )
-    add_config_option(parser)
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from galaxysd_core.gz2.dataset import PrepareConfig, prepare_dataset
+    from galaxysd_core.gz2.dataset import prepare_dataset
 
     if args.sky and not args.config:
-        given = {n: getattr(args, n) for n in _FIELDS if getattr(args, n, None) is not None}
-        config = PrepareConfig.from_sky(args.sky, **given)
+        config = PrepareConfig.from_sky(args.sky, **given_values(PrepareConfig, args))
     else:
-        config = config_from_args(PrepareConfig, args, _FIELDS)
+        config = config_from_args(PrepareConfig, args)
     out = run_with_progress(prepare_dataset, config, "prepare")
     summary = json.loads((out / "stats" / "summary.json").read_text("utf-8"))
     funnel = " -> ".join(f"{k} {v}" for k, v in summary["funnel"].items())

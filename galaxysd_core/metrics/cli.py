@@ -4,88 +4,28 @@ from __future__ import annotations
 
 import argparse
 
-from galaxysd_core.cli import add_config_option, config_from_args, run_with_progress
-
-FEATURE_FIELDS = ("data", "output_dir", "epochs", "zoom", "seed", "device")
-EVALUATE_FIELDS = (
-    "run",
-    "real",
-    "encoder",
-    "feature_classifiers",
-    "n_images",
-    "steps",
-    "sweep",
-    "seed",
-    "device",
-    "output_dir",
-)
+from galaxysd_core.cli import add_task_command
+from galaxysd_core.metrics.config import EvaluateConfig, FeatureClassifierConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``feature-classifiers`` and ``evaluate`` commands to the hub."""
-    f = subparsers.add_parser(
+    add_task_command(
+        subparsers,
         "feature-classifiers",
+        FeatureClassifierConfig,
+        "galaxysd_core.metrics.feature_training:train_feature_classifiers",
         help="train the 11 consistency classifiers (one multi-task CNN on pixels)",
         description="Train a small multi-task ResNet with 11 feature logits (Sec. 4.1) on a "
         "labelled mock sky; writes model.safetensors + feature_classifiers.json (thresholds, "
         "per-feature validation balanced accuracy) into --output-dir.",
     )
-    f.add_argument("--data", help="mock sky folder with truth.parquet")
-    f.add_argument("--output-dir", dest="output_dir")
-    f.add_argument("--epochs", type=int, help="passes over the training split (default 20)")
-    f.add_argument("--zoom", type=int, help="2: add the enlarged centre as a second view")
-    f.add_argument("--seed", type=int)
-    f.add_argument("--device")
-    add_config_option(f)
-    f.set_defaults(func=_features)
-
-    e = subparsers.add_parser(
+    add_task_command(
+        subparsers,
         "evaluate",
+        EvaluateConfig,
+        "galaxysd_core.metrics.evaluate:evaluate_run",
         help="realism / diversity / consistency over a run's checkpoints (+ settings sweep)",
         description="Generate images per checkpoint x Table 1 prompt, score them against the real "
         "set and write metrics.parquet (and pareto.parquet with --sweep) into the run folder.",
     )
-    e.add_argument("--run", help="fine-tuning run folder or diffusers model folder")
-    e.add_argument("--real", help="mock sky / prepared dataset (default <workspace>/sky/default)")
-    e.add_argument("--encoder", help="SimCLR encoder folder (default assets/demo-encoder)")
-    e.add_argument(
-        "--feature-classifiers",
-        dest="feature_classifiers",
-        help="consistency classifiers folder (default assets/feature-classifiers)",
-    )
-    e.add_argument("--n-images", dest="n_images", type=int)
-    e.add_argument("--steps", type=int)
-    e.add_argument(
-        "--sweep", action="store_true", default=None, help="also sweep settings (Fig. 5)"
-    )
-    e.add_argument("--seed", type=int)
-    e.add_argument("--device")
-    e.add_argument("--output-dir", dest="output_dir")
-    add_config_option(e)
-    e.set_defaults(func=_evaluate)
-
-
-def _features(args: argparse.Namespace) -> int:
-    from galaxysd_core.metrics import FeatureClassifierConfig
-    from galaxysd_core.metrics.feature_training import train_feature_classifiers
-
-    print(
-        run_with_progress(
-            train_feature_classifiers,
-            config_from_args(FeatureClassifierConfig, args, FEATURE_FIELDS),
-            "feature classifiers",
-        )
-    )
-    return 0
-
-
-def _evaluate(args: argparse.Namespace) -> int:
-    from galaxysd_core.metrics import EvaluateConfig
-    from galaxysd_core.metrics.evaluate import evaluate_run
-
-    print(
-        run_with_progress(
-            evaluate_run, config_from_args(EvaluateConfig, args, EVALUATE_FIELDS), "evaluate"
-        )
-    )
-    return 0
