@@ -184,7 +184,8 @@ def add_task_command(
     """
     parser = subparsers.add_parser(name, help=help, description=description or help)
     add_config_arguments(parser, config_class)
-    parser.set_defaults(func=functools.partial(_run_task, config_class, run, name, show))
+    label = parser.prog.partition(" ")[2]  # "demo build": the words after "galaxysd"
+    parser.set_defaults(func=functools.partial(_run_task, config_class, run, label, show))
     return parser
 
 
@@ -226,7 +227,7 @@ def run_with_progress(task: Callable[..., R], subject: Any, desc: str, **kwargs:
     The reporter is a tqdm bar in a terminal, ``progress.jsonl`` (and the
     ``STOP`` file) inside a job; it is closed even when ``task`` raises.
     """
-    from galaxysd_core.jobs.progress import progress_for_cli
+    from galaxysd_core.progress import progress_for_cli
 
     progress = progress_for_cli(desc)
     try:

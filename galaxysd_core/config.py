@@ -87,10 +87,12 @@ class TaskConfig:
             if isinstance(default, TaskConfig) and isinstance(value, dict):
                 data = {**data, name: {**default.to_dict(), **nest_dotted(value)}}
         values = {name: _coerce(path, name, hints[name], value) for name, value in data.items()}
-        try:
-            config = cls(**values)
-        except TypeError as exc:  # a required field is missing
-            raise ConfigError(f"{path}: {exc}") from exc
+        missing = [
+            n for n, f in fields.items() if n not in values and _default(f) is dataclasses.MISSING
+        ]
+        if missing:
+            raise ConfigError(f"{path}: missing required field(s) {missing}")
+        config = cls(**values)
         config.validate_all(path)
         return config
 
@@ -155,7 +157,7 @@ def _plain(value: Any) -> Any:
 
 
 def _default(f: dataclasses.Field) -> Any:
-    """A field's default value (``MISSING`` when it has none)."""
+    """A field's default value (``dataclasses.MISSING`` when it has none)."""
     if f.default_factory is not dataclasses.MISSING:
         return f.default_factory()
     return f.default

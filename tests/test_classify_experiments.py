@@ -16,7 +16,7 @@ from galaxysd_core.diffusion import build_pipeline, save_pipeline, tiny_componen
 from galaxysd_core.discovery import RoundConfig, run_round
 from galaxysd_core.discovery.simulated import render_stand_ins
 from galaxysd_core.errors import ConfigError, ModelFolderError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 
 
 @pytest.mark.parametrize("match_sky", [False, True])

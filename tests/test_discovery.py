@@ -12,12 +12,12 @@ import pytest
 from galaxysd_core.classify.model import ClassifierConfig, GalaxyClassifier
 from galaxysd_core.discovery import RoundConfig, run_round
 from galaxysd_core.discovery.campaign import CampaignError
-from galaxysd_core.discovery.catalog import catalog_items, read_truth
 from galaxysd_core.discovery.results import export_catalogue, final_catalogue, round_report
 from galaxysd_core.discovery.scoring import read_scores, score_catalog
 from galaxysd_core.discovery.simulated import SimulatedPanel, render_stand_ins
 from galaxysd_core.errors import Cancelled, CatalogError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.gz2.folders import catalog_items, read_truth
+from galaxysd_core.progress import Progress
 
 
 class StopAfter(Progress):

@@ -13,8 +13,9 @@ from galaxysd_core.embedding import MapConfig
 from galaxysd_core.embedding.map import compute_map, neighbours, read_map
 from galaxysd_core.embedding.model import Encoder, EncoderSpec, save_encoder
 from galaxysd_core.errors import ConfigError, ModelFolderError
+from galaxysd_core.gz2.folders import real_table
 from galaxysd_core.metrics import EvaluateConfig, FeatureClassifierConfig
-from galaxysd_core.metrics.evaluate import evaluate_run, real_table
+from galaxysd_core.metrics.evaluate import evaluate_run
 from galaxysd_core.metrics.feature_cnn import DEFAULT_FOLDER, CNNSpec, FeatureCNN, load_feature_cnn
 from galaxysd_core.metrics.feature_training import (
     best_threshold,
@@ -158,7 +159,7 @@ def test_masked_loss_ignores_questions_not_asked():
 
 
 def test_thresholds_maximise_balanced_accuracy_on_validation(mock_sky):
-    from galaxysd_core.classify.images import load_images
+    from galaxysd_core.images import load_images
 
     probs = np.array([0.9, 0.8, 0.35, 0.3, 0.2, 0.1])
     labels = np.array([True, True, True, False, False, False])

@@ -25,7 +25,7 @@ from galaxysd_core.atomic import atomic_write_text
 from galaxysd_core.classify.config import ARCHS, ARMS, TASKS, ExperimentConfig
 from galaxysd_core.classify.metrics import bootstrap_metrics
 from galaxysd_core.errors import CatalogError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 
 log = logging.getLogger(__name__)
 # ARCHS, ARMS, TASKS and ExperimentConfig live in .config; named here too for
@@ -100,12 +100,12 @@ def draw_sample(labels: pd.Series, n_neg: int, n_pos: int, *, seed: int) -> pd.S
 def _synthetic_images(config: ExperimentConfig, out: Path, n: int, progress: Progress):
     """The synthetic arm's ``n`` positives: ready-made, or generated batch by batch
     into ``out/synthetic`` (resumed on a rerun, every sampler step reported)."""
-    from galaxysd_core.classify.images import image_files, load_images
+    from galaxysd_core.images import image_files, load_images
 
     if config.synthetic_dir:
         files = image_files(config.synthetic_dir)[:n]
     else:
-        from galaxysd_core.discovery.synthetic import generate_into
+        from galaxysd_core.diffusion.batched import generate_into
         from galaxysd_core.paths import DEMO_MODEL
 
         prompt = config.prompt or PROMPTS[config.task]
@@ -136,10 +136,10 @@ def run_experiment(config: ExperimentConfig, *, progress: Progress | None = None
     """
     import torch
 
-    from galaxysd_core.classify.images import load_images
     from galaxysd_core.classify.model import split_validation, train_classifier
     from galaxysd_core.classify.skymatch import match_sky
-    from galaxysd_core.discovery.catalog import catalog_items, read_truth
+    from galaxysd_core.gz2.folders import catalog_items, read_truth
+    from galaxysd_core.images import load_images
     from galaxysd_core.paths import workspace
 
     progress = progress or Progress()

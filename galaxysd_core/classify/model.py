@@ -30,7 +30,7 @@ from galaxysd_core.classify.config import ClassifierConfig
 from galaxysd_core.classify.losses import bce_loss, focal_loss
 from galaxysd_core.classify.metrics import best_f1_threshold
 from galaxysd_core.errors import ConfigError, ModelFolderError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 
 log = logging.getLogger(__name__)
 

@@ -222,3 +222,62 @@ class DemoBuildConfig(TaskConfig):
             raise ConfigError(
                 f"DemoBuildConfig.vae_crop must be a multiple of 8, got {self.vae_crop!r}"
             )
+
+
+@dataclass
+class GenerateConfig(TaskConfig):
+    """Settings of ``galaxysd generate``: sample images for a (weighted) prompt.
+
+    Attributes
+    ----------
+    model : Path
+        Diffusers model folder (e.g. ``assets/demo-model``).
+    prompt : str
+        Prompt, e.g. ``"sdss, spiral galaxy, {dust lane:1.3}"``.
+    out : Path
+        Output folder for the PNGs (each with its recipe as a sidecar JSON).
+    n : int
+        Number of images.
+    seed : int
+        Seed of the first image (image i uses seed + i).
+    steps : int
+        Sampler steps.
+    guidance : float
+        Classifier-free guidance scale.
+    scheduler : {"euler_a", "dpmpp_2m", "ddim"}
+        Sampler.
+    negative_prompt : str
+        Negative prompt.
+    reference : str or None
+        Start from this real image, or ``"auto"``: one with the same tags from ``pool``.
+    pool : Path or None
+        Prepared dataset folder for ``reference="auto"``.
+    strength : float
+        Reference noise level in (0, 1].
+    device : str
+        ``"cpu"`` or ``"cuda"``.
+    """
+
+    model: Path
+    prompt: str
+    out: Path
+    n: int = 4
+    seed: int = 0
+    steps: int = 30
+    guidance: float = 7.0
+    scheduler: Literal["euler_a", "dpmpp_2m", "ddim"] = "euler_a"
+    negative_prompt: str = ""
+    reference: str | None = None
+    pool: Path | None = None
+    strength: float = 0.6
+    device: str = "cpu"
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` naming the bad field (before a model is loaded)."""
+        for attr in ("n", "steps"):
+            if getattr(self, attr) < 1:
+                raise ConfigError(
+                    f"GenerateConfig.{attr} must be >= 1, got {getattr(self, attr)!r}"
+                )
+        if not 0 < self.strength <= 1:
+            raise ConfigError(f"GenerateConfig.strength must be in (0, 1], got {self.strength!r}")

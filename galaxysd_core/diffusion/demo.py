@@ -36,9 +36,8 @@ from galaxysd_core.diffusion.pipelines import (
     save_pipeline,
     tiny_components,
 )
-from galaxysd_core.errors import ConfigError
-from galaxysd_core.jobs.progress import Progress
-from galaxysd_core.paths import REPO_ROOT
+from galaxysd_core.paths import REPO_ROOT, workspace
+from galaxysd_core.progress import Progress, run_folder
 
 log = logging.getLogger(__name__)
 __all__ = ["DemoBuildConfig", "build_demo"]  # DemoBuildConfig lives in .config
@@ -202,10 +201,8 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
         ``config.out``, a diffusers folder with fp16 weights.
     """
     config.validate()
-    if config.output_dir is None:
-        raise ConfigError("DemoBuildConfig.output_dir is not set")
     progress = progress or Progress()
-    work = Path(config.output_dir)
+    work = run_folder(config.output_dir) or workspace().runs / "demo-build"
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     timings: dict[str, float] = {}

@@ -15,7 +15,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,8 @@ from galaxysd_core.diffusion.batches import TrainingBatches
 from galaxysd_core.diffusion.checkpoints import find_checkpoint, prune_checkpoints
 from galaxysd_core.diffusion.config import FinetuneConfig
 from galaxysd_core.diffusion.lr_schedule import make_lr_scheduler
-from galaxysd_core.errors import ConfigError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.paths import workspace
+from galaxysd_core.progress import Progress, run_folder
 
 log = logging.getLogger(__name__)
 __all__ = ["FinetuneConfig", "FinetuneResult", "finetune"]  # FinetuneConfig lives in .config
@@ -72,7 +72,8 @@ def finetune(config: FinetuneConfig, *, progress: Progress | None = None) -> Fin
     Parameters
     ----------
     config : FinetuneConfig
-        Validated settings; ``output_dir`` must be set.
+        Validated settings; ``output_dir`` defaults to the job's run folder,
+        else ``<workspace>/runs/finetune``.
     progress : Progress, optional
         Gets ``update(step, steps, loss=..., lr=...)`` each step and
         ``images=[...]`` after each checkpoint's validation samples; a stop
@@ -97,10 +98,9 @@ def finetune(config: FinetuneConfig, *, progress: Progress | None = None) -> Fin
     from galaxysd_core.prompts import token_weights
 
     config.validate()
-    if config.output_dir is None:
-        raise ConfigError("FinetuneConfig.output_dir is not set")
     progress = progress or Progress()
-    out = Path(config.output_dir)
+    out = run_folder(config.output_dir) or workspace().runs / "finetune"
+    config = replace(config, output_dir=out)
     precision = config.mixed_precision
     if precision == "fp16" and not torch.cuda.is_available():
         log.warning("fp16 mixed precision needs a GPU; training in float32")

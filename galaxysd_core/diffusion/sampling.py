@@ -27,7 +27,7 @@ from galaxysd_core.atomic import atomic_write_bytes, atomic_write_text
 from galaxysd_core.diffusion.data import Record, load_image, read_metadata
 from galaxysd_core.diffusion.pipelines import SCHEDULERS, make_scheduler
 from galaxysd_core.errors import ConfigError, ImageReadError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 from galaxysd_core.prompts import encode_weighted, parse_weighted, plain_text
 
 log = logging.getLogger(__name__)

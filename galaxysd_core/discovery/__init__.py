@@ -5,7 +5,6 @@
 - :mod:`.scoring` streaming, resumable catalogue scoring (accelerate for several processes)
 - :mod:`.results` per-round report, final catalogue, CSV/FITS export
 - :mod:`.compare` found / known / control samples: matched control, KDEs, CDFs (Figs. 8, 9, D4)
-- :mod:`.synthetic` synthetic positives batch by batch (resumable, per-step progress)
 - :mod:`.simulated` benchmark-only simulated reviewers (``discover simulate-votes``)
   and rendered stand-ins
 

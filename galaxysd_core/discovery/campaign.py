@@ -32,12 +32,12 @@ import numpy as np
 import pandas as pd
 
 from galaxysd_core.atomic import atomic_write_json, atomic_write_text
-from galaxysd_core.discovery.catalog import catalog_items, known_ids
 from galaxysd_core.discovery.config import RoundConfig
 from galaxysd_core.discovery.scoring import is_done, read_scores, score_catalog
 from galaxysd_core.errors import GalaxySDError, ModelFolderError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.gz2.folders import catalog_items, known_ids
 from galaxysd_core.paths import DEMO_MODEL, workspace
+from galaxysd_core.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def decisions(round_folder: Path, store) -> pd.DataFrame | None:
 
 def _generate(config: RoundConfig, out: Path, progress: Progress) -> None:
     """Round 0's synthetic D-ETGs from the diffusion model (Sec. 4.3, Fig. 7)."""
-    from galaxysd_core.discovery.synthetic import generate_into
+    from galaxysd_core.diffusion.batched import generate_into
     from galaxysd_core.gz2 import DETG_PROMPTS
 
     model = Path(config.model) if config.model else DEMO_MODEL
@@ -129,7 +129,7 @@ def _generate(config: RoundConfig, out: Path, progress: Progress) -> None:
 
 
 def _synthetic_paths(config: RoundConfig, first_round: Path) -> list[str]:
-    from galaxysd_core.classify.images import image_files
+    from galaxysd_core.images import image_files
 
     if config.synthetic_dir:
         return [str(p) for p in image_files(config.synthetic_dir)][: config.n_synthetic]
@@ -181,8 +181,8 @@ def training_images(config: RoundConfig, train: pd.DataFrame):
     """
     import torch
 
-    from galaxysd_core.classify.images import load_images
     from galaxysd_core.classify.skymatch import match_sky
+    from galaxysd_core.images import load_images
 
     images, _ = load_images(train["path"].tolist(), config.classifier.image_size)
     synthetic = torch.from_numpy((train["source"] == "synthetic").to_numpy(dtype=bool, copy=True))

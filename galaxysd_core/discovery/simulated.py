@@ -139,7 +139,7 @@ def simulate_votes(
     import json
 
     from galaxysd_core.discovery.campaign import CampaignError, campaign_dir, round_dirs
-    from galaxysd_core.discovery.catalog import read_truth
+    from galaxysd_core.gz2.folders import read_truth
     from galaxysd_core.paths import workspace
     from galaxysd_core.review import ReviewStore
 
@@ -271,8 +271,8 @@ def simulate_campaign(
         :func:`~galaxysd_core.discovery.results.round_report` after the last vote.
     """
     from galaxysd_core.discovery.campaign import run_round
-    from galaxysd_core.discovery.catalog import read_truth
     from galaxysd_core.discovery.results import round_report
+    from galaxysd_core.gz2.folders import read_truth
     from galaxysd_core.review import ReviewStore
 
     truth = read_truth(config.sky) if config.sky else None

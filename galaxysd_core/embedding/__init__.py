@@ -17,7 +17,6 @@ _LAZY = {
     "load_encoder": "model",
     "nt_xent": "model",
     "save_encoder": "model",
-    "find_images": "train",
     "train_simclr": "train",
     "probe_scores": "probe",
     "compute_map": "map",

@@ -208,15 +208,12 @@ def _to_uint8(item: Any, size: int) -> np.ndarray:
     """One image (path, PIL image or HxWx3 array) as an RGB uint8 array at ``size``."""
     from PIL import Image
 
-    from galaxysd_core.classify.images import read_image
+    from galaxysd_core.images import read_image, to_rgb
 
     if isinstance(item, str | os.PathLike):
         return read_image(item, size)
     if isinstance(item, Image.Image):
-        img = item.convert("RGB")
-        if img.size != (size, size):
-            img = img.resize((size, size), Image.Resampling.BILINEAR)
-        return np.asarray(img, dtype=np.uint8)
+        return to_rgb(item, size)
     arr = np.asarray(item)
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise ImageReadError(f"an image array must be H x W x 3, got shape {arr.shape}")

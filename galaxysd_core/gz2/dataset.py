@@ -45,7 +45,7 @@ from galaxysd_core.gz2.config import PrepareConfig
 from galaxysd_core.gz2.flags import gz2_class, tag_combinations, well_sampled_flags
 from galaxysd_core.gz2.prompts import DROPPED_TAGS, PHRASE_ORDER, PHRASES, prompt_for
 from galaxysd_core.gz2.stats import combinations, examples_per_tag, tag_counts
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 
 log = logging.getLogger(__name__)
 # PrepareConfig lives in .config; named here for the callers that import it from here.

@@ -7,7 +7,7 @@ event; ``cancel``, ``resume``, ``reconcile``, ``list_jobs`` and ``tail_log``
 do what they say. See :mod:`galaxysd_core.jobs.runner` for who records what.
 
 The names are imported lazily, so a task importing
-``galaxysd_core.jobs.progress`` does not pay for SQLAlchemy and pandas.
+``galaxysd_core.progress`` does not pay for SQLAlchemy and pandas.
 """
 
 from __future__ import annotations

@@ -35,9 +35,9 @@ from galaxysd_core.atomic import atomic_write_text
 from galaxysd_core.config import TaskConfig
 from galaxysd_core.errors import ConfigError
 from galaxysd_core.jobs import store
-from galaxysd_core.jobs.progress import STOP_FILE
 from galaxysd_core.jobs.registry import job_kind
 from galaxysd_core.paths import Workspace
+from galaxysd_core.progress import STOP_FILE
 
 log = logging.getLogger(__name__)
 

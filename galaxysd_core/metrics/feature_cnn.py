@@ -89,7 +89,7 @@ def as_uint8_batch(images: Sequence[Any] | torch.Tensor, size: int) -> torch.Ten
     """
     from PIL import Image
 
-    from galaxysd_core.classify.images import read_image
+    from galaxysd_core.images import read_image, to_rgb
 
     if isinstance(images, torch.Tensor):
         return images
@@ -105,10 +105,7 @@ def as_uint8_batch(images: Sequence[Any] | torch.Tensor, size: int) -> torch.Ten
                 f"cannot classify a {type(item).__name__}: give paths, PIL images or "
                 "HxWx3 uint8 arrays"
             )
-        img = item.convert("RGB")
-        if img.size != (size, size):
-            img = img.resize((size, size), Image.Resampling.BILINEAR)
-        arrays.append(np.asarray(img, dtype=np.uint8))
+        arrays.append(to_rgb(item, size))
     if not arrays:
         return torch.zeros((0, 3, size, size), dtype=torch.uint8)
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()

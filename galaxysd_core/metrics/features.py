@@ -106,7 +106,7 @@ def feature_labels(truth: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     labels, asked : pd.DataFrame of bool
         One column per classifier.
     """
-    from galaxysd_core.embedding.probe import tag_frame
+    from galaxysd_core.gz2.folders import tag_frame
 
     tags = tag_frame(truth)
     missing = sorted({t for f in FEATURES for t in f.tags} - set(tags.columns))
