@@ -40,7 +40,11 @@ Mode = Literal["a1111", "compel"]
 _Item = tuple[str, float, int, bool]
 
 
-class PromptTooLongError(GalaxySDError, ValueError):
+class PromptError(GalaxySDError, ValueError):
+    """A weighted prompt cannot be read (unbalanced brackets, a bad weight, ...)."""
+
+
+class PromptTooLongError(PromptError):
     """A prompt has more tokens than the text encoder's window."""
 
 
@@ -72,7 +76,7 @@ def parse_weighted(text: str) -> list[tuple[str, float]]:
     [('sdss, ', 1.0), ('dust lane', 1.3)]
     """
     if not isinstance(text, str):
-        raise ValueError(f"prompt must be a string, got {type(text).__name__}")
+        raise PromptError(f"prompt must be a string, got {type(text).__name__}")
     # A stack of open groups: (opening char, position, items); items are
     # (text, relative weight, position, written directly in this group).
     stack: list[tuple[str, int, list[_Item]]] = [("", -1, [])]
@@ -100,9 +104,9 @@ def parse_weighted(text: str) -> list[tuple[str, float]]:
             flush()
             opener, start, items = stack[-1]
             if len(stack) == 1:
-                raise ValueError(f"unbalanced {char!r} at position {i}: no group is open")
+                raise PromptError(f"unbalanced {char!r} at position {i}: no group is open")
             if opener != _CLOSE[char]:
-                raise ValueError(
+                raise PromptError(
                     f"mismatched {char!r} at position {i}: group opened with {opener!r} "
                     f"at position {start}"
                 )
@@ -116,7 +120,7 @@ def parse_weighted(text: str) -> list[tuple[str, float]]:
     flush()
     if len(stack) > 1:
         opener, start, _ = stack[-1]
-        raise ValueError(f"unbalanced {opener!r} at position {start}: group is never closed")
+        raise PromptError(f"unbalanced {opener!r} at position {start}: group is never closed")
     return [(span, weight) for span, weight, _, _ in stack[0][2]]
 
 
@@ -132,13 +136,13 @@ def _close_group(items: list[_Item], start: int, end: int) -> list[_Item]:
         try:
             weight = float(raw)
         except ValueError:
-            raise ValueError(f"non-numeric weight {raw!r} at position {where}") from None
+            raise PromptError(f"non-numeric weight {raw!r} at position {where}") from None
         if not math.isfinite(weight) or weight < 0 or weight > MAX_WEIGHT:
-            raise ValueError(f"weight {raw!r} at position {where} is outside [0, {MAX_WEIGHT:g}]")
+            raise PromptError(f"weight {raw!r} at position {where} is outside [0, {MAX_WEIGHT:g}]")
         head = span[: match.start()]
         items = items[:-1] + ([(head, 1.0, pos, True)] if head else [])
     if not any(span.strip() for span, _, _, _ in items):
-        raise ValueError(f"empty group at position {start}-{end}: nothing to weight")
+        raise PromptError(f"empty group at position {start}-{end}: nothing to weight")
     return [(span, w * weight, pos, False) for span, w, pos, _ in items]
 
 
@@ -190,7 +194,7 @@ def format_weighted(spans: Sequence[tuple[str, float]]) -> str:
         if not bare and not span.strip():
             # Blank and not bare: weighted, or the first of two blank weight-1 spans.
             what = f"it and span {i + 1} are both blank" if weight == 1.0 else "it is blank"
-            raise ValueError(
+            raise PromptError(
                 f"span {i} ({span!r}) with weight {weight:g} cannot be written: {what}, "
                 "and the parser refuses an empty group"
             )
@@ -203,13 +207,15 @@ def format_weighted(spans: Sequence[tuple[str, float]]) -> str:
 def _checked_span(index: int, span: object, weight: object) -> tuple[str, float]:
     """A span of :func:`format_weighted` with its weight rounded, or ValueError naming it."""
     if not isinstance(span, str) or not span:
-        raise ValueError(f"span {index} must be a non-empty string, got {span!r}")
+        raise PromptError(f"span {index} must be a non-empty string, got {span!r}")
     try:
         value = round(float(weight), 3)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ValueError(f"weight of span {index} ({span!r}) is not a number: {weight!r}") from None
+        raise PromptError(
+            f"weight of span {index} ({span!r}) is not a number: {weight!r}"
+        ) from None
     if not math.isfinite(value) or value < 0 or value > MAX_WEIGHT:
-        raise ValueError(
+        raise PromptError(
             f"weight {weight!r} of span {index} ({span!r}) is outside [0, {MAX_WEIGHT:g}]"
         )
     return span, value + 0.0  # + 0.0 turns a rounded -0.0 into 0.0
@@ -301,7 +307,7 @@ def encode_weighted(
     import torch
 
     if mode not in ("a1111", "compel"):
-        raise ValueError(f"unknown weighting mode {mode!r}; use 'a1111' or 'compel'")
+        raise PromptError(f"unknown weighting mode {mode!r}; use 'a1111' or 'compel'")
     if isinstance(prompts, str):
         prompts = [prompts]
     rows = [token_weights(tokenizer, p) for p in prompts]

@@ -14,6 +14,7 @@ import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from galaxysd_core.errors import ConfigError
 from galaxysd_core.gz2.tree import ANSWER_BY_TAG, TASKS, answers_of
 
 __all__ = [
@@ -163,7 +164,7 @@ def choose_reference(
         For a mode not in :data:`REFERENCE_MODES`.
     """
     if mode not in REFERENCE_MODES:
-        raise ValueError(f"unknown reference mode {mode!r}; use one of {REFERENCE_MODES}")
+        raise ConfigError(f"unknown reference mode {mode!r}; use one of {REFERENCE_MODES}")
     if mode == "none" or not matches:
         return None
     if mode == "pick one":

@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn import functional as F  # noqa: N812 - the usual torch alias
 
 from galaxysd_core.atomic import atomic_dir
-from galaxysd_core.errors import ImageReadError, ModelFolderError
+from galaxysd_core.errors import ConfigError, ImageReadError, ModelFolderError
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +263,7 @@ def embed(
         If ``batch_size`` < 1.
     """
     if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     encoder = encoder.to(device).eval()
     size = encoder.spec.image_size
     out = []

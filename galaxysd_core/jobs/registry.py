@@ -67,7 +67,6 @@ KINDS: dict[str, JobKind] = {
     for row in (
         JobKind("sky", "galaxysd_core.sky.SkyConfig", ("sky",), heavy=True),
         JobKind("prepare", "galaxysd_core.gz2.PrepareConfig", ("prepare",), heavy=False),
-        # The diffusion package does not re-export these: name their own modules.
         JobKind("finetune", "galaxysd_core.diffusion.FinetuneConfig", ("finetune",), heavy=True),
         JobKind(
             "demo-build",

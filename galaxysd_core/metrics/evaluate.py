@@ -32,17 +32,19 @@ from galaxysd_core.errors import ConfigError, ModelFolderError
 from galaxysd_core.gz2.folders import real_table
 from galaxysd_core.metrics.config import EvaluateConfig
 from galaxysd_core.metrics.consistency import consistency, pareto_front
-from galaxysd_core.metrics.distances import all_metrics, reference_metrics
+from galaxysd_core.metrics.distances import METRIC_COLUMNS, all_metrics, reference_metrics
 from galaxysd_core.metrics.features import FEATURES, prompt_answers
 from galaxysd_core.paths import DEMO_ENCODER, workspace
 from galaxysd_core.progress import Progress, run_folder
 
 log = logging.getLogger(__name__)
+__all__ = [
+    "METRIC_COLUMNS",
+    "evaluate_run",
+    "mark_fronts",
+    "prompt_text",
+]  # METRIC_COLUMNS: .distances
 
-METRIC_COLUMNS = (
-    "realism", "diversity", "consistency", "fd", "kid",
-    "precision", "recall", "density", "coverage", "c2st",
-)  # fmt: skip
 #: generate_fn(pipeline, prompt, *, n, seed, steps, guidance, strength, references) -> PIL images
 GenerateFn = Callable[..., list[Any]]
 

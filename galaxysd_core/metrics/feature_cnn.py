@@ -241,7 +241,7 @@ def load_feature_cnn(folder: str | os.PathLike[str], *, device: str = "cpu") -> 
         arch = meta.pop("architecture")
         names = [f["name"] for f in meta.pop("features")]
         if names != [f.name for f in FEATURES]:
-            raise ValueError(f"its features {names} are not the 11 of this version")
+            raise ModelFolderError(f"its features {names} are not the 11 of this version")
         spec = CNNSpec(
             image_size=int(arch["image_size"]),
             depths=tuple(arch["depths"]),
