@@ -13,9 +13,11 @@ import argparse
 import functools
 import importlib
 import importlib.util
+import inspect
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -152,13 +154,16 @@ def add_task_command(
     subparsers: argparse._SubParsersAction,
     name: str,
     config_class: type[TaskConfig],
-    run: str,
+    run: str | Callable[[argparse.Namespace], int],
     *,
-    help: str,
-    description: str | None = None,
-    show: Callable[[Any], str] = str,
+    show: Callable[[Any], Any] = str,
 ) -> argparse.ArgumentParser:
-    """Add a task sub-command whose options are derived from ``config_class``.
+    """Add a task sub-command derived from ``config_class``: options, help, description.
+
+    The command's one-line help is the summary line of the class docstring and
+    its description the paragraphs before ``Attributes`` (one description per
+    task, shared with the launch form); the options come from
+    :func:`add_config_arguments`.
 
     Parameters
     ----------
@@ -167,33 +172,44 @@ def add_task_command(
     name : str
         The sub-command word.
     config_class : type
-        The task's config class (:func:`add_config_arguments`).
-    run : str
+        The task's config class.
+    run : str or callable
         ``"module:function"`` of the core function, imported only when the
         command runs (``galaxysd --help`` stays fast); it takes the config and
-        a ``progress`` keyword.
-    help, description : str
-        The sub-command's one-line help and its description.
+        a ``progress`` keyword, and ``show`` of its result is printed. Or the
+        command's own handler (``args -> exit status``) when it does more.
     show : callable, default str
-        Turns what the function returns into the text printed.
+        Turns what the function returns into what is printed.
 
     Returns
     -------
     argparse.ArgumentParser
-        The sub-command's parser (a caller may add flags or replace ``func``).
+        The sub-command's parser (a caller may add flags).
     """
-    parser = subparsers.add_parser(name, help=help, description=description or help)
+    summary, _, rest = describe(config_class).partition("\n")
+    parser = subparsers.add_parser(name, help=summary, description=f"{summary} {rest}".strip())
     add_config_arguments(parser, config_class)
+    if callable(run):
+        parser.set_defaults(func=run)
+        return parser
     label = parser.prog.partition(" ")[2]  # "demo build": the words after "galaxysd"
     parser.set_defaults(func=functools.partial(_run_task, config_class, run, label, show))
     return parser
+
+
+def describe(config_class: type[TaskConfig]) -> str:
+    """A config class's docstring before its ``Attributes``: summary line, then the rest."""
+    text = inspect.cleandoc(config_class.__doc__ or config_class.__name__)
+    text = re.split(r"\n(?:Parameters|Attributes)\n-+\n", text, maxsplit=1)[0]
+    summary, _, rest = text.replace("``", "").partition("\n")
+    return f"{summary.strip()}\n{' '.join(rest.split())}".strip()
 
 
 def _run_task(
     config_class: type[TaskConfig],
     run: str,
     label: str,
-    show: Callable[[Any], str],
+    show: Callable[[Any], Any],
     args: argparse.Namespace,
 ) -> int:
     module, _, function = run.partition(":")

@@ -72,7 +72,7 @@ def test_scoring_with_two_processes_matches_one(mock_sky, tiny_clf, tmp_path):
     items.to_parquet(tmp_path / "items.parquet")
     one = score_catalog(tiny_clf, items, tmp_path / "one", chunk_size=8)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-    cmd += ["-m", "galaxysd_core.discovery.score_cli", str(tiny_clf)]
+    cmd += ["-m", "galaxysd_core.cli", "discover", "score", str(tiny_clf)]
     cmd += [str(tmp_path / "items.parquet"), str(tmp_path / "two"), "--chunk-size", "8"]
     subprocess.run(cmd, check=True, capture_output=True, timeout=300)
     two = read_scores(tmp_path / "two")

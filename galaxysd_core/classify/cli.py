@@ -10,14 +10,8 @@ from galaxysd_core.cli import add_task_command
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``classify-experiment`` sub-command."""
-    add_task_command(
-        sub,
-        "classify-experiment",
-        ExperimentConfig,
-        "galaxysd_core.classify.experiments:run_experiment",
-        help="baseline / focal / synthetic-augmented classifiers (Tables 2, 3)",
-        show=_table,
-    )
+    run = "galaxysd_core.classify.experiments:run_experiment"
+    add_task_command(sub, "classify-experiment", ExperimentConfig, run, show=_table)
 
 
 def _table(summary) -> str:

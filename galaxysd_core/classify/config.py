@@ -135,7 +135,9 @@ class ClassifierConfig(TaskConfig):
 
 @dataclasses.dataclass
 class ExperimentConfig(TaskConfig):
-    """One Table 2/3 experiment: a task, its arms, several seeds.
+    """Baseline / focal / synthetic-augmented classifiers of one task (Tables 2, 3).
+
+    One Table 2/3 experiment: a task, its arms, several seeds.
 
     Sizes are the paper's (10,000 negatives) times ``scale``; positives follow
     ``positive_fraction`` (default: the paper's for the task). ``synthetic_dir``

@@ -13,21 +13,12 @@ Names are imported lazily so ``galaxysd --help`` does not load torch and diffuse
 
 from __future__ import annotations
 
-from galaxysd_core._lazy import lazy_exports
+from galaxysd_core._lazy import lazy_package
 
-_EXPORTS: dict[str, str] = {
-    "SCHEDULERS": "pipelines",
-    "build_pipeline": "pipelines",
-    "load_pipeline": "pipelines",
-    "make_scheduler": "pipelines",
-    "save_pipeline": "pipelines",
-    "tiny_components": "pipelines",
-    "Generation": "sampling",
-    "generate": "sampling",
-    "FinetuneConfig": "config",
-    "DemoBuildConfig": "config",
-    "build_demo": "demo",
-}
-__all__ = sorted(_EXPORTS)
-
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, __all__ = lazy_package(
+    __name__,
+    pipelines="SCHEDULERS build_pipeline load_pipeline make_scheduler save_pipeline tiny_components",
+    sampling="Generation generate",
+    config="FinetuneConfig DemoBuildConfig",
+    demo="build_demo",
+)

@@ -3,49 +3,22 @@
 from __future__ import annotations
 
 import argparse
+from operator import attrgetter
 
-from galaxysd_core.cli import (
-    add_config_arguments,
-    add_task_command,
-    config_from_args,
-    run_with_progress,
-)
+from galaxysd_core.cli import add_task_command, config_from_args, run_with_progress
 from galaxysd_core.diffusion.config import DemoBuildConfig, FinetuneConfig, GenerateConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the diffusion commands to the hub."""
-    g = subparsers.add_parser(
-        "generate",
-        help="generate galaxy images from a (weighted) prompt",
-        description="Sample N images with a diffusers model folder; each PNG carries its "
-        "recipe in text metadata and a sidecar JSON. Same arguments, same pixels.",
-    )
-    add_config_arguments(g, GenerateConfig)
-    g.set_defaults(func=_generate)
+    add_task_command(subparsers, "generate", GenerateConfig, _generate)
 
-    add_task_command(
-        subparsers,
-        "finetune",
-        FinetuneConfig,
-        "galaxysd_core.diffusion.finetune:finetune",
-        help="fine-tune a diffusion model on a prepared dataset",
-        description="Fine-tune UNet and text encoder (EMA, checkpoints, resume); "
-        "works under `accelerate launch`.",
-        show=lambda result: str(result.model_dir),
-    )
+    finetune = "galaxysd_core.diffusion.finetune:finetune"
+    add_task_command(subparsers, "finetune", FinetuneConfig, finetune, show=attrgetter("model_dir"))
 
     d = subparsers.add_parser("demo", help="the bundled demo model")
     dsub = d.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
-    add_task_command(
-        dsub,
-        "build",
-        DemoBuildConfig,
-        "galaxysd_core.diffusion.demo:build_demo",
-        help="train the 64x64 demo model from scratch (resumable)",
-        description="Build the mock sky, prepare pairs, train VAE then UNet + text encoder, "
-        "export fp16 to assets/demo-model. Rerun with --resume latest to continue.",
-    )
+    add_task_command(dsub, "build", DemoBuildConfig, "galaxysd_core.diffusion.demo:build_demo")
     r = dsub.add_parser(
         "report",
         help="Table 1 sheet (real vs generated) and the brightness check of a model",

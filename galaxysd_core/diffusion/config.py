@@ -21,7 +21,10 @@ SCHEDULES: tuple[Schedule, ...] = ("one_cycle", "cosine", "constant")
 
 @dataclass
 class FinetuneConfig(TaskConfig):
-    """Settings of one fine-tuning run (defaults: the paper's, scaled to a CPU).
+    """Fine-tune a diffusion model on a prepared dataset.
+
+    UNet and text encoder together, with EMA, checkpoints and resume; works
+    under ``accelerate launch``. Defaults: the paper's, scaled to a CPU.
 
     Attributes
     ----------
@@ -149,7 +152,11 @@ class FinetuneConfig(TaskConfig):
 
 @dataclass
 class DemoBuildConfig(TaskConfig):
-    """Settings of the demo-model build (defaults: the bundled model's).
+    """Train the 64x64 demo model from scratch (resumable).
+
+    Build the mock sky, prepare pairs, train VAE then UNet + text encoder,
+    export fp16 to assets/demo-model; rerun with --resume latest to continue.
+    Defaults: the bundled model's.
 
     Attributes
     ----------
@@ -226,7 +233,10 @@ class DemoBuildConfig(TaskConfig):
 
 @dataclass
 class GenerateConfig(TaskConfig):
-    """Settings of ``galaxysd generate``: sample images for a (weighted) prompt.
+    """Generate galaxy images from a (weighted) prompt.
+
+    Sample N images with a diffusers model folder; each PNG carries its recipe
+    in text metadata and a sidecar JSON. Same arguments, same pixels.
 
     Attributes
     ----------

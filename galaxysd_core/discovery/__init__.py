@@ -13,20 +13,12 @@ Names are imported lazily so ``galaxysd --help`` stays fast.
 
 from __future__ import annotations
 
-from galaxysd_core._lazy import lazy_exports
+from galaxysd_core._lazy import lazy_package
 
-_EXPORTS = {
-    "RoundConfig": "config",
-    "run_round": "campaign",
-    "CampaignError": "campaign",
-    "round_dirs": "campaign",
-    "score_catalog": "scoring",
-    "score_distributed": "scoring",
-    "read_scores": "scoring",
-    "round_report": "results",
-    "final_catalogue": "results",
-    "export_catalogue": "results",
-}
-__all__ = sorted(_EXPORTS)
-
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, __all__ = lazy_package(
+    __name__,
+    config="RoundConfig",
+    campaign="run_round CampaignError round_dirs",
+    scoring="score_catalog score_distributed read_scores",
+    results="round_report final_catalogue export_catalogue",
+)

@@ -221,12 +221,12 @@ def _score(config: RoundConfig, model: Path, items: pd.DataFrame, out: Path, pro
         )
         return
     # Several processes (GPUs, or CPU sockets): torchrun starts them and
-    # accelerate's PartialState joins them into one group (see score_cli).
+    # accelerate's PartialState joins them into one group (``galaxysd discover score``).
     items_file = out.parent / "items.parquet"
     items[["object_id", "path"]].to_parquet(items_file, index=False)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     cmd += ["--nproc_per_node", str(config.score_processes)]
-    cmd += ["-m", "galaxysd_core.discovery.score_cli", str(model), str(items_file), str(out)]
+    cmd += ["-m", "galaxysd_core.cli", "discover", "score", str(model), str(items_file), str(out)]
     cmd += ["--batch-size", str(config.score_batch_size), "--chunk-size", str(config.chunk_size)]
     subprocess.run(cmd, check=True, env=dict(os.environ))
 

@@ -10,12 +10,19 @@ from galaxysd_core.classify.config import ARCHS, CLASSIFIER_ALIASES, ClassifierC
 from galaxysd_core.config import TaskConfig
 from galaxysd_core.errors import ConfigError
 
-__all__ = ["ARCHS", "RoundConfig"]  # ARCHS lives in classify.config; named here for old callers
+__all__ = [
+    "ARCHS",
+    "PANEL",
+    "RoundConfig",
+    "SimulateVotesConfig",
+]  # ARCHS lives in classify.config; named here for old callers
 
 
 @dataclasses.dataclass
 class RoundConfig(TaskConfig):
-    """One round of the D-ETG discovery campaign (Sec. 4.3).
+    """Train, score the catalogue, open a review round (Sec. 4.3).
+
+    One round of the D-ETG discovery campaign.
 
     Round 0 makes ``n_synthetic`` synthetic D-ETGs with the paper's weighted
     prompts (or takes them from ``synthetic_dir``), trains against
@@ -67,3 +74,51 @@ class RoundConfig(TaskConfig):
                 raise ConfigError(f"RoundConfig.{name}: must be >= 1, got {getattr(self, name)}")
         if self.min_score is not None and not 0 <= self.min_score <= 1:
             raise ConfigError(f"RoundConfig.min_score: must be in [0, 1], got {self.min_score}")
+
+
+#: Simulated reviewers per round (``discover simulate-votes``).
+PANEL = 3
+
+
+@dataclasses.dataclass
+class SimulateVotesConfig(TaskConfig):
+    """BENCHMARK ONLY: simulated reviewers decide the latest round from mock-sky truth.
+
+    On a mock sky (truth.parquet), a panel of simulated reviewers votes on the
+    campaign's latest round from the hidden truth, with the given error rates.
+    Refused on a real catalogue and on a round people have voted in; real
+    campaigns are reviewed on the Review page.
+
+    Attributes
+    ----------
+    campaign : str
+        Campaign name (``campaigns/<name>``).
+    false_negative : tuple of float
+        Chance of 'no' for a true D-ETG: one rate, or three (one per reviewer).
+    false_positive : tuple of float
+        Chance of 'yes' for anything else: one rate, or three (one per reviewer).
+    unsure : float
+        Chance of an 'unsure' vote.
+    seed : int
+        Combined with the round number, so every round draws fresh errors.
+    """
+
+    campaign: str
+    false_negative: tuple[float, ...] = (0.1,)
+    false_positive: tuple[float, ...] = (0.05,)
+    unsure: float = 0.0
+    seed: int = 0
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` naming the bad field and value."""
+        for name in ("false_negative", "false_positive"):
+            n = len(getattr(self, name))
+            if n not in (1, PANEL):
+                raise ConfigError(
+                    f"SimulateVotesConfig.{name}: give one rate or {PANEL} "
+                    f"(one per reviewer), got {n}"
+                )
+
+    def per_reviewer(self, rates: tuple[float, ...]) -> tuple[float, ...]:
+        """One rate per reviewer (a single rate is shared by all)."""
+        return rates * PANEL if len(rates) == 1 else rates

@@ -6,23 +6,15 @@ Configs import cheaply; the torch parts load on first use
 
 from __future__ import annotations
 
-from galaxysd_core._lazy import lazy_exports
+from galaxysd_core._lazy import lazy_package
 from galaxysd_core.embedding.config import MapConfig, SimCLRConfig
 
-_LAZY = {
-    "Encoder": "model",
-    "EncoderSpec": "model",
-    "embed": "model",
-    "galaxy_views": "model",
-    "load_encoder": "model",
-    "nt_xent": "model",
-    "save_encoder": "model",
-    "train_simclr": "train",
-    "probe_scores": "probe",
-    "compute_map": "map",
-    "read_map": "map",
-}
+__getattr__, __dir__, _LAZY = lazy_package(
+    __name__,
+    model="Encoder EncoderSpec embed galaxy_views load_encoder nt_xent save_encoder",
+    train="train_simclr",
+    probe="probe_scores",
+    map="compute_map read_map",
+)
 
-__all__ = ["MapConfig", "SimCLRConfig", *sorted(_LAZY)]
-
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+__all__ = ["MapConfig", "SimCLRConfig", *_LAZY]

@@ -10,15 +10,8 @@ from galaxysd_core.embedding.config import MapConfig, SimCLRConfig
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``simclr``, ``simclr-probe`` and ``map`` commands to the hub."""
-    add_task_command(
-        subparsers,
-        "simclr",
-        SimCLRConfig,
-        "galaxysd_core.embedding.train:train_simclr",
-        help="train a SimCLR encoder (the metrics' embedding space)",
-        description="Train a ResNet-18 SimCLR encoder (NT-Xent, tau 0.5) on a folder of galaxy "
-        "images; writes checkpoints/ and encoder/ into --output-dir.",
-    )
+    simclr = "galaxysd_core.embedding.train:train_simclr"
+    add_task_command(subparsers, "simclr", SimCLRConfig, simclr)
     q = subparsers.add_parser(
         "simclr-probe",
         help="linear-probe and k-NN evidence for an encoder (vs random init) on a mock sky",
@@ -32,15 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--seed", type=int, default=0, help="random-init and fold seed (default 0)")
     q.add_argument("--out", required=True, help="JSON file to write")
     q.set_defaults(func=_probe)
-    add_task_command(
-        subparsers,
-        "map",
-        MapConfig,
-        "galaxysd_core.embedding.map:compute_map",
-        help="2-D map (UMAP / t-SNE / PCA) of real + generated embeddings",
-        description="Embed real and generated images and write map.parquet (x, y and metadata) "
-        "into --output-dir (default: the --run folder).",
-    )
+    add_task_command(subparsers, "map", MapConfig, "galaxysd_core.embedding.map:compute_map")
 
 
 def _probe(args: argparse.Namespace) -> int:

@@ -13,7 +13,11 @@ from galaxysd_core.errors import ConfigError
 
 @dataclasses.dataclass
 class PrepareConfig(TaskConfig):
-    """Settings of ``galaxysd prepare``.
+    """GZ2 catalogue -> well-sampled tags -> balanced captioned dataset.
+
+    Label a GZ2 catalogue with well-sampled tags (Willett 2013 Table 3), drop
+    artifacts and 'something odd', exclude D-ETGs, down-sample each tag and
+    write a diffusers image folder (metadata.jsonl) plus one .txt caption per image.
 
     Parameters
     ----------

@@ -93,16 +93,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quorum", type=int)
     p.set_defaults(func=_open_round)
 
-    p = sub.add_parser("close-round", help="close a round (its votes become final)")
-    p.add_argument("--round", type=int, required=True)
-    p.set_defaults(func=_close_round)
-
-    p = sub.add_parser("export", help="write a round's decisions")
-    p.add_argument("--round", type=int, required=True)
-    p.add_argument("--format", choices=("csv", "fits"), default=None, help="default: from --out")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=_export)
-
-    p = sub.add_parser("summary", help="a round's counts, kappa and alpha as JSON")
-    p.add_argument("--round", type=int, required=True)
-    p.set_defaults(func=_summary)
+    for name, text, func in (
+        ("close-round", "close a round (its votes become final)", _close_round),
+        ("export", "write a round's decisions", _export),
+        ("summary", "a round's counts, kappa and alpha as JSON", _summary),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--round", type=int, required=True)
+        if name == "export":
+            p.add_argument("--format", choices=("csv", "fits"), help="default: from --out")
+            p.add_argument("--out", required=True)
+        p.set_defaults(func=func)
