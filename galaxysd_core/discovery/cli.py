@@ -78,9 +78,8 @@ def _simulate_votes(args: argparse.Namespace) -> int:
         seed=config.seed,
     )
     decided, accepted = int(table["decided"].sum()), int(table["accepted"].sum())
-    print(
-        f"round {k}: {decided} of {len(table)} decided by the simulated panel, {accepted} accepted"
-    )
+    text = f"{decided} of {len(table)} candidates decided by the simulated panel"
+    print(f"round {k}: {text}, {accepted} accepted")
     return 0
 
 
