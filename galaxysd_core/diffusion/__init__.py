@@ -5,10 +5,12 @@ Names are imported lazily so ``galaxysd --help`` does not load torch and diffuse
 - :mod:`.pipelines` ``load_pipeline``, ``tiny_components``, ``build_pipeline``,
   ``save_pipeline``, ``make_scheduler``, ``SCHEDULERS``
 - :mod:`.sampling` ``generate``, ``Generation``
-- :mod:`.finetune` ``FinetuneConfig`` (the loop: ``galaxysd_core.diffusion.finetune.finetune``)
+- :mod:`.config` ``FinetuneConfig``, ``DemoBuildConfig``, ``GenerateConfig``
+- :mod:`.finetune` the loop (``galaxysd_core.diffusion.finetune.finetune``)
   with :mod:`.batches` (``TrainingBatches``) and :mod:`.lr_schedule` (``make_lr_scheduler``)
 - :mod:`.demo` ``DemoBuildConfig``, ``build_demo``
-- :mod:`.compose` the Compose page's tag picker; :mod:`.report` sheet + brightness
+- :mod:`.batched` ``generate_into``: many images of one prompt, batch by batch, resumable
+- :mod:`.compose` the Compose page's helpers; :mod:`.report` sheet + brightness
 """
 
 from __future__ import annotations

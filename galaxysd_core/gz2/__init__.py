@@ -7,7 +7,11 @@ Public names are imported lazily so ``galaxysd --help`` does not pay for pandas.
 - :mod:`~galaxysd_core.gz2.prompts` ``prompt_for``, ``tags_from_flags``,
   ``TABLE1_PROMPTS``, ``DETG_PROMPTS``, ``shuffle_tags_transform``
 - :mod:`~galaxysd_core.gz2.catalog` ``read_catalog``, ``join_images``
-- :mod:`~galaxysd_core.gz2.dataset` ``PrepareConfig``, ``prepare_dataset``, ``read_prepared``
+- :mod:`~galaxysd_core.gz2.config` ``PrepareConfig``; :mod:`~galaxysd_core.gz2.dataset`
+  ``prepare_dataset``, ``read_prepared``
+- :mod:`~galaxysd_core.gz2.folders` a dataset folder's images, tags and catalogue
+  (``real_table``, ``catalog_items``, ``read_truth``)
+- :mod:`~galaxysd_core.gz2.picker` valid tag choices along the tree (Compose)
 - :mod:`~galaxysd_core.gz2.overview` ``overview`` (what the Dataset page shows)
 - :mod:`~galaxysd_core.gz2.stats`, :mod:`~galaxysd_core.gz2.plots` counts, UpSet data, figures
 """
