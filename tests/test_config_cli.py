@@ -13,6 +13,7 @@ import pytest
 from galaxysd_core.cli import add_config_arguments, build_parser, config_from_args
 from galaxysd_core.config import TaskConfig, field_specs
 from galaxysd_core.errors import ConfigError
+from galaxysd_core.jobs.registry import KINDS
 
 
 @dataclasses.dataclass
@@ -135,26 +136,24 @@ def _options(words: list[str]) -> set[str]:
     return {o for a in parser._actions for o in a.option_strings}
 
 
-@pytest.mark.parametrize(
-    ("words", "config_class"),
-    [
-        (["sky"], "galaxysd_core.sky.SkyConfig"),
-        (["finetune"], "galaxysd_core.diffusion.FinetuneConfig"),
-        (["classify-experiment"], "galaxysd_core.classify.ExperimentConfig"),
-        (["prepare"], "galaxysd_core.gz2.PrepareConfig"),
-        (["demo", "build"], "galaxysd_core.diffusion.DemoBuildConfig"),
-        (["discover", "round"], "galaxysd_core.discovery.RoundConfig"),
-        (["evaluate"], "galaxysd_core.metrics.EvaluateConfig"),
-    ],
-)
-def test_help_lists_an_option_for_every_field(words, config_class):
-    import importlib
-
-    module, _, name = config_class.rpartition(".")
-    cls = getattr(importlib.import_module(module), name)
-    options = _options(words)
-    for spec in field_specs(cls):
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_help_lists_an_option_for_every_field_of_every_job_kind(kind):
+    row = KINDS[kind]
+    options = _options(list(row.words))
+    for spec in field_specs(row.load_config_class()):
         assert "--" + spec.name.replace("_", "-") in options, spec.name
+
+
+def test_generate_and_simulate_votes_options_come_from_their_configs():
+    from galaxysd_core.diffusion.config import GenerateConfig
+    from galaxysd_core.discovery.config import SimulateVotesConfig
+
+    for words, cls in (
+        (["generate"], GenerateConfig),
+        (["discover", "simulate-votes"], SimulateVotesConfig),
+    ):
+        options = _options(words)
+        assert all("--" + s.name.replace("_", "-") in options for s in field_specs(cls))
 
 
 def test_old_flags_still_parse_into_the_nested_classifier():
