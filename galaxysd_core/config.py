@@ -184,7 +184,13 @@ def nest_dotted(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _unalias(cls: type[TaskConfig], data: dict[str, Any], path: str) -> dict[str, Any]:
-    """Move former flat keys (``cls.aliases``) to their dotted homes."""
+    """Move former keys (``cls.aliases``) to their current, possibly dotted, names.
+
+    Raises
+    ------
+    ConfigError
+        If a former key and its current name are both given, with different values.
+    """
     if not cls.aliases or not set(data) & set(cls.aliases):
         return data
     data = dict(data)
@@ -192,12 +198,12 @@ def _unalias(cls: type[TaskConfig], data: dict[str, Any], path: str) -> dict[str
         if old not in data:
             continue
         value = data.pop(old)
-        head, *middle, last = new.split(".")
-        inner = data.setdefault(head, {})
-        if not isinstance(inner, dict):
-            raise ConfigError(f"{path}: {old!r} is {new!r} but {head!r} is not a mapping")
-        for part in middle:
-            inner = inner.setdefault(part, {})
+        *heads, last = new.split(".")
+        inner = data
+        for head in heads:
+            inner = inner.setdefault(head, {})
+            if not isinstance(inner, dict):
+                raise ConfigError(f"{path}: {old!r} is {new!r} but {head!r} is not a mapping")
         if last in inner and inner[last] != value:
             raise ConfigError(f"{path}: {old!r} ({value!r}) and {new!r} ({inner[last]!r}) differ")
         inner[last] = value

@@ -56,7 +56,7 @@ class Outer(TaskConfig):
         The nested settings.
     """
 
-    aliases: ClassVar[dict[str, str]] = {"epochs": "inner.epochs"}
+    aliases: ClassVar[dict[str, str]] = {"epochs": "inner.epochs", "cap": "max_per_tag"}
 
     max_per_tag: int = 2000
     names: tuple[str, ...] = ("x",)
@@ -80,6 +80,7 @@ def test_nested_from_dict_round_trips_and_keeps_the_owners_defaults():
     # Flat keys of configs saved before the field moved, and dotted keys, load too.
     assert Outer.from_dict({"epochs": 3}).inner.epochs == 3
     assert Outer.from_dict({"inner.epochs": 4}).inner.epochs == 4
+    assert Outer.from_dict({"cap": 5}).max_per_tag == 5  # a renamed top-level field
 
 
 @pytest.mark.parametrize(
@@ -102,7 +103,7 @@ def test_add_config_arguments_derives_one_option_per_field():
     parser = _parser()
     options = {o for a in parser._actions for o in a.option_strings}
     expected = {"--max-per-tag", "--names", "--weights", "--overwrite", "--no-overwrite"}
-    assert expected | {"--out", "--inner.epochs", "--inner.mode", "--epochs", "--config"} <= options
+    assert expected | {"--out", "--inner.epochs", "--inner.mode", "--epochs", "--cap"} <= options
     flags = ["--max-per-tag", "5", "--names", "a", "b", "--weights", '{"bar": 2}', "--overwrite"]
     args = parser.parse_args([*flags, "--epochs", "7", "--inner.mode", "b"])
     config = config_from_args(Outer, args)
