@@ -8,7 +8,7 @@ Names are imported lazily so ``galaxysd --help`` does not load torch and diffuse
 - :mod:`.config` ``FinetuneConfig``, ``DemoBuildConfig``, ``GenerateConfig``
 - :mod:`.finetune` the loop (``galaxysd_core.diffusion.finetune.finetune``)
   with :mod:`.batches` (``TrainingBatches``) and :mod:`.lr_schedule` (``make_lr_scheduler``)
-- :mod:`.demo` ``DemoBuildConfig``, ``build_demo``
+- :mod:`.demo` ``build_demo``
 - :mod:`.batched` ``generate_into``: many images of one prompt, batch by batch, resumable
 - :mod:`.compose` the Compose page's helpers; :mod:`.report` sheet + brightness
 """
@@ -21,6 +21,5 @@ __getattr__, __dir__, __all__ = lazy_package(
     __name__,
     pipelines="SCHEDULERS build_pipeline load_pipeline make_scheduler save_pipeline tiny_components",
     sampling="Generation generate",
-    config="FinetuneConfig DemoBuildConfig",
-    demo="build_demo",
+    config="FinetuneConfig DemoBuildConfig GenerateConfig",
 )

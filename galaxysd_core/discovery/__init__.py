@@ -15,10 +15,5 @@ from __future__ import annotations
 
 from galaxysd_core._lazy import lazy_package
 
-__getattr__, __dir__, __all__ = lazy_package(
-    __name__,
-    config="RoundConfig",
-    campaign="run_round CampaignError round_dirs",
-    scoring="score_catalog score_distributed read_scores",
-    results="round_report final_catalogue export_catalogue",
-)
+# The rest is imported from its module (``discovery.scoring.score_catalog``, ...).
+__getattr__, __dir__, __all__ = lazy_package(__name__, config="RoundConfig", campaign="run_round")

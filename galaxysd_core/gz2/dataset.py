@@ -220,7 +220,7 @@ def prepare_dataset(config: PrepareConfig, *, progress: Progress | None = None) 
     Returns
     -------
     Path
-        The finished output folder.
+        The finished dataset: ``metadata.jsonl``, images with ``.txt`` captions, ``stats/``.
 
     Raises
     ------

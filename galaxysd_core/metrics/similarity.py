@@ -153,10 +153,8 @@ def diversity(real: np.ndarray, gen: np.ndarray) -> float:
 
     Parameters
     ----------
-    real : np.ndarray, shape (N', d)
-        Real embeddings X.
-    gen : np.ndarray, shape (N, d)
-        Generated embeddings Y.
+    real, gen : np.ndarray, shapes (N', d) and (N, d)
+        Real embeddings X and generated embeddings Y.
 
     Returns
     -------
