@@ -1,16 +1,18 @@
-"""Sustained vote throughput and latency with three concurrent writers.
+"""Sustained vote throughput and latency with concurrent writers (default 4).
 
-Three processes (three reviewers) vote on the same round as fast as they can,
+Four processes (four reviewers) vote on the same round as fast as they can,
 each on every candidate in its own random order, as a review session does with
-three people clicking at once. Prints votes/s and latency percentiles per vote
-(one transaction: session check, upsert of the current vote, history row).
+four people clicking at once. Prints votes/s and latency percentiles per vote
+(p50/p95/p99/max; one transaction: session check, upsert of the current vote,
+history row).
 
     python benchmarks/votes.py                                   # SQLite in a temp dir
+    python benchmarks/votes.py --writers 3
     python benchmarks/votes.py --url postgresql://postgres@127.0.0.1:55432/postgres
     python benchmarks/votes.py --url "$GALAXYSD_TEST_PG_URL" --candidates 2000
 
 For PostgreSQL a fresh database is created next to the one in the URL and
-dropped at the end. Goal: p95 <= 50 ms.
+dropped at the end. Goals: p95 <= 50 ms, p99 <= 100 ms.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import sqlalchemy as sa
 
 from galaxysd_core.review import ReviewStore
 
-REVIEWERS = ("ann", "bob", "cat")
+REVIEWERS = ("ann", "bob", "cat", "dan", "eve", "fay", "gus", "hal")
 
 
 @contextmanager
@@ -54,7 +56,7 @@ def scratch_database(url: str | None):
 
 def _writer(url: str, reviewer: str, ids: list[int], start: float, out) -> None:
     store = ReviewStore(url)
-    session = store.sign_in(reviewer, f"pass-{reviewer}")
+    session = store.sign_in(reviewer, f"passphrase-{reviewer}")
     rng = random.Random(reviewer)
     order = ids[:]
     rng.shuffle(order)
@@ -69,11 +71,12 @@ def _writer(url: str, reviewer: str, ids: list[int], start: float, out) -> None:
     store.dispose()
 
 
-def run(url: str, n: int) -> dict[str, float]:
-    """Run three writers over ``n`` candidates; return throughput and latency stats (ms)."""
-    store = ReviewStore(url)
-    for name in REVIEWERS:
-        store.add_reviewer(name, f"pass-{name}")
+def run(url: str, n: int, writers: int = 4) -> dict[str, float]:
+    """Run ``writers`` writers over ``n`` candidates; return throughput and latency stats (ms)."""
+    reviewers = REVIEWERS[:writers]
+    store = ReviewStore(url, panel_size=writers, quorum=writers // 2 + 1)  # every vote counts
+    for name in reviewers:
+        store.add_reviewer(name, f"passphrase-{name}")
     rows = [{"object_id": str(i), "image": f"{i}.jpg", "score": random.random()} for i in range(n)]
     round_id = store.open_round("bench", rows)
     ids = [int(i) for i in store.candidates(round_id)["candidate_id"]]
@@ -81,7 +84,7 @@ def run(url: str, n: int) -> dict[str, float]:
     ctx = mp.get_context("fork")
     start = time.time() + 3.0  # time for the writers to import, migrate and sign in
     pipes, procs = [], []
-    for reviewer in REVIEWERS:
+    for reviewer in reviewers:
         recv, send = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=_writer, args=(url, reviewer, ids, start, send))
         proc.start()
@@ -106,15 +109,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="database URL (default: SQLite in a temp folder)")
     parser.add_argument("--candidates", type=int, default=1000)
+    parser.add_argument(
+        "--writers", type=int, default=4, choices=range(1, len(REVIEWERS) + 1), metavar="K"
+    )
     args = parser.parse_args()
     with scratch_database(args.url) as url:
-        stats = run(url, args.candidates)
+        stats = run(url, args.candidates, args.writers)
     backend = sa.make_url(url).get_backend_name()
+    goals = stats["p95_ms"] <= 50 and stats["p99_ms"] <= 100
     print(
-        f"{backend}: {stats['votes']} votes by 3 concurrent writers, "
+        f"{backend}: {stats['votes']} votes by {args.writers} concurrent writers, "
         f"{stats['votes_per_s']:.0f} votes/s, latency p50 {stats['p50_ms']:.1f} ms, "
         f"p95 {stats['p95_ms']:.1f} ms, p99 {stats['p99_ms']:.1f} ms, max {stats['max_ms']:.1f} ms "
-        f"({'meets' if stats['p95_ms'] <= 50 else 'misses'} the p95 <= 50 ms goal)"
+        f"({'meets' if goals else 'misses'} the p95 <= 50 ms and p99 <= 100 ms goals)"
     )
 
 

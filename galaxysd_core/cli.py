@@ -10,6 +10,7 @@ as a background job also accepts ``--config FILE`` (the JSON its job saved).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import importlib
 import importlib.util
@@ -20,6 +21,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from galaxysd_core import __version__
@@ -277,6 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # no per-revision chatter
     if args.workspace:
         os.environ["GALAXYSD_HOME"] = args.workspace
     try:
@@ -286,7 +289,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except GalaxySDError as exc:
         print(f"galaxysd: error: {exc}", file=sys.stderr)
+        _record_reason(str(exc))
         return 2
+    except OSError as exc:  # a full disk or read-only folder met outside the atomic writers
+        from galaxysd_core.atomic import environment_fault
+
+        fault = environment_fault(exc, exc.filename or os.getcwd())
+        if fault is exc:
+            raise
+        print(f"galaxysd: error: {fault}", file=sys.stderr)
+        _record_reason(str(fault))
+        return 2
+
+
+def _record_reason(message: str) -> None:
+    """Inside a job, keep the one-line reason of a failure for the job table (``error.txt``)."""
+    from galaxysd_core.progress import REASON_FILE, RUN_DIR_ENV
+
+    run_dir = os.environ.get(RUN_DIR_ENV)
+    if run_dir:
+        with contextlib.suppress(OSError):  # a full disk must not hide the first error
+            (Path(run_dir) / REASON_FILE).write_text(message + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -29,3 +29,15 @@ class ImageReadError(GalaxySDError, OSError):
 
 class Cancelled(GalaxySDError):  # noqa: N818 - reads better at the raise site
     """A long task stopped because a stop was requested."""
+
+
+class OutsideWorkspaceError(GalaxySDError, PermissionError):
+    """A path given in the app or a job config resolves outside the workspace."""
+
+
+class BadNameError(GalaxySDError, ValueError):
+    """A name used as a folder name (campaign, model, dataset, run) is not a plain name."""
+
+
+class EnvironmentFaultError(GalaxySDError, OSError):
+    """The disk is full, a folder is read-only or missing: the message names the path."""

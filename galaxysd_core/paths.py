@@ -16,8 +16,11 @@ project writes::
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from galaxysd_core.errors import BadNameError, OutsideWorkspaceError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSETS = REPO_ROOT / "assets"
@@ -26,6 +29,20 @@ DEMO_ENCODER = ASSETS / "demo-encoder"
 TOKENIZER = ASSETS / "tokenizer"
 # The read-only reference data shipped beside the project checkout.
 SHARED_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+#: Folders outside the workspace that jobs may read (never write), ":"-separated,
+#: e.g. large weights or the GZ2 images: ``GALAXYSD_DATA_DIRS=/data/sd15:/data/gz2``.
+DATA_DIRS_ENV = "GALAXYSD_DATA_DIRS"
+
+
+def read_roots() -> tuple[Path, ...]:
+    """Folders outside the workspace whose files jobs and the app may read.
+
+    The bundled ``assets/``, the shared reference data, and the folders of
+    ``$GALAXYSD_DATA_DIRS``. Nothing is ever written there.
+    """
+    extra = os.environ.get(DATA_DIRS_ENV, "")
+    chosen = [Path(p).expanduser() for p in extra.split(os.pathsep) if p.strip()]
+    return (ASSETS, SHARED_REFERENCE, *chosen)
 
 
 @dataclass(frozen=True)
@@ -80,11 +97,7 @@ class Workspace:
 
     def contains(self, path: str | os.PathLike[str]) -> bool:
         """Whether ``path`` resolves inside the workspace (guards user-given paths)."""
-        try:
-            Path(path).resolve().relative_to(self.root.resolve())
-        except ValueError:
-            return False
-        return True
+        return Path(path).expanduser().resolve().is_relative_to(self.root.resolve())
 
 
 def workspace(root: str | os.PathLike[str] | None = None) -> Workspace:
@@ -102,3 +115,81 @@ def workspace(root: str | os.PathLike[str] | None = None) -> Workspace:
     """
     chosen = root if root is not None else os.environ.get("GALAXYSD_HOME", "workspace")
     return Workspace(Path(chosen).expanduser().resolve())
+
+
+#: A name that may become one folder name: letters, digits, ``_ . -``, not
+#: starting with a dot (so never ``.``, ``..`` or a hidden folder).
+_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
+
+
+def check_name(name: object, *, field: str) -> str:
+    """Return ``name`` if it can safely be one folder name, else raise naming ``field``.
+
+    Parameters
+    ----------
+    name : object
+        A campaign, model, dataset or run name.
+    field : str
+        What the name is, for the message (e.g. ``"RoundConfig.campaign"``).
+
+    Raises
+    ------
+    BadNameError
+        Unless it is 1-64 letters, digits, ``_ . -`` and does not start with a dot.
+    """
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise BadNameError(
+            f"{field}: {name!r} is not a name; use 1-64 letters, digits, _ . - "
+            "(not starting with a dot)"
+        )
+    return name
+
+
+def resolve_in_workspace(
+    path: str | os.PathLike[str],
+    ws: Workspace | str | os.PathLike[str],
+    *,
+    field: str = "path",
+    read_roots: tuple[Path, ...] = (),
+) -> Path:
+    """Resolve a user-given path against the workspace and refuse it if it leaves it.
+
+    The one confinement rule of the app and of job configs: a relative path
+    means workspace-relative; ``~``, ``..`` and symbolic links are resolved
+    first, so none of them leads out.
+
+    Parameters
+    ----------
+    path : path-like
+        The path as the user gave it.
+    ws : Workspace or path
+        The workspace (its root).
+    field : str, default "path"
+        The config field or form input, for the message.
+    read_roots : tuple of Path, default ()
+        Further folders accepted for paths that are only read (the bundled
+        ``assets/`` and the shared reference data).
+
+    Returns
+    -------
+    Path
+        The absolute, resolved path.
+
+    Raises
+    ------
+    OutsideWorkspaceError
+        If it resolves outside the workspace (and outside ``read_roots``).
+    """
+    root = ws.root if isinstance(ws, Workspace) else Path(ws)
+    root = root.expanduser().resolve()
+    candidate = Path(path).expanduser()
+    if not candidate.is_absolute():
+        candidate = root / candidate
+    resolved = candidate.resolve()
+    for allowed in (root, *read_roots):
+        if resolved.is_relative_to(allowed.resolve()):
+            return resolved
+    raise OutsideWorkspaceError(
+        f"{field}: {str(path)!r} is outside the workspace {root}; "
+        "give a path inside it (relative paths are taken from the workspace)"
+    )

@@ -18,6 +18,8 @@ from typing import Any
 from galaxysd_core.errors import Cancelled
 
 RUN_DIR_ENV = "GALAXYSD_RUN_DIR"
+#: A failed job's one-line reason, written into its run folder by the CLI.
+REASON_FILE = "error.txt"
 STOP_FILE = "STOP"
 PROGRESS_FILE = "progress.jsonl"
 

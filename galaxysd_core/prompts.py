@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from galaxysd_core.errors import GalaxySDError
@@ -32,31 +33,50 @@ if TYPE_CHECKING:
 
 DEFAULT_EMPHASIS = 1.1
 MAX_WEIGHT = 5.0
+#: Longest prompt read at all: far beyond the encoder's 75 tokens, short enough
+#: that parsing it is instant (checked before anything else).
+MAX_PROMPT_CHARS = 2000
 _OPEN = {"{": "}", "(": ")"}
 _CLOSE = {"}": "{", ")": "("}
 _WEIGHT_RE = re.compile(r":([^:]*)$")
 
 Mode = Literal["a1111", "compel"]
-_Item = tuple[str, float, int, bool]
 
 
 class PromptError(GalaxySDError, ValueError):
-    """A weighted prompt cannot be read (unbalanced brackets, a bad weight, ...)."""
+    """A prompt is malformed, too long, or weights a span outside [0, 5]."""
 
 
 class PromptTooLongError(PromptError):
-    """A prompt has more tokens than the text encoder's window."""
+    """A prompt has more characters, or more tokens, than the text encoder can take."""
+
+
+@dataclass
+class _Group:
+    """One open bracket group while parsing; its children are spans or groups."""
+
+    opener: str
+    start: int
+    children: list[_Group | tuple[str, int]] = field(default_factory=list)
+    weight: float = 1.0
+    end: int = -1
+    has_text: bool = False  # some non-blank text inside it, at any depth
 
 
 def parse_weighted(text: str) -> list[tuple[str, float]]:
     """Split a weighted prompt into its plain-text spans and their weights.
+
+    Linear in the length of ``text`` (one pass builds the group tree, one walk
+    multiplies the weights), and refused outright beyond
+    :data:`MAX_PROMPT_CHARS`, so any input returns or raises at once.
 
     Parameters
     ----------
     text : str
         A prompt such as ``"sdss, {dust lane:1.3}"``. ``{x:w}`` or ``(x:w)``
         weights ``x`` by ``w`` (0 <= w <= 5), ``{x}`` or ``(x)`` by 1.1, nested
-        groups multiply; a backslash makes the next bracket literal.
+        groups multiply (the product must stay in [0, 5] too); a backslash
+        makes the next bracket literal.
 
     Returns
     -------
@@ -66,9 +86,13 @@ def parse_weighted(text: str) -> list[tuple[str, float]]:
 
     Raises
     ------
-    ValueError
+    PromptTooLongError
+        For more than :data:`MAX_PROMPT_CHARS` characters (checked first).
+    PromptError
         For unbalanced or mismatched brackets, an empty group, a non-numeric,
-        negative or > 5 weight; the message names the character position.
+        negative or > 5 weight, or nested groups whose combined weight leaves
+        [0, 5]; the message names the character position or span. Both are
+        ``ValueError`` and ``GalaxySDError``.
 
     Examples
     --------
@@ -77,16 +101,22 @@ def parse_weighted(text: str) -> list[tuple[str, float]]:
     """
     if not isinstance(text, str):
         raise PromptError(f"prompt must be a string, got {type(text).__name__}")
-    # A stack of open groups: (opening char, position, items); items are
-    # (text, relative weight, position, written directly in this group).
-    stack: list[tuple[str, int, list[_Item]]] = [("", -1, [])]
+    if len(text) > MAX_PROMPT_CHARS:
+        raise PromptTooLongError(
+            f"prompt has {len(text)} characters; at most {MAX_PROMPT_CHARS} are read "
+            f"(the text encoder sees 75 tokens): {text[:40]!r}..."
+        )
+    root = _Group("", -1)
+    stack = [root]
     buffer: list[str] = []
     buffer_start = 0
     i = 0
 
     def flush() -> None:
         if buffer:
-            stack[-1][2].append(("".join(buffer), 1.0, buffer_start, True))
+            span = "".join(buffer)
+            stack[-1].children.append((span, buffer_start))
+            stack[-1].has_text = stack[-1].has_text or bool(span.strip())
             buffer.clear()
 
     while i < len(text):
@@ -99,19 +129,22 @@ def parse_weighted(text: str) -> list[tuple[str, float]]:
             continue
         if char in _OPEN:
             flush()
-            stack.append((char, i, []))
+            group = _Group(char, i)
+            stack[-1].children.append(group)
+            stack.append(group)
         elif char in _CLOSE:
             flush()
-            opener, start, items = stack[-1]
+            group = stack[-1]
             if len(stack) == 1:
                 raise PromptError(f"unbalanced {char!r} at position {i}: no group is open")
-            if opener != _CLOSE[char]:
+            if group.opener != _CLOSE[char]:
                 raise PromptError(
-                    f"mismatched {char!r} at position {i}: group opened with {opener!r} "
-                    f"at position {start}"
+                    f"mismatched {char!r} at position {i}: group opened with {group.opener!r} "
+                    f"at position {group.start}"
                 )
             stack.pop()
-            stack[-1][2].extend(_close_group(items, start, i))
+            _close_group(group, i)
+            stack[-1].has_text = stack[-1].has_text or group.has_text
         else:
             if not buffer:
                 buffer_start = i
@@ -119,31 +152,59 @@ def parse_weighted(text: str) -> list[tuple[str, float]]:
         i += 1
     flush()
     if len(stack) > 1:
-        opener, start, _ = stack[-1]
-        raise PromptError(f"unbalanced {opener!r} at position {start}: group is never closed")
-    return [(span, weight) for span, weight, _, _ in stack[0][2]]
+        group = stack[-1]
+        raise PromptError(
+            f"unbalanced {group.opener!r} at position {group.start}: group is never closed"
+        )
+    return _flatten(root, text)
 
 
-def _close_group(items: list[_Item], start: int, end: int) -> list[_Item]:
-    """Apply a closed group's weight (``:w`` suffix or the default 1.1) to its items."""
-    weight = DEFAULT_EMPHASIS
-    if items and items[-1][3] and ":" in items[-1][0]:
-        span, _, pos, _ = items[-1]
+def _close_group(group: _Group, end: int) -> None:
+    """Read a closed group's weight (``:w`` suffix or the default 1.1) off its last span."""
+    group.end = end
+    group.weight = DEFAULT_EMPHASIS
+    last = group.children[-1] if group.children else None
+    if isinstance(last, tuple) and ":" in last[0]:
+        span, pos = last
         match = _WEIGHT_RE.search(span)
         assert match is not None  # ":" is in span, so the regex matches
         raw = match.group(1).strip()
         where = pos + match.start(1)
         try:
-            weight = float(raw)
+            group.weight = float(raw)
         except ValueError:
             raise PromptError(f"non-numeric weight {raw!r} at position {where}") from None
-        if not math.isfinite(weight) or weight < 0 or weight > MAX_WEIGHT:
+        if not math.isfinite(group.weight) or group.weight < 0 or group.weight > MAX_WEIGHT:
             raise PromptError(f"weight {raw!r} at position {where} is outside [0, {MAX_WEIGHT:g}]")
         head = span[: match.start()]
-        items = items[:-1] + ([(head, 1.0, pos, True)] if head else [])
-    if not any(span.strip() for span, _, _, _ in items):
-        raise PromptError(f"empty group at position {start}-{end}: nothing to weight")
-    return [(span, w * weight, pos, False) for span, w, pos, _ in items]
+        group.children[-1:] = [(head, pos)] if head else []
+        group.has_text = any(
+            (isinstance(c, _Group) and c.has_text) or (isinstance(c, tuple) and bool(c[0].strip()))
+            for c in group.children
+        )
+    if not group.has_text:
+        raise PromptError(f"empty group at position {group.start}-{end}: nothing to weight")
+
+
+def _flatten(root: _Group, text: str) -> list[tuple[str, float]]:
+    """Walk the group tree once (no recursion: nesting may be deep), multiplying weights."""
+    spans: list[tuple[str, float]] = []
+    todo: list[tuple[_Group | tuple[str, int], float]] = [(root, 1.0)]
+    while todo:
+        node, outer = todo.pop()
+        if isinstance(node, tuple):
+            spans.append((node[0], outer))
+            continue
+        weight = outer * node.weight
+        if weight > MAX_WEIGHT:
+            where = text[node.start : node.end + 1]
+            shown = where if len(where) <= 40 else where[:37] + "..."
+            raise PromptError(
+                f"nested groups weigh the group at positions {node.start}-{node.end} "
+                f"({shown!r}) by {weight:.4g}, outside [0, {MAX_WEIGHT:g}]"
+            )
+        todo.extend((child, weight) for child in reversed(node.children))
+    return spans
 
 
 def format_weighted(spans: Sequence[tuple[str, float]]) -> str:

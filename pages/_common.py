@@ -16,8 +16,11 @@ import streamlit as st
 
 from galaxysd_core import quiz
 from galaxysd_core.errors import GalaxySDError
+from galaxysd_core.errors import (
+    OutsideWorkspaceError as OutsideWorkspaceError,
+)  # pages import it here
 from galaxysd_core.jobs.progress import Progress
-from galaxysd_core.paths import ASSETS, DEMO_MODEL, Workspace, workspace
+from galaxysd_core.paths import ASSETS, DEMO_MODEL, Workspace, resolve_in_workspace, workspace
 
 # The mock sky built in the background on first run (Home page): big enough for
 # quiz rounds and a first look at the Dataset page, small enough for 2 CPU cores.
@@ -46,10 +49,6 @@ PAGES: tuple[tuple[str, str, str, str, str], ...] = (
     ("Use", "Review", "review.py", ":material/how_to_vote:",
      "Vote on discovery candidates with other reviewers."),
 )  # fmt: skip
-
-
-class OutsideWorkspaceError(GalaxySDError, PermissionError):
-    """A user-given path points outside the workspace (or the bundled assets)."""
 
 
 class Keys:
@@ -95,17 +94,8 @@ def confine(path: str | Path, *, allow_assets: bool = False) -> Path:
     OutsideWorkspaceError
         If it resolves outside the workspace (e.g. ``../../etc/passwd``).
     """
-    ws = get_workspace()
-    candidate = Path(path).expanduser()
-    if not candidate.is_absolute():
-        candidate = ws.root / candidate
-    if ws.contains(candidate):
-        return candidate.resolve()
-    if allow_assets and Workspace(ASSETS).contains(candidate):
-        return candidate.resolve()
-    raise OutsideWorkspaceError(
-        f"{str(path)!r} is outside the workspace {ws.root}; choose a file or folder inside it"
-    )
+    roots = (ASSETS,) if allow_assets else ()
+    return resolve_in_workspace(path, get_workspace(), field="path", read_roots=roots)
 
 
 def list_models(ws: Workspace) -> list[Path]:

@@ -6,17 +6,29 @@ from pathlib import Path
 
 import streamlit as st
 
+from galaxysd_core.gz2.flags import RULES
 from galaxysd_core.gz2.overview import Overview, overview
 from galaxysd_core.gz2.plots import funnel_figure, tag_count_figure, upset_figure
 from pages._common import active_dataset, get_workspace, label_for, list_datasets, user_errors
 
 GRID = 24  # images shown at once
+# Labels of the flag rules, in the order of galaxysd_core.gz2.flags.RULES.
+FLAG_RULES = dict(
+    zip(
+        RULES,
+        (
+            "the GalaxySD paper's rule (debiased >= 0.8)",
+            "Willett et al. 2013's rule (the published GZ2 flags)",
+        ),
+        strict=True,
+    )
+)
 
 
 @st.cache_data(max_entries=8, show_spinner="Labelling the catalogue...")
-def _overview(path: str, mtime: float, min_votes: int, max_per_tag: int) -> Overview:
+def _overview(path: str, mtime: float, min_votes: int, rule: str, max_per_tag: int) -> Overview:
     # mtime is part of the cache key so a rebuilt folder is read again.
-    return overview(path, min_votes=min_votes, max_per_tag=max_per_tag)
+    return overview(path, min_votes=min_votes, rule=rule, max_per_tag=max_per_tag)
 
 
 def _choose_folder() -> Path:
@@ -32,18 +44,24 @@ def _choose_folder() -> Path:
     )
 
 
-def _prepare_button(folder: Path, min_votes: int, max_per_tag: int) -> None:
+def _prepare_button(folder: Path, min_votes: int, rule: str, max_per_tag: int) -> None:
     from galaxysd_core import jobs
     from galaxysd_core.gz2 import PrepareConfig
 
     ws = get_workspace()
-    out = ws.datasets / f"{folder.name}-v{min_votes}-max{max_per_tag}"
+    suffix = "" if rule == "galaxysd" else f"-{rule}"
+    out = ws.datasets / f"{folder.name}-v{min_votes}-max{max_per_tag}{suffix}"
     if st.button(
         f"Prepare training set -> {label_for(out)}", help="Runs `galaxysd prepare` as a job"
     ):
         with user_errors("launch the prepare job"):
             config = PrepareConfig.from_sky(
-                folder, out=out, min_votes=min_votes, max_per_tag=max_per_tag, overwrite=True
+                folder,
+                out=out,
+                min_votes=min_votes,
+                rule=rule,
+                max_per_tag=max_per_tag,
+                overwrite=True,
             )
             st.success(
                 f"Job {jobs.launch('prepare', config, workspace=ws)} launched; see Training."
@@ -56,11 +74,18 @@ st.caption(
 )
 folder = _choose_folder()
 prepared = (folder / "metadata.jsonl").is_file()
-min_votes, max_per_tag = 20, 2000
+min_votes, rule, max_per_tag = 20, "galaxysd", 2000
 if not prepared:
-    left, right = st.columns(2)
+    left, middle, right = st.columns(3)
     min_votes = left.number_input(
         "Minimum votes per task", 0, 100, 20, help="20 normal depth, 10 co-add"
+    )
+    rule = middle.selectbox(
+        "Flag rule",
+        FLAG_RULES,
+        format_func=FLAG_RULES.get,
+        key="flag_rule",
+        help="The paper's rule or the one behind the catalogue's published flags",
     )
     max_per_tag = right.number_input("Down-sample tags above", 1, 100_000, 2000)
 
@@ -69,11 +94,14 @@ if not folder.exists():
     st.info(f"{label_for(folder)} does not exist yet: build a mock sky on Home or Training.")
 else:
     with user_errors(f"read {label_for(folder)}"):
-        data = _overview(str(folder), folder.stat().st_mtime, int(min_votes), int(max_per_tag))
+        mtime = folder.stat().st_mtime
+        data = _overview(str(folder), mtime, int(min_votes), rule, int(max_per_tag))
 
 if data is not None:
+    votes = "" if data.min_votes is None else f", at least {data.min_votes} votes"
+    st.caption(f"Tags flagged with {FLAG_RULES.get(data.rule, data.rule)}{votes}.")
     if data.kind == "catalogue":
-        _prepare_button(folder, int(min_votes), int(max_per_tag))
+        _prepare_button(folder, int(min_votes), rule, int(max_per_tag))
     cols = st.columns(len(data.funnel))
     for col, (stage, count) in zip(cols, data.funnel.items(), strict=True):
         col.metric(stage.replace("_", " "), f"{count:,}")

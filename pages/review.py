@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from galaxysd_core.jobs import launch as launch_job
+from galaxysd_core.review import round_export_path
 from galaxysd_core.review.checks import read_candidates
 from pages._common import (
     Keys,
@@ -112,7 +113,8 @@ def _admin(token: str, round_id: int | None) -> None:
             campaign = st.text_input("Campaign")
             upload = st.file_uploader("Candidates CSV (object_id, image, score, ra, dec)", "csv")
             if st.form_submit_button("Open round") and upload is not None:
-                new = store.open_round(campaign, read_candidates(upload), session=token)
+                rows = read_candidates(upload, workspace=get_workspace())
+                new = store.open_round(campaign, rows, session=token)
                 st.success(f"Opened round {new}.")
         if round_id is None:
             return
@@ -122,7 +124,7 @@ def _admin(token: str, round_id: int | None) -> None:
             st.rerun()
         fmt = st.radio("Export format", ["csv", "fits"], horizontal=True)
         if st.button("Export decisions"):
-            out = get_workspace().campaigns / info["campaign"] / f"round-{info['number']}.{fmt}"
+            out = round_export_path(get_workspace(), info["campaign"], info["number"], fmt)
             st.success(f"Wrote {store.export_decisions(round_id, out, fmt=fmt)}")
         if st.button("Launch the next discovery round"):
             ws = get_workspace()

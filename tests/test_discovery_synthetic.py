@@ -127,9 +127,9 @@ def test_simulate_votes_refuses_rounds_people_voted_in_and_real_catalogues(
 ):
     rid = _open_round(ws, mock_sky, "people")
     store = ReviewStore()
-    store.add_reviewer("ann", "passphrase-a")
+    store.add_reviewer("ann", "passphrase-ann")
     store.vote(
-        store.sign_in("ann", "passphrase-a"), int(store.candidates(rid)["candidate_id"][0]), "yes"
+        store.sign_in("ann", "passphrase-ann"), int(store.candidates(rid)["candidate_id"][0]), "yes"
     )
     with pytest.raises(ValueError, match=r"already has votes by \['ann'\]"):
         simulate_votes("people")

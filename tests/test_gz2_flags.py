@@ -34,6 +34,53 @@ def test_real_slice_agrees_with_published_flags(real_slice):
     assert min(agreement.values()) >= 0.93
 
 
+def test_willett2013_rule_reproduces_the_published_flags(real_slice):
+    flags = well_sampled_flags(real_slice, min_votes=10, rule="willett2013")
+    assert list(flags.columns) == [a.prefix for a in ANSWERS]
+    published = pd.DataFrame(
+        {a.prefix: real_slice[f"{a.prefix}_flag"].astype(bool) for a in ANSWERS}
+    )
+    pairs = flags.to_numpy() == published.to_numpy()
+    assert pairs.mean() >= 0.995  # measured 0.99977: 17 of 74,000 pairs differ
+
+    def recall(prefix: str) -> float:
+        return float((flags[prefix] & published[prefix]).sum() / published[prefix].sum())
+
+    assert recall("t03_bar_a06_bar") >= 0.9  # measured 1.00 (paper's rule: 0.33)
+    assert recall("t03_bar_a07_no_bar") >= 0.9  # measured 0.99
+    paper = well_sampled_flags(real_slice, min_votes=10)
+    assert (paper.to_numpy() == published.to_numpy()).mean() < pairs.mean()
+
+
+def test_willett2013_thresholds_and_vote_count():
+    bar, smooth = "t03_bar_a06_bar", "t01_smooth_or_features_a01_smooth"
+    path = {
+        "t01_smooth_or_features_a02_features_or_disk_fraction": 0.5,
+        "t02_edgeon_a05_no_fraction": 0.5,
+        f"{bar}_debiased": 0.5,
+    }
+    # Bars need 0.5 on the path and 0.5 debiased; the paper's rule needs more.
+    assert well_sampled_flags(_one_galaxy(**path), rule="willett2013")[bar].item()
+    assert not well_sampled_flags(_one_galaxy(**path))[bar].item()
+    low = {**path, "t02_edgeon_a05_no_fraction": 0.49}
+    assert not well_sampled_flags(_one_galaxy(**low), rule="willett2013")[bar].item()
+    # Other tasks keep 0.8.
+    row = _one_galaxy(**{f"{smooth}_debiased": 0.79})
+    assert not well_sampled_flags(row, rule="willett2013")[smooth].item()
+    # The vote minimum counts the galaxy's classifications (T01 votes), not the task's.
+    few_on_task = _one_galaxy(**{**path, f"{bar}_count": 6.0})
+    assert well_sampled_flags(few_on_task, min_votes=10, rule="willett2013")[bar].item()
+    assert not well_sampled_flags(few_on_task, min_votes=10)[bar].item()
+    few = _one_galaxy(**path)
+    few[f"{answers_of('t01')[0].prefix}_count"] = 9.0
+    assert not well_sampled_flags(few, min_votes=10, rule="willett2013")[bar].item()
+
+
+def test_unknown_rule_names_the_known_ones():
+    with pytest.raises(ValueError, match="galaxysd, willett2013"):
+        well_sampled_flags(_one_galaxy(), rule="willett")
+
+
 def _one_galaxy(**overrides: float) -> pd.DataFrame:
     """A catalogue row with 30 votes on every task and all fractions 0."""
     row: dict[str, float] = {"dr7objid": 1}

@@ -50,6 +50,10 @@ def test_mock_sky_by_default(page_ws, monkeypatch):
     assert not app.exception
     captions = [c for image in app.main.image for c in image.captions]
     assert captions and all(c.startswith("sdss, smooth") for c in captions)
+    assert any("GalaxySD paper's rule" in c.value for c in app.caption)
+    app.selectbox(key="flag_rule").set_value("willett2013").run()
+    assert not app.exception
+    assert any("Willett et al. 2013's rule" in c.value for c in app.caption)
 
 
 def test_prepared_dataset_and_errors(page_ws, monkeypatch):
@@ -57,6 +61,9 @@ def test_prepared_dataset_and_errors(page_ws, monkeypatch):
     assert not app.exception and not app.error
     assert not any("Prepare training set" in b.label for b in app.button)
     assert app.metric[-1].label == "balanced"
+    # A prepared dataset says which rule made it.
+    shown = [c.value for c in app.caption if "GalaxySD paper's rule" in c.value]
+    assert shown and "at least 20 votes" in shown[0]
     broken = page_ws.datasets / "broken"
     broken.mkdir(exist_ok=True)
     (broken / "catalog.csv").write_text("objid,ra\n1,2\n")

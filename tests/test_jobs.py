@@ -80,7 +80,7 @@ def test_sky_job_progresses_succeeds_and_shell_characters_stay_data(jws, tmp_pat
     home.mkdir()
     (home / "sentinel").write_text("still here")
     monkeypatch.setenv("HOME", str(home))
-    out = tmp_path / '"; rm -rf ~ $(x)'
+    out = jws.root / '"; rm -rf ~ $(x)'
     job_id = jobs.launch("sky", {"n": 64, "size": 64, "seed": 0, "out": str(out)}, workspace=jws)
     assert job_id.split("-")[2] == "sky" and (jws.runs / job_id / "config.json").exists()
     state = wait_for(job_id, jws, ended, timeout=90)
@@ -100,9 +100,9 @@ def test_sky_job_progresses_succeeds_and_shell_characters_stay_data(jws, tmp_pat
 
 
 def test_k1_queue_cancel_within_grace_and_the_next_job_starts(jws, tmp_path):
-    first = jobs.launch("sky", {**SLOW_SKY, "out": str(tmp_path / "a")}, workspace=jws)
-    second = jobs.launch("sky", {"n": 16, "size": 32, "out": str(tmp_path / "b")}, workspace=jws)
-    third = jobs.launch("sky", {"n": 16, "size": 32, "out": str(tmp_path / "c")}, workspace=jws)
+    first = jobs.launch("sky", {**SLOW_SKY, "out": str(jws.root / "a")}, workspace=jws)
+    second = jobs.launch("sky", {"n": 16, "size": 32, "out": str(jws.root / "b")}, workspace=jws)
+    third = jobs.launch("sky", {"n": 16, "size": 32, "out": str(jws.root / "c")}, workspace=jws)
     # K = 1: the first runs, the others wait in launch order.
     assert jobs.status(first, workspace=jws)["status"] == "running"
     assert jobs.status(second, workspace=jws)["queue_position"] == 1
@@ -116,16 +116,16 @@ def test_k1_queue_cancel_within_grace_and_the_next_job_starts(jws, tmp_path):
     assert time.monotonic() - t0 < GRACE_S
     assert state["status"] == "cancelled"
     assert state["exit_code"] == 130  # the task saw STOP and stopped by itself
-    assert not (tmp_path / "a").exists()  # nothing half-written
+    assert not (jws.root / "a").exists()  # nothing half-written
     # The freed slot goes to the queued job, which runs to the end by itself.
     done = wait_for(second, jws, ended, timeout=90)
     assert done["status"] == "succeeded"
     assert done["started_at"] >= state["ended_at"]
-    assert jobs.status(third, workspace=jws)["pid"] is None and not (tmp_path / "c").exists()
+    assert jobs.status(third, workspace=jws)["pid"] is None and not (jws.root / "c").exists()
 
 
 def test_kill_9_of_a_job_gives_interrupted_after_reconcile(jws, tmp_path):
-    job_id = jobs.launch("sky", {**SLOW_SKY, "out": str(tmp_path / "a")}, workspace=jws)
+    job_id = jobs.launch("sky", {**SLOW_SKY, "out": str(jws.root / "a")}, workspace=jws)
     state = wait_for(job_id, jws, stepping)
     # The supervisor dies first: the task runs on, so the job is not lost yet...
     os.killpg(state["supervisor_pid"], signal.SIGKILL)
@@ -173,7 +173,7 @@ def test_unknown_job_and_bad_requests_name_the_value(jws, tmp_path, monkeypatch)
         jobs.tail_log("nope", 0, workspace=jws)
     with pytest.raises(ConfigError, match="GALAXYSD_MAX_HEAVY_JOBS must be an integer >= 1"):
         monkeypatch.setenv("GALAXYSD_MAX_HEAVY_JOBS", "0")
-        jobs.launch("sky", {"n": 4, "out": str(tmp_path / "s")}, workspace=jws)
+        jobs.launch("sky", {"n": 4, "out": str(jws.root / "s")}, workspace=jws)
     assert list(jws.runs.iterdir()) == []
 
 
@@ -192,9 +192,9 @@ def test_a_job_on_postgresql_succeeds_and_each_workspace_has_its_own_queue(
         url = sa.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
         monkeypatch.setenv("GALAXYSD_DB_URL", url)
         other = jws.root.parent / "other-ws"
-        busy = jobs.launch("sky", {**SLOW_SKY, "out": str(tmp_path / "a")}, workspace=other)
+        busy = jobs.launch("sky", {**SLOW_SKY, "out": str(other / "a")}, workspace=other)
         job_id = jobs.launch(
-            "sky", {"n": 16, "size": 32, "out": str(tmp_path / "b")}, workspace=jws
+            "sky", {"n": 16, "size": 32, "out": str(jws.root / "b")}, workspace=jws
         )
         # The other workspace's heavy job does not take this workspace's slot.
         assert jobs.status(job_id, workspace=jws)["status"] == "running"

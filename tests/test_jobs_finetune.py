@@ -45,15 +45,15 @@ def jws(ws, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def tiny_setup(tmp_path):
-    """A tiny random pipeline (32 px) and an 8-image prepared dataset."""
+def tiny_setup(jws):
+    """A tiny random pipeline (32 px) and an 8-image prepared dataset, in the workspace."""
     import numpy as np
     from PIL import Image
 
     from galaxysd_core.diffusion import build_pipeline, save_pipeline, tiny_components
 
-    model = save_pipeline(build_pipeline(tiny_components(0)), tmp_path / "model")
-    data = tmp_path / "data"
+    model = save_pipeline(build_pipeline(tiny_components(0)), jws.root / "model")
+    data = jws.root / "data"
     (data / "images").mkdir(parents=True)
     rng = np.random.default_rng(0)
     lines = []

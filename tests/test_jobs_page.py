@@ -32,7 +32,11 @@ def test_training_page_validates_launches_and_shows_the_job(ws, tmp_path, monkey
     # A good one launches a real job that the page then follows.
     at.number_input(key="training_sky_n").set_value(16)
     at.number_input(key="training_sky_size").set_value(32)
-    at.text_input(key="training_sky_out").set_value(str(tmp_path / "sky"))
+    at.text_input(key="training_sky_out").set_value(str(tmp_path / "outside"))
+    _launch_button(at).click().run()
+    assert any("SkyConfig.out" in e.value and "outside the workspace" in e.value for e in at.error)
+    assert jobs.list_jobs(workspace=ws).empty and not (tmp_path / "outside").exists()
+    at.text_input(key="training_sky_out").set_value("sky/small")  # workspace-relative
     _launch_button(at).click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("launched" in s.value for s in at.success)

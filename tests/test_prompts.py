@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from galaxysd_core.errors import GalaxySDError
 from galaxysd_core.prompts import (
+    MAX_PROMPT_CHARS,
+    PromptError,
     PromptTooLongError,
     encode_weighted,
     format_weighted,
@@ -109,10 +114,7 @@ def test_parsed_prompts_format_back(text):
         spans = parse_weighted(text)
     except ValueError:
         return
-    if any(round(w, 3) > 5 for _, w in spans):  # nested groups multiply past 5
-        with pytest.raises(ValueError, match=r"outside \[0, 5\]"):
-            format_weighted(spans)
-        return
+    assert all(0 <= w <= 5 for _, w in spans)  # nesting past 5 is refused by the parser
     assert parse_weighted(format_weighted(spans)) == [(s, round(w, 3)) for s, w in spans]
 
 
@@ -149,12 +151,59 @@ def test_format_refuses_what_cannot_be_parsed(spans, match):
         format_weighted(spans)
 
 
-def test_nested_weight_past_5_is_refused_not_written():
-    """Nesting multiplies weights past 5; written flat the prompt would not parse."""
-    spans = parse_weighted("sdss, {{dust lane:5}:2}")
-    assert spans == [("sdss, ", 1.0), ("dust lane", 10.0)]
+def test_nested_weight_past_5_is_refused_naming_the_group():
+    """Nesting multiplies weights; a product past 5 is refused like a single weight past 5."""
+    with pytest.raises(PromptError, match=r"positions 7-19 .*by 10, outside \[0, 5\]"):
+        parse_weighted("sdss, {{dust lane:5}:2}")
     with pytest.raises(ValueError, match=r"weight 10.0 of span 1 \('dust lane'\) is outside"):
-        format_weighted(spans)
+        format_weighted([("sdss, ", 1.0), ("dust lane", 10.0)])
+    # 1.1 ** 16 = 4.59 is allowed, 1.1 ** 17 = 5.05 is not.
+    assert parse_weighted("{" * 16 + "x" + "}" * 16)[0][1] == pytest.approx(1.1**16)
+    with pytest.raises(PromptError, match=r"positions 16-18 .*5.054"):
+        parse_weighted("{" * 17 + "x" + "}" * 17)
+
+
+def test_prompt_errors_are_galaxysd_errors():
+    with pytest.raises(GalaxySDError):
+        parse_weighted("sdss, {dust lane")
+    with pytest.raises(PromptTooLongError, match=f"at most {MAX_PROMPT_CHARS}"):
+        parse_weighted("a" * (MAX_PROMPT_CHARS + 1))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{a" * 10000 + "}" * 10000,  # 40 KB, quadratic before: 40 s
+        "{a" * 20000 + "}" * 20000,  # 80 KB
+        "(" * 40000 + "x" + ")" * 40000,
+        "a" * 100_000,
+        "{x:1}" * 20000,
+    ],
+)
+def test_long_prompts_are_answered_at_once(text):
+    start = time.perf_counter()
+    with pytest.raises(PromptTooLongError):
+        parse_weighted(text)
+    assert time.perf_counter() - start < 0.05
+
+
+def test_parsing_is_linear_up_to_the_length_limit():
+    """The deepest and the flattest prompts of the longest allowed length parse at once."""
+    depth = (MAX_PROMPT_CHARS - 1) // 4
+    cases = {
+        "flat": "{x:1}" * (MAX_PROMPT_CHARS // 5),
+        "deep weight 1": "{" * depth + "x" + ":1}" * depth,
+    }
+    times = {}
+    for name, text in cases.items():
+        start = time.perf_counter()
+        spans = parse_weighted(text)
+        times[name] = time.perf_counter() - start
+        assert spans and all(w == 1.0 for _, w in spans)
+    assert max(times.values()) < 0.05, times
+    deep = "{" * depth + "x" + "}" * depth  # weight 1.1 ** 499
+    with pytest.raises(PromptError, match="outside"):
+        parse_weighted(deep)
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,6 @@ from galaxysd_core.review import (
     RoundClosedError,
     SessionExpiredError,
     UnknownCandidateError,
-    UnknownReviewerError,
 )
 from galaxysd_core.review.consensus import agreement, tally
 
@@ -67,7 +66,7 @@ def _label(reviewer: str, index: int) -> str:
 
 def _voter(url: str, reviewer: str, ids: list[int]) -> None:
     store = ReviewStore(url)
-    session = store.sign_in(reviewer, f"pass-{reviewer}")
+    session = store.sign_in(reviewer, f"passphrase-{reviewer}")
     order = list(enumerate(ids))
     random.Random(reviewer).shuffle(order)
     for index, cid in order:
@@ -96,9 +95,9 @@ def _candidates(n: int) -> list[dict]:
 def store(backend):
     store = ReviewStore(backend, session_ttl=timedelta(minutes=30))
     for name in REVIEWERS:
-        store.add_reviewer(name, f"pass-{name}")
-    store.add_reviewer("boss", "pass-boss", role="admin")
-    store.add_reviewer("dan", "pass-dan")
+        store.add_reviewer(name, f"passphrase-{name}")
+    store.add_reviewer("boss", "passphrase-boss", role="admin")
+    store.add_reviewer("dan", "passphrase-dan")
     yield store
     store.dispose()
 
@@ -142,7 +141,7 @@ def test_three_parallel_reviewers_give_exactly_one_vote_each(store, backend):
 def test_changed_vote_keeps_history_and_undo_walks_back(store):
     round_id = store.open_round("history", _candidates(3))
     a, b = (int(i) for i in store.candidates(round_id)["candidate_id"][:2])
-    ann = store.sign_in("dan", "pass-dan")  # votes nowhere else: undo walks only these
+    ann = store.sign_in("dan", "passphrase-dan")  # votes nowhere else: undo walks only these
     store.vote(ann, a, "yes", comment="round, dusty")
     store.vote(ann, a, "no")
     store.vote(ann, b, "unsure")
@@ -176,7 +175,7 @@ def _counts(store: ReviewStore) -> tuple[int, int, int]:
 def test_bad_input_raises_a_clear_error_and_writes_nothing(store):
     round_id = store.open_round("errors", _candidates(2))
     cid = int(store.candidates(round_id)["candidate_id"][0])
-    ann = store.sign_in("ann", "pass-ann")
+    ann = store.sign_in("ann", "passphrase-ann")
     before = _counts(store)
     with pytest.raises(UnknownCandidateError, match="no candidate with id 987654"):
         store.vote(ann, 987654, "yes")
@@ -184,10 +183,13 @@ def test_bad_input_raises_a_clear_error_and_writes_nothing(store):
         store.vote(ann, cid, "maybe")
     with pytest.raises(AuthError, match="unknown or signed-out session"):
         store.vote("forged-token", cid, "yes")
-    with pytest.raises(UnknownReviewerError, match="no reviewer named 'zoe'"):
+    # One message whether the name or the passphrase is wrong: no telling which names exist.
+    with pytest.raises(AuthError, match=r"^wrong reviewer name or passphrase$"):
         store.sign_in("zoe", "whatever")
-    with pytest.raises(PermissionError, match="wrong passphrase for reviewer 'ann'"):
-        store.sign_in("ann", "pass-bob")
+    with pytest.raises(PermissionError, match=r"^wrong reviewer name or passphrase$"):
+        store.sign_in("ann", "passphrase-bob")
+    with pytest.raises(ReviewValueError, match="passphrase of 'eve' must have at least 10"):
+        store.add_reviewer("eve", "123456789")
     with pytest.raises(UnknownCandidateError, match="'7' is not an integer id"):
         store.vote(ann, "7", "yes")
     assert _counts(store) == before
@@ -207,20 +209,20 @@ def test_sessions_expire_and_roles_are_enforced(backend):
     store = ReviewStore(backend, session_ttl=timedelta(minutes=30), clock=clock)
     round_id = store.open_round("roles", _candidates(2))
     cid = int(store.candidates(round_id)["candidate_id"][0])
-    ann, boss = store.sign_in("ann", "pass-ann"), store.sign_in("boss", "pass-boss")
+    ann, boss = store.sign_in("ann", "passphrase-ann"), store.sign_in("boss", "passphrase-boss")
     with pytest.raises(NotAdminError, match="'ann' is not an admin"):
         store.close_round(round_id, session=ann)
     with pytest.raises(NotAdminError):
         store.open_round("roles", _candidates(1), session=ann)
     with pytest.raises(NotAdminError):
-        store.add_reviewer("eve", "x", role="admin", session=ann)
+        store.add_reviewer("eve", "x" * 10, role="admin", session=ann)
     clock.now += timedelta(minutes=31)
     with pytest.raises(SessionExpiredError, match="session of 'ann' expired"):
         store.vote(ann, cid, "yes")
     assert store.votes(round_id).empty
-    boss = store.sign_in("boss", "pass-boss")
+    boss = store.sign_in("boss", "passphrase-boss")
     store.close_round(round_id, session=boss)
-    ann = store.sign_in("ann", "pass-ann")
+    ann = store.sign_in("ann", "passphrase-ann")
     with pytest.raises(RoundClosedError, match="is closed"):
         store.vote(ann, cid, "yes")
     assert store.queue(ann, round_id).empty
@@ -240,7 +242,7 @@ def test_queue_excludes_voted_and_decided_and_orders(store):
             strict=True,
         )
     )
-    ann, bob, cat = (store.sign_in(r, f"pass-{r}") for r in REVIEWERS)
+    ann, bob, cat = (store.sign_in(r, f"passphrase-{r}") for r in REVIEWERS)
     assert list(store.queue(ann, round_id)["object_id"]) == ["0", "3", "1", "2"]
     assert list(store.queue(ann, round_id, order="uncertainty")["object_id"]) == [
         "1",
@@ -293,7 +295,7 @@ def test_export_csv_and_fits(store, tmp_path):
     from astropy.table import Table
 
     round_id = store.open_round("export", _candidates(5))
-    ann = store.sign_in("ann", "pass-ann")
+    ann = store.sign_in("ann", "passphrase-ann")
     store.vote(ann, int(store.candidates(round_id)["candidate_id"][0]), "yes")
     csv = pd.read_csv(store.export_decisions(round_id, tmp_path / "d.csv"))
     fits = Table.read(store.export_decisions(round_id, tmp_path / "d.fits"))
@@ -364,7 +366,7 @@ def test_cli_add_reviewer_summary_and_export(backend, tmp_path, monkeypatch, cap
         except GalaxySDError:
             return 2
 
-    monkeypatch.setattr("sys.stdin", io.StringIO("cli-secret\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("cli-secret-phrase\n"))
     assert (
         main(
             [
@@ -381,7 +383,7 @@ def test_cli_add_reviewer_summary_and_export(backend, tmp_path, monkeypatch, cap
         == 0
     )
     store = ReviewStore(backend)
-    assert store.sign_in("dora", "cli-secret")
+    assert store.sign_in("dora", "cli-secret-phrase")
     round_id = store.open_round("cli", _candidates(3))
     capsys.readouterr()
     assert main(["review", "--db", backend, "summary", "--round", str(round_id)]) == 0

@@ -35,8 +35,8 @@ def seeded(ws):
             }
         )
     store = ReviewStore(database_url(ws))
-    store.add_reviewer("ann", "pass-ann")
-    store.add_reviewer("boss", "pass-boss", role="admin")
+    store.add_reviewer("ann", "passphrase-ann")
+    store.add_reviewer("boss", "passphrase-boss", role="admin")
     round_id = store.open_round("page", rows)
     yield store, round_id
     store.dispose()
@@ -53,10 +53,10 @@ def _sign_in(name: str, phrase: str) -> AppTest:
 def test_sign_in_vote_undo(seeded):
     store, round_id = seeded
     at = _sign_in("ann", "wrong")
-    assert "wrong passphrase for reviewer 'ann'" in " ".join(e.value for e in at.error)
+    assert "wrong reviewer name or passphrase" in " ".join(e.value for e in at.error)
     assert "review_session" not in at.session_state
 
-    at = _sign_in("ann", "pass-ann")
+    at = _sign_in("ann", "passphrase-ann")
     assert not at.exception
     assert "review_session" in at.session_state
     assert any("obj1" in m.value for m in at.markdown)  # highest score first
@@ -81,7 +81,7 @@ def test_sign_in_vote_undo(seeded):
 
 def test_admin_closes_the_round(seeded):
     store, round_id = seeded
-    at = _sign_in("boss", "pass-boss")
+    at = _sign_in("boss", "passphrase-boss")
     assert not at.exception
     [close] = [b for b in at.button if b.label == "Close this round"]
     close.click().run()
@@ -93,9 +93,9 @@ def test_candidate_without_coordinates_or_with_an_outside_image(ws):
     """No ra/dec shows no coordinates (not a crash); an image path leaving the
     workspace is refused and reported as not found rather than read."""
     store = ReviewStore(database_url(ws))
-    store.add_reviewer("ann", "pass-ann")
+    store.add_reviewer("ann", "passphrase-ann")
     store.open_round("bare", [{"object_id": "x1", "image": "../../../etc/passwd", "score": 0.5}])
-    at = _sign_in("ann", "pass-ann")
+    at = _sign_in("ann", "passphrase-ann")
     assert not at.exception
     page = " ".join(m.value for m in at.markdown)
     assert "`x1`" in page and "RA, Dec" not in page

@@ -20,6 +20,8 @@ from galaxysd_core.errors import ConfigError
 
 #: Side in pixels of each corner square that samples the sky.
 CORNER = 8
+#: Passes that calibrate the added noise and level after JPEG coding.
+CALIBRATION_PASSES = 3
 #: MAD -> standard deviation for Gaussian noise.
 _MAD_TO_SIGMA = 1.4826
 
@@ -115,11 +117,15 @@ def match_sky(
     out = _add_sky(images, target[0] - own[:, 0], extra, seed, jpeg_quality)
     if jpeg_quality is not None and extra.any():
         # JPEG coding smooths fine noise, so the sky it leaves is quieter than
-        # what was added; one calibration pass scales the noise to land on the
-        # reference's (itself measured after JPEG coding).
-        got = np.median(sky_statistics(out, corner=corner)[:, 1], axis=0)
-        gain = np.clip(target[1] / np.maximum(got, 1e-6), 1.0, 4.0)
-        out = _add_sky(images, target[0] - own[:, 0], extra * gain, seed, jpeg_quality)
+        # what was added; calibration passes scale the noise to land on the
+        # reference's (itself measured after JPEG coding). On a faint sky the
+        # noise is also clipped at 0, which lifts the level: correct that too.
+        gain, shift = np.ones(3), target[0] - own[:, 0]
+        for _ in range(CALIBRATION_PASSES):
+            got = np.median(sky_statistics(out, corner=corner), axis=0)
+            gain = np.clip(gain * target[1] / np.maximum(got[1], 1e-6), 1.0, 4.0)
+            shift = shift + (target[0] - got[0])
+            out = _add_sky(images, shift, extra * gain, seed, jpeg_quality)
     return out
 
 

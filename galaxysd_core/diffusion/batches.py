@@ -98,7 +98,7 @@ class TrainingBatches:
         if config.cache_latents:
             cache = cache_dir / f"latents-{config.augment}.pt"
             if cache.exists():
-                self.latents = torch.load(cache)
+                self.latents = torch.load(cache, weights_only=True)
             if self.latents is None or len(self.latents) != len(self.records):
                 t0 = time.monotonic()
                 self.latents = encode_latents(

@@ -6,6 +6,7 @@ import logging
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 from galaxysd_core.errors import ConfigError
 
@@ -44,11 +45,38 @@ def find_checkpoint(run_dir: str | Path, resume: str | None) -> Path | None:
             log.info("no checkpoint in %s; starting from the beginning", run_dir)
         return found[-1] if found else None
     path = Path(resume)
-    if not path.is_absolute() and not path.exists():
-        path = Path(run_dir) / "checkpoints" / resume
+    named = Path(run_dir) / "checkpoints" / resume
+    if not path.is_absolute() and named.exists():  # a checkpoint's name wins over a folder here
+        path = named
     if not (path / "state.json").is_file():
         raise ConfigError(f"resume={resume!r} is not a checkpoint folder (no state.json in {path})")
     return path
+
+
+def load_training_state(folder: str | Path) -> dict[str, Any]:
+    """Read a checkpoint's ``training_state.pt`` (optimizer, scheduler, EMA) safely.
+
+    Loaded with ``torch.load(weights_only=True)``: tensors and plain Python
+    data only, so a checkpoint folder from elsewhere cannot run code.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, unreadable, or holds anything but plain data.
+    """
+    import pickle
+
+    import torch
+
+    path = Path(folder) / "training_state.pt"
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, pickle.UnpicklingError, EOFError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(
+            f"cannot load the training state {path} as plain tensors ({reason[:200]}); "
+            "resume from another checkpoint or start without resume"
+        ) from None
 
 
 def prune_checkpoints(run_dir: str | Path, *, keep_last: int) -> list[Path]:

@@ -35,9 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from galaxysd_core.diffusion import generate, load_pipeline
+    from galaxysd_core.diffusion.checks import check_model_folder
 
     config = config_from_args(GenerateConfig, args)  # checked before the slow model load
+    check_model_folder(config.model)
+    from galaxysd_core.diffusion import generate, load_pipeline
+
     settings = {k: v for k, v in config.to_dict().items() if k not in ("model", "device")}
     pipe = load_pipeline(config.model, device=config.device)
     made = run_with_progress(generate, pipe, "generate", **settings, model_name=str(config.model))

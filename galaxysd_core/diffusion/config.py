@@ -283,11 +283,23 @@ class GenerateConfig(TaskConfig):
     device: str = "cpu"
 
     def validate(self) -> None:
-        """Raise ``ConfigError`` naming the bad field (before a model is loaded)."""
-        for attr in ("n", "steps"):
-            if getattr(self, attr) < 1:
-                raise ConfigError(
-                    f"GenerateConfig.{attr} must be >= 1, got {getattr(self, attr)!r}"
-                )
-        if not 0 < self.strength <= 1:
-            raise ConfigError(f"GenerateConfig.strength must be in (0, 1], got {self.strength!r}")
+        """Refuse bad numbers, prompts and references before a model is loaded.
+
+        Raises
+        ------
+        ConfigError, PromptError, ImageReadError
+            See :func:`~galaxysd_core.diffusion.checks.check_generation`.
+        """
+        from galaxysd_core.diffusion.checks import check_generation
+
+        check_generation(
+            self.n,
+            self.steps,
+            self.guidance,
+            self.scheduler,
+            self.strength,
+            prompts=[self.prompt],
+            negative_prompt=self.negative_prompt,
+            reference=self.reference,
+            pool=self.pool,
+        )

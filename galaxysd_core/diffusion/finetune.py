@@ -24,7 +24,11 @@ import torch
 from galaxysd_core import __version__
 from galaxysd_core.atomic import atomic_dir
 from galaxysd_core.diffusion.batches import TrainingBatches
-from galaxysd_core.diffusion.checkpoints import find_checkpoint, prune_checkpoints
+from galaxysd_core.diffusion.checkpoints import (
+    find_checkpoint,
+    load_training_state,
+    prune_checkpoints,
+)
 from galaxysd_core.diffusion.config import FinetuneConfig
 from galaxysd_core.diffusion.lr_schedule import make_lr_scheduler
 from galaxysd_core.paths import workspace
@@ -319,7 +323,7 @@ def _load_checkpoint(folder: Path, trained, optimizer, lr_scheduler, emas) -> in
 
     for i, model in enumerate(trained):
         model.load_state_dict(load_file(folder / f"model_{i}.safetensors"))
-    state = torch.load(folder / "training_state.pt", weights_only=False)
+    state = load_training_state(folder)
     optimizer.load_state_dict(state["optimizer"])
     lr_scheduler.load_state_dict(state["lr_scheduler"])
     for ema, ema_state in zip(emas, state["emas"], strict=False):

@@ -18,12 +18,12 @@ from typing import Any
 
 import torch
 
+from galaxysd_core.diffusion.checks import SCHEDULERS, check_model_folder
 from galaxysd_core.errors import ConfigError, ModelFolderError
 from galaxysd_core.paths import TOKENIZER
 
 log = logging.getLogger(__name__)
 
-SCHEDULERS = ("euler_a", "dpmpp_2m", "ddim")
 
 # Sizes per preset. The demo UNet (~3.7M parameters) trains at about 0.25 s per
 # batch-16 step on 2 idle CPU cores; the text encoder is a 2-layer CLIP trained from
@@ -48,16 +48,6 @@ PRESETS: dict[str, dict[str, Any]] = {
         "heads": 4,
     },
 }
-
-
-def _check_folder(path: Path) -> None:
-    if not path.exists():
-        raise ModelFolderError(f"model folder {path} does not exist")
-    if not path.is_dir() or not (path / "model_index.json").is_file():
-        raise ModelFolderError(
-            f"{path} is not a diffusers pipeline folder (no model_index.json); "
-            "point to a folder saved with save_pretrained, e.g. assets/demo-model"
-        )
 
 
 def load_pipeline(
@@ -89,8 +79,7 @@ def load_pipeline(
     """
     from diffusers import StableDiffusionPipeline
 
-    path = Path(path)
-    _check_folder(path)
+    path = check_model_folder(path)
     try:
         pipe = StableDiffusionPipeline.from_pretrained(
             path,

@@ -24,8 +24,9 @@ import torch
 
 from galaxysd_core import __version__
 from galaxysd_core.atomic import atomic_write_bytes, atomic_write_text
+from galaxysd_core.diffusion.checks import check_generation
 from galaxysd_core.diffusion.data import Record, load_image, read_metadata
-from galaxysd_core.diffusion.pipelines import SCHEDULERS, make_scheduler
+from galaxysd_core.diffusion.pipelines import make_scheduler
 from galaxysd_core.errors import ConfigError, ImageReadError
 from galaxysd_core.progress import Progress
 from galaxysd_core.prompts import encode_weighted, parse_weighted, plain_text
@@ -71,19 +72,6 @@ def matching_records(pool: list[Record], prompt: str) -> list[Record]:
     scored = [(len(wanted & phrases(r.text)), r) for r in pool]
     best = max(score for score, _ in scored)
     return [r for score, r in scored if score == best]
-
-
-def _check(n: int, steps: int, guidance: float, scheduler: str, strength: float) -> None:
-    if not isinstance(n, int) or n < 1:
-        raise ConfigError(f"n must be a positive integer, got {n!r}")
-    if not isinstance(steps, int) or steps < 1:
-        raise ConfigError(f"steps must be a positive integer, got {steps!r}")
-    if guidance < 0:
-        raise ConfigError(f"guidance must be >= 0, got {guidance!r}")
-    if scheduler not in SCHEDULERS:
-        raise ConfigError(f"unknown scheduler {scheduler!r}; choose one of {list(SCHEDULERS)}")
-    if not 0.0 < strength <= 1.0:
-        raise ConfigError(f"strength must be in (0, 1], got {strength!r}")
 
 
 def _references(
@@ -192,7 +180,7 @@ def generate(
     """
     from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
 
-    _check(n, steps, guidance, scheduler, strength)
+    check_generation(n, steps, guidance, scheduler, strength)
     prompts = [prompt] if isinstance(prompt, str) else list(prompt)
     stems = list(names) if names is not None else ["galaxy"] * len(prompts)
     if not prompts or len(stems) != len(prompts):

@@ -36,7 +36,7 @@ from galaxysd_core.discovery.config import RoundConfig
 from galaxysd_core.discovery.scoring import is_done, read_scores, score_catalog
 from galaxysd_core.errors import GalaxySDError, ModelFolderError
 from galaxysd_core.gz2.folders import catalog_items, known_ids
-from galaxysd_core.paths import DEMO_MODEL, workspace
+from galaxysd_core.paths import DEMO_MODEL, check_name, workspace
 from galaxysd_core.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,14 @@ class CampaignError(GalaxySDError, ValueError):
 
 
 def campaign_dir(name: str) -> Path:
-    """``campaigns/<name>`` of the current workspace (not created)."""
-    return workspace().campaigns / name
+    """``campaigns/<name>`` of the current workspace (not created).
+
+    Raises
+    ------
+    BadNameError
+        If ``name`` is not a plain folder name (``..``, ``a/b``, ...).
+    """
+    return workspace().campaigns / check_name(name, field="campaign")
 
 
 def round_dirs(name: str) -> list[Path]:

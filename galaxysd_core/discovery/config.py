@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import ClassVar
 
 from galaxysd_core.classify.config import ARCHS, CLASSIFIER_ALIASES, ClassifierConfig
 from galaxysd_core.config import TaskConfig
 from galaxysd_core.errors import ConfigError
+from galaxysd_core.paths import check_name
 
 __all__ = [
     "ARCHS",
@@ -62,10 +62,7 @@ class RoundConfig(TaskConfig):
 
     def validate(self) -> None:
         """Raise ``ConfigError`` naming the bad field and value."""
-        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.campaign or ""):
-            raise ConfigError(
-                f"RoundConfig.campaign: {self.campaign!r} must be 1-64 letters, digits, _ . -"
-            )
+        check_name(self.campaign, field="RoundConfig.campaign")  # a folder campaigns/<name>
         for name in ("n_synthetic", "n_negatives", "top_k"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"RoundConfig.{name}: must be >= 1, got {getattr(self, name)}")

@@ -10,8 +10,10 @@ lower-cased. Missing or unreadable images are reported, skipped and counted.
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,12 +42,54 @@ def _read_table(path: Path) -> pd.DataFrame:
             scalar = [c for c in table.colnames if len(table[c].shape) <= 1]
             return table[scalar].to_pandas()
         if name.endswith((".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".txt")):
-            return pd.read_csv(path, low_memory=False)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
+            table = pd.read_csv(path, low_memory=False)
+            if name.endswith((".csv", ".txt")):
+                _check_last_row(path, len(table.columns))
+            return table
+    except (OSError, ValueError, EOFError, pd.errors.ParserError) as exc:
+        if isinstance(exc, CatalogError):
+            raise
+        # A cut .csv.gz ends before its end-of-stream marker (EOFError).
         raise CatalogError(f"cannot read catalogue {path}: {exc}") from exc
     raise CatalogError(
         f"unsupported catalogue format {path.name!r}: expected .csv, .csv.gz or .fits"
     )
+
+
+def _check_last_row(path: Path, n_columns: int) -> None:
+    """Refuse a CSV cut mid-row: its last row has fewer fields than the header.
+
+    pandas pads a short last row with NaN without a word, so a download cut
+    off mid-row would pass as a galaxy with missing answers.
+
+    Raises
+    ------
+    CatalogError
+        Naming the file, the line and the field counts.
+    """
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(0, size - 65536))
+        tail = handle.read()
+    if not tail.strip():
+        return
+    ends_cleanly = tail.endswith(b"\n")
+    last = tail.rstrip(b"\r\n").rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")
+    fields = next(csv.reader([last]), [])
+    if len(fields) < n_columns:
+        with path.open("rb") as handle:
+            line = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+        raise CatalogError(
+            f"catalogue {path} looks truncated: its last row (line {line + 1 - ends_cleanly}) "
+            f"has {len(fields)} of {n_columns} fields; download or copy it again"
+        )
+    if not ends_cleanly:
+        warnings.warn(
+            f"catalogue {path} does not end with a newline; if it was cut off, its last row "
+            "is incomplete",
+            stacklevel=3,
+        )
 
 
 def normalise_catalog(table: pd.DataFrame, *, source: str = "catalogue") -> pd.DataFrame:

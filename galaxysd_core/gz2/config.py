@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from galaxysd_core.config import TaskConfig
 from galaxysd_core.errors import ConfigError
@@ -32,6 +32,10 @@ class PrepareConfig(TaskConfig):
     min_votes : int, default 20
         Votes a task needs (20 normal depth, 10 Stripe 82 co-add); also picks
         the Table 3 threshold tier.
+    rule : {"galaxysd", "willett2013"}, default "galaxysd"
+        Flag rule: the GalaxySD paper's (debiased >= 0.8 everywhere) or the
+        one behind the catalogue's published flags (Willett et al. 2013); see
+        :func:`~galaxysd_core.gz2.flags.well_sampled_flags`.
     max_per_tag : int, default 2000
         Down-sample any tag carried by more galaxies than this (Sec. 3).
     exclude : Path or None
@@ -49,6 +53,7 @@ class PrepareConfig(TaskConfig):
     images: Path
     out: Path | None = None
     min_votes: int = 20
+    rule: Literal["galaxysd", "willett2013"] = "galaxysd"
     max_per_tag: int = 2000
     exclude: Path | None = None
     seed: int = 0
@@ -66,6 +71,12 @@ class PrepareConfig(TaskConfig):
                 raise ConfigError(f"PrepareConfig.{name}: need an int >= 0, got {value!r}")
         if self.max_per_tag < 1:
             raise ConfigError(f"PrepareConfig.max_per_tag: need >= 1, got {self.max_per_tag}")
+        from galaxysd_core.gz2.flags import RULES  # pandas: only when a config is validated
+
+        if self.rule not in RULES:
+            raise ConfigError(
+                f"PrepareConfig.rule: need one of {', '.join(RULES)}, got {self.rule!r}"
+            )
 
     def resolved_out(self) -> Path:
         """The output folder, defaulting to one in the workspace's ``datasets/``."""

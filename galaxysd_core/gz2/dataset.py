@@ -67,7 +67,9 @@ def read_exclude(path: str | os.PathLike[str]) -> set[int]:
     return set(pd.to_numeric(table[column], errors="coerce").dropna().astype("int64"))
 
 
-def label_catalog(catalog: pd.DataFrame, *, min_votes: int = 20) -> pd.DataFrame:
+def label_catalog(
+    catalog: pd.DataFrame, *, min_votes: int = 20, rule: str = "galaxysd"
+) -> pd.DataFrame:
     """Well-sampled tags, informative tags, prompt and class string of every galaxy.
 
     Parameters
@@ -75,6 +77,8 @@ def label_catalog(catalog: pd.DataFrame, *, min_votes: int = 20) -> pd.DataFrame
     catalog : pandas.DataFrame
         Normalised catalogue (from :func:`read_catalog`).
     min_votes : int, default 20
+        See :func:`well_sampled_flags`.
+    rule : str, default "galaxysd"
         See :func:`well_sampled_flags`.
 
     Returns
@@ -85,7 +89,8 @@ def label_catalog(catalog: pd.DataFrame, *, min_votes: int = 20) -> pd.DataFrame
         ``artifact`` (bool) and ``detg_like`` (early type AND dust lane); same
         index as ``catalog``.
     """
-    combos, inverse = tag_combinations(well_sampled_flags(catalog, min_votes=min_votes))
+    flags = well_sampled_flags(catalog, min_votes=min_votes, rule=rule)
+    combos, inverse = tag_combinations(flags)
     phrase_tags = set(PHRASES) - DROPPED_TAGS
     per_combo = pd.DataFrame({"tags": pd.Series(combos, dtype=object)})
     per_combo["prompt_tags"] = per_combo["tags"].map(
@@ -153,6 +158,7 @@ def select(
     catalog: pd.DataFrame,
     *,
     min_votes: int = 20,
+    rule: str = "galaxysd",
     max_per_tag: int = 2000,
     exclude: set[int] | None = None,
     seed: int = 0,
@@ -164,7 +170,7 @@ def select(
     ----------
     catalog : pandas.DataFrame
         Normalised catalogue rows that have images.
-    min_votes, max_per_tag, seed
+    min_votes, rule, max_per_tag, seed
         See :class:`PrepareConfig`.
     exclude : set of int, optional
         Known D-ETG ids to remove.
@@ -181,7 +187,7 @@ def select(
     funnel : dict of str to int
         Galaxies left after each stage (``with_image`` onwards).
     """
-    labels = label_catalog(catalog, min_votes=min_votes)
+    labels = label_catalog(catalog, min_votes=min_votes, rule=rule)
     labels["well_sampled"] = labels["tags"].map(bool)
     labels["informative"] = (
         labels["well_sampled"] & ~labels["artifact"] & labels["prompt_tags"].map(bool)
@@ -239,6 +245,7 @@ def prepare_dataset(config: PrepareConfig, *, progress: Progress | None = None) 
     labels, funnel = select(
         joined,
         min_votes=config.min_votes,
+        rule=config.rule,
         max_per_tag=config.max_per_tag,
         exclude=exclude,
         seed=config.seed,
@@ -296,6 +303,8 @@ def _write_stats(
     galaxies.to_csv(folder / "galaxies.csv", index=False)
     summary = {
         "funnel": funnel,
+        "rule": config.rule,
+        "min_votes": config.min_votes,
         "images": report.to_dict(),
         "config": config.to_dict(),
         "detg_excluded": int((labels["informative"] & ~labels["not_detg"]).sum()),

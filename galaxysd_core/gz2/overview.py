@@ -3,7 +3,7 @@
 For a prepared folder (``metadata.jsonl``) the numbers come from its
 ``stats/``; for a mock sky or any folder with ``catalog.csv``,
 ``filename_mapping.csv`` and ``images/`` the funnel is run in memory (without
-decoding images) with the given ``min_votes`` and ``max_per_tag``.
+decoding images) with the given ``min_votes``, ``rule`` and ``max_per_tag``.
 """
 
 from __future__ import annotations
@@ -36,6 +36,11 @@ class Overview:
         UpSet data of the training set (see :func:`~galaxysd_core.gz2.stats.combinations`).
     gallery : pandas.DataFrame
         Training pairs: ``image`` (path), ``text``, ``tags`` (tuple), ``dr7objid``.
+    rule : str
+        The flag rule that made the tags (``"galaxysd"`` or ``"willett2013"``;
+        a prepared folder from before the choice existed used ``"galaxysd"``).
+    min_votes : int or None
+        The vote minimum used, if known.
     """
 
     kind: str
@@ -43,10 +48,17 @@ class Overview:
     tag_counts: pd.DataFrame
     combinations: pd.DataFrame
     gallery: pd.DataFrame
+    rule: str = "galaxysd"
+    min_votes: int | None = None
 
 
 def overview(
-    folder: str | os.PathLike[str], *, min_votes: int = 20, max_per_tag: int = 2000, seed: int = 0
+    folder: str | os.PathLike[str],
+    *,
+    min_votes: int = 20,
+    rule: str = "galaxysd",
+    max_per_tag: int = 2000,
+    seed: int = 0,
 ) -> Overview:
     """Summarise a prepared dataset or a raw catalogue folder (e.g. a mock sky).
 
@@ -55,8 +67,8 @@ def overview(
     folder : path-like
         A ``galaxysd prepare`` output or a folder with ``catalog.csv``,
         ``filename_mapping.csv``, ``images/`` (and optionally ``known_detg.csv``).
-    min_votes, max_per_tag, seed
-        Funnel settings for a catalogue folder (ignored for a prepared one).
+    min_votes, rule, max_per_tag, seed
+        Funnel settings for a catalogue folder (a prepared one reports its own).
 
     Returns
     -------
@@ -83,7 +95,16 @@ def overview(
         )
         gallery = metadata.assign(tags=metadata["tags"].map(tuple))
         funnel = summary.get("funnel") or {"balanced": len(metadata)}
-        return Overview("prepared", funnel, counts, combos, gallery)
+        config = summary.get("config") or {}
+        return Overview(
+            "prepared",
+            funnel,
+            counts,
+            combos,
+            gallery,
+            rule=summary.get("rule", config.get("rule", "galaxysd")),
+            min_votes=summary.get("min_votes", config.get("min_votes")),
+        )
     if not (folder / "catalog.csv").is_file():
         raise CatalogError(
             f"{folder} is neither a prepared dataset (metadata.jsonl) "
@@ -95,6 +116,7 @@ def overview(
     labels, funnel = select(
         joined,
         min_votes=min_votes,
+        rule=rule,
         max_per_tag=max_per_tag,
         exclude=read_exclude(known) if known.is_file() else set(),
         seed=seed,
@@ -116,4 +138,6 @@ def overview(
         counts,
         combinations(chosen["prompt_tags"]),
         gallery,
+        rule=rule,
+        min_votes=min_votes,
     )

@@ -39,6 +39,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reconcile", help="mark jobs whose processes are gone as interrupted")
     p.set_defaults(func=functools.partial(_print, _reconcile))
 
+    c = subparsers.add_parser(
+        "clean",
+        help="list and remove leftovers of killed tasks (.NAME.*.tmp) in the workspace",
+        description="Temporaries of atomic writes whose writer is gone (killed, crashed). "
+        "Those of running tasks are kept.",
+    )
+    c.add_argument("--dry-run", action="store_true", help="only list what would be removed")
+    c.set_defaults(func=_clean)
+
 
 def _print(show: Callable[[argparse.Namespace], str], args: argparse.Namespace) -> int:
     text = show(args)
@@ -82,3 +91,17 @@ def _log(args: argparse.Namespace) -> str:
 
 def _reconcile(args: argparse.Namespace) -> str:
     return "\n".join(f"{job_id} interrupted" for job_id in jobs.reconcile())
+
+
+def _clean(args: argparse.Namespace) -> int:
+    from galaxysd_core.atomic import clean
+    from galaxysd_core.paths import workspace
+
+    root = workspace().root
+    found = clean(root, dry_run=args.dry_run) if root.is_dir() else []
+    verb = "would remove" if args.dry_run else "removed"
+    for path, size in found:
+        print(f"{verb} {path} ({size / 1e6:.1f} MB)")
+    total = sum(size for _, size in found) / 1e6
+    print(f"{verb} {len(found)} leftover(s), {total:.1f} MB" if found else "nothing to clean")
+    return 0

@@ -2,6 +2,7 @@
 
 from galaxysd_core.progress import (
     PROGRESS_FILE,
+    REASON_FILE,
     RUN_DIR_ENV,
     STOP_FILE,
     JsonlProgress,
@@ -14,6 +15,7 @@ from galaxysd_core.progress import (
 
 __all__ = [
     "PROGRESS_FILE",
+    "REASON_FILE",
     "RUN_DIR_ENV",
     "STOP_FILE",
     "JsonlProgress",

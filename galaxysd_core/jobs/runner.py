@@ -37,7 +37,7 @@ from galaxysd_core.errors import ConfigError
 from galaxysd_core.jobs import store
 from galaxysd_core.jobs.registry import job_kind
 from galaxysd_core.paths import Workspace
-from galaxysd_core.progress import STOP_FILE
+from galaxysd_core.progress import REASON_FILE, STOP_FILE
 
 log = logging.getLogger(__name__)
 
@@ -133,12 +133,18 @@ def launch(
     ------
     ConfigError
         If the kind or the config is bad; nothing is written or started then.
+    OutsideWorkspaceError
+        If a path field resolves outside the workspace (relative paths are
+        taken from the workspace; ``..``, ``~`` and links are followed first);
+        nothing is written or started then.
     """
     spec = job_kind(kind)
-    cfg = validate_config(kind, config)
+    ws = store.resolve_workspace(workspace)
+    # Paths are workspace-relative and may not leave it: checked before anything is written.
+    cfg = validate_config(kind, config).confined(ws.root)
     max_heavy_jobs()  # a bad queue setting fails here, before anything is written
     grace_seconds()
-    ws = store.resolve_workspace(workspace).ensure()
+    ws.ensure()
     engine = store.engine_for(ws)
     job_id = new_job_id(kind)
     run_dir = ws.run_dir(job_id)
@@ -400,6 +406,7 @@ def resume(job_id: str, *, workspace: Workspace | str | os.PathLike[str] | None 
         raise ConfigError(f"jobs of kind {row['kind']!r} cannot resume (no 'resume' field)")
     cls.from_dict({**cfg.to_dict(), "resume": "latest"}).save(run_dir / CONFIG_FILE)
     (run_dir / STOP_FILE).unlink(missing_ok=True)
+    (run_dir / REASON_FILE).unlink(missing_ok=True)
     store.update_row(
         engine,
         job_id,

@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from galaxysd_core.atomic import environment_fault
 from galaxysd_core.db import database_url, make_engine, migrate
 from galaxysd_core.errors import GalaxySDError
 from galaxysd_core.paths import Workspace, workspace
@@ -162,8 +163,12 @@ def queue_lock(ws: Workspace) -> Iterator[None]:
     the last slot. A lock file in ``runs/`` does that for every process that
     shares the workspace; jobs are machine-local anyway (pid + host).
     """
-    ws.runs.mkdir(parents=True, exist_ok=True)
-    with Path(ws.runs / ".queue.lock").open("a") as handle:
+    try:
+        ws.runs.mkdir(parents=True, exist_ok=True)
+        handle = Path(ws.runs / ".queue.lock").open("a")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:  # a read-only workspace: one line, not a traceback
+        raise environment_fault(exc, ws.runs) from exc
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

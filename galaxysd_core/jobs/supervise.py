@@ -27,7 +27,7 @@ from typing import Any
 
 from galaxysd_core.jobs import runner, store
 from galaxysd_core.jobs.registry import job_kind
-from galaxysd_core.progress import RUN_DIR_ENV, STOP_FILE
+from galaxysd_core.progress import REASON_FILE, RUN_DIR_ENV, STOP_FILE
 
 log = logging.getLogger("galaxysd_core.jobs.supervise")
 POLL_S = 0.2
@@ -147,10 +147,34 @@ def supervise(job_id: str) -> int:
         status=status,
         exit_code=exit_code,
         ended_at=store.now(),
+        error=failure_reason(run_dir) if status == store.FAILED else None,
     )
     log.info("job %s: %s (exit code %s)", job_id, status, exit_code)
     runner.dispatch(ws)
     return exit_code
+
+
+def failure_reason(run_dir: Path, *, limit: int = 500) -> str:
+    """The one-line reason a job failed, for the job table and the Training page.
+
+    The task's own ``galaxysd: error:`` message (``error.txt``, written by the
+    CLI) when there is one; otherwise the last line of ``log.txt`` (for a crash,
+    the exception line of its traceback).
+    """
+    lines: list[str] = []
+    for name in (REASON_FILE, runner.LOG_FILE):
+        path = run_dir / name
+        try:
+            with path.open("rb") as handle:
+                handle.seek(max(0, path.stat().st_size - 8192))
+                text = handle.read().decode("utf-8", errors="replace")
+        except OSError:
+            continue
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if lines:
+            break
+    reason = lines[-1] if lines else "the task failed without a message; see log.txt"
+    return reason if len(reason) <= limit else reason[: limit - 3] + "..."
 
 
 def _wait(child: subprocess.Popen[bytes], stop_file: Path, *, grace: float) -> int:

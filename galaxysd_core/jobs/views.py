@@ -102,7 +102,8 @@ def list_jobs(workspace: WorkspaceLike = None) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``id, kind, status, step, total, loss, created_at, started_at,
-        ended_at, exit_code, run_dir`` (times as UTC timestamps).
+        ended_at, exit_code, error, run_dir`` (times as UTC timestamps;
+        ``error`` is a failed job's one-line reason).
     """
     ws = store.resolve_workspace(workspace)
     engine = store.engine_for(ws)
@@ -121,11 +122,12 @@ def list_jobs(workspace: WorkspaceLike = None) -> pd.DataFrame:
                 "started_at": row["started_at"],
                 "ended_at": row["ended_at"],
                 "exit_code": row["exit_code"],
+                "error": row["error"],
                 "run_dir": row["run_dir"],
             }
         )
     columns = ["id", "kind", "status", "step", "total", "loss", "created_at", "started_at"]
-    columns += ["ended_at", "exit_code", "run_dir"]
+    columns += ["ended_at", "exit_code", "error", "run_dir"]
     frame = pd.DataFrame.from_records(records, columns=columns)
     for key in ("created_at", "started_at", "ended_at"):
         frame[key] = pd.to_datetime(frame[key], utc=True)

@@ -84,6 +84,7 @@ def load_checkpoint_pipeline(folder: Path, *, device: str = "cpu") -> Any:
     from safetensors.torch import load_file
 
     from galaxysd_core.diffusion import load_pipeline
+    from galaxysd_core.diffusion.checkpoints import load_training_state
 
     if (folder / "model_index.json").is_file():
         return load_pipeline(folder, device=device)
@@ -102,7 +103,7 @@ def load_checkpoint_pipeline(folder: Path, *, device: str = "cpu") -> Any:
     ]
     emas = []
     if (folder / "training_state.pt").is_file():
-        emas = torch.load(folder / "training_state.pt", weights_only=False).get("emas", [])
+        emas = load_training_state(folder).get("emas", [])
     for i, model in enumerate(parts):
         model.load_state_dict(load_file(folder / f"model_{i}.safetensors"))
         shadow = emas[i].get("shadow_params") if i < len(emas) else None

@@ -28,6 +28,7 @@ _EXPORTS = {
     "LABELS": "models",
     "ReviewStore": "store",
     "export_decisions": "export",
+    "round_export_path": "export",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
@@ -46,4 +47,5 @@ __all__ = [
     "UnknownReviewerError",
     "UnknownRoundError",
     "export_decisions",
+    "round_export_path",
 ]

@@ -10,6 +10,7 @@ signed-in reviewer.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -56,6 +57,16 @@ def hash_passphrase(passphrase: str, *, salt: bytes | None = None) -> str:
         passphrase.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=_DKLEN
     )
     return f"{_SCHEME}${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+#: Shortest passphrase accepted for a new reviewer.
+MIN_PASSPHRASE = 10
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """Checked against when a sign-in names no reviewer, so it costs the same scrypt work."""
+    return hash_passphrase("no reviewer has this name", salt=b"\0" * 16)
 
 
 def verify_passphrase(passphrase: str, stored: str) -> bool:

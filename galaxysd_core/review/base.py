@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from galaxysd_core.db import database_url, make_engine, migrate
+from galaxysd_core.db import database_url, make_engine, migrate, write_transaction
 from galaxysd_core.review import auth
 from galaxysd_core.review.checks import check_round_id
 from galaxysd_core.review.consensus import check_rule
@@ -94,9 +94,7 @@ class StoreBase:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sa.Connection]:
-        with self.engine.begin() as conn:
-            if conn.dialect.name == "sqlite":
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+        with write_transaction(self.engine) as conn:
             yield conn
 
     def _me(self, conn: sa.Connection, session: str) -> Me:

@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from galaxysd_core.errors import OutsideWorkspaceError
+from galaxysd_core.paths import ASSETS, Workspace, resolve_in_workspace
 from galaxysd_core.review.errors import (
     BadLabelError,
     ReviewValueError,
@@ -151,16 +153,70 @@ def normalize_objects(
     return out
 
 
-def read_candidates(source: Any) -> pd.DataFrame:
+def read_candidates(source: Any, *, workspace: Workspace | None = None) -> pd.DataFrame:
     """Read a candidates CSV (``object_id, image[, score, ra, dec]``) from a path or file.
+
+    Parameters
+    ----------
+    source : path or file
+    workspace : Workspace, optional
+        When given (an upload in the app), every ``image`` must be an existing
+        file inside it (or in the bundled assets); relative paths are
+        workspace-relative and come back resolved (:func:`check_candidate_images`).
 
     Raises
     ------
     ReviewValueError
-        The file cannot be read or parsed; the message says why.
+        The file cannot be read or parsed, or (with ``workspace``) rows name
+        images outside the workspace or missing; the message says which rows.
     """
     try:
-        return pd.read_csv(source, dtype={"object_id": str})
+        table = pd.read_csv(source, dtype={"object_id": str})
     except (OSError, ValueError) as exc:
         name = getattr(source, "name", source)
         raise ReviewValueError(f"cannot read candidates CSV {name}: {exc}") from None
+    return table if workspace is None else check_candidate_images(table, workspace)
+
+
+def check_candidate_images(table: pd.DataFrame, workspace: Workspace) -> pd.DataFrame:
+    """Resolve each row's ``image`` in the workspace; refuse rows outside it or missing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with absolute image paths.
+
+    Raises
+    ------
+    ReviewValueError
+        Naming the CSV lines (the header is line 1) whose image is outside the
+        workspace, and those whose image does not exist; nothing is queued.
+    """
+    if "image" not in table.columns:
+        return table  # open_round names the missing column
+    outside, missing, resolved = [], [], []
+    for line, image in enumerate(table["image"].astype(str), start=2):
+        try:
+            path = resolve_in_workspace(image, workspace, field="image", read_roots=(ASSETS,))
+        except OutsideWorkspaceError:
+            outside.append(line)
+            resolved.append(image)
+            continue
+        if not path.is_file():
+            missing.append(line)
+        resolved.append(str(path))
+    problems = [
+        f"{what} on line(s) {_lines(lines)}"
+        for what, lines in (("images outside the workspace", outside), ("missing images", missing))
+        if lines
+    ]
+    if problems:
+        raise ReviewValueError(
+            f"candidates CSV: {'; '.join(problems)}; fix those rows and upload it again"
+        )
+    return table.assign(image=resolved)
+
+
+def _lines(lines: list[int], shown: int = 10) -> str:
+    text = ", ".join(map(str, lines[:shown]))
+    return text + (f" and {len(lines) - shown} more" if len(lines) > shown else "")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from galaxysd_core.atomic import atomic_write_bytes, atomic_write_text
+from galaxysd_core.paths import Workspace, check_name, resolve_in_workspace
 from galaxysd_core.review.errors import ReviewValueError
 
 FORMATS = ("csv", "fits")
@@ -26,6 +27,22 @@ COLUMNS = (
     "decided",
     "accepted",
 )
+
+
+def round_export_path(ws: Workspace, campaign: str, number: int, fmt: str) -> Path:
+    """Where the app writes a round's export: ``campaigns/<campaign>/round-<number>.<fmt>``.
+
+    Raises
+    ------
+    BadNameError
+        If the campaign's name is not a plain folder name (e.g. ``../../x``).
+    OutsideWorkspaceError
+        If the path would still leave the workspace (a linked campaign folder).
+    """
+    if fmt not in FORMATS:
+        raise ReviewValueError(f"export format {fmt!r} is not one of {FORMATS}")
+    folder = ws.campaigns / check_name(campaign, field="campaign")
+    return resolve_in_workspace(folder / f"round-{int(number)}.{fmt}", ws, field="export")
 
 
 def export_decisions(

@@ -35,6 +35,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from galaxysd_core.paths import check_name as check_folder_name
 from galaxysd_core.review import auth
 from galaxysd_core.review.base import C, H, Me, R, V, frame
 from galaxysd_core.review.checks import (
@@ -52,7 +53,6 @@ from galaxysd_core.review.errors import (
     ReviewValueError,
     RoundClosedError,
     UnknownCandidateError,
-    UnknownReviewerError,
 )
 from galaxysd_core.review.models import Campaign, Reference, Reviewer, ReviewSession, as_utc
 from galaxysd_core.review.quiz import QuizMixin
@@ -145,7 +145,8 @@ class ReviewStore(ReportsMixin, QuizMixin):
         name : str
             1-64 letters, digits or ``_ . @ -``; unique.
         passphrase : str
-            Not empty; never stored.
+            At least :data:`~galaxysd_core.review.auth.MIN_PASSPHRASE`
+            (10) characters; never stored.
         role : {"reviewer", "admin"}
         session : str, optional
             An admin's session (required from the app; see the module notes).
@@ -158,14 +159,16 @@ class ReviewStore(ReportsMixin, QuizMixin):
         Raises
         ------
         ReviewValueError
-            Bad or taken name, bad role, empty passphrase.
+            Bad or taken name, bad role, a passphrase under 10 characters.
         NotAdminError
             ``session`` is not an admin's.
         """
         check_name(name)
         check_role(role)
-        if not isinstance(passphrase, str) or not passphrase:
-            raise ReviewValueError(f"the passphrase of {name!r} must not be empty")
+        if not isinstance(passphrase, str) or len(passphrase) < auth.MIN_PASSPHRASE:
+            raise ReviewValueError(
+                f"the passphrase of {name!r} must have at least {auth.MIN_PASSPHRASE} characters"
+            )
         digest = auth.hash_passphrase(passphrase)  # slow on purpose: outside the lock
         with self._write() as conn:
             self._admin(conn, session)
@@ -189,21 +192,19 @@ class ReviewStore(ReportsMixin, QuizMixin):
 
         Raises
         ------
-        UnknownReviewerError
-            No reviewer has that name (a ``PermissionError``).
         AuthError
-            Wrong passphrase (a ``PermissionError``); nothing is written.
+            Unknown name or wrong passphrase (a ``PermissionError``): one
+            message for both, and the same scrypt work, so a sign-in does not
+            tell whether a name exists. Nothing is written.
         """
         with self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(Reviewer.id, Reviewer.passphrase_hash).where(Reviewer.name == name)
             ).first()
-        if row is None:
-            raise UnknownReviewerError(f"no reviewer named {name!r}")
-        if not isinstance(passphrase, str) or not auth.verify_passphrase(
-            passphrase, row.passphrase_hash
-        ):
-            raise AuthError(f"wrong passphrase for reviewer {name!r}")
+        stored = row.passphrase_hash if row is not None else auth.dummy_hash()
+        good = isinstance(passphrase, str) and auth.verify_passphrase(passphrase, stored)
+        if row is None or not good:
+            raise AuthError("wrong reviewer name or passphrase")
         token, now = auth.new_token(), self._now()
         with self._write() as conn:
             # Housekeeping: this reviewer's expired sessions are of no use.
@@ -249,7 +250,8 @@ class ReviewStore(ReportsMixin, QuizMixin):
         Parameters
         ----------
         campaign : str
-            Campaign name (1-200 characters).
+            Campaign name: 1-64 letters, digits, ``_ . -``, not starting with
+            a dot (it becomes the folder ``campaigns/<name>``).
         candidates : list of mappings or DataFrame
             ``object_id`` and ``image`` required; ``score``, ``ra``, ``dec`` optional.
         session : str, optional
@@ -265,8 +267,7 @@ class ReviewStore(ReportsMixin, QuizMixin):
         int
             The new round's id.
         """
-        if not isinstance(campaign, str) or not 1 <= len(campaign.strip()) <= 200:
-            raise ReviewValueError(f"campaign name {campaign!r} must be 1-200 characters")
+        check_folder_name(campaign, field="campaign")  # it names the folder campaigns/<name>
         panel = self.panel_size if panel_size is None else panel_size
         need = self.quorum if quorum is None else quorum
         check_rule(panel, need)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import tempfile
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -28,6 +29,7 @@ import pandas as pd
 
 from galaxysd_core.atomic import atomic_dir
 from galaxysd_core.errors import GalaxySDError
+from galaxysd_core.lifetime import die_with_parent
 from galaxysd_core.progress import Progress
 from galaxysd_core.sky.config import SkyConfig
 from galaxysd_core.sky.population import sample_population
@@ -156,7 +158,12 @@ def render_images(
             progress.update(done, n)
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context(method),
+        initializer=die_with_parent,  # no orphaned workers after a kill -9
+        initargs=(os.getpid(),),
+    ) as pool:
         pending = set()
         try:
             for lo in starts:

@@ -7,11 +7,15 @@ import os
 from pathlib import Path
 from typing import ClassVar
 
-from galaxysd_core.config import TaskConfig
+from galaxysd_core.config import MAX_VALUES, TaskConfig
 from galaxysd_core.errors import ConfigError
 
-#: Largest image side accepted; GZ2 cutouts are 424 px.
-MAX_SIZE = 2048
+#: Largest image side accepted (``config.MAX_VALUES``); GZ2 cutouts are 424 px.
+MAX_SIZE = int(MAX_VALUES["SkyConfig.size"][0])
+#: Version of the population and renderer. Version 1 (no ``version`` key in a
+#: sky's ``sky_config.json``) was bluer, with a black sky and no bright stars;
+#: version 2 is matched to the real SDSS cutouts (``benchmarks/sky_vs_sdss.py``).
+SKY_VERSION = 2
 
 
 @dataclasses.dataclass
@@ -39,6 +43,10 @@ class SkyConfig(TaskConfig):
         JPEG quality of the images (1-95).
     known_detg_fraction : float, default 0.4
         Share of the true D-ETGs listed in ``known_detg.csv`` (Kaviraj-like list).
+    version : int, default SKY_VERSION
+        The sky version this code renders; recorded in ``sky_config.json`` so
+        that skies of different versions are told apart. Only the current one
+        can be built.
     """
 
     kind: ClassVar[str] = "sky"
@@ -51,6 +59,7 @@ class SkyConfig(TaskConfig):
     workers: int | None = None
     jpeg_quality: int = 90
     known_detg_fraction: float = 0.4
+    version: int = SKY_VERSION
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first bad field and value."""
@@ -73,6 +82,11 @@ class SkyConfig(TaskConfig):
         if not 0.0 <= self.known_detg_fraction <= 1.0:
             raise ConfigError(
                 f"SkyConfig.known_detg_fraction: need 0-1, got {self.known_detg_fraction!r}"
+            )
+        if self.version != SKY_VERSION:
+            raise ConfigError(
+                f"SkyConfig.version: this code renders sky version {SKY_VERSION}, "
+                f"got {self.version!r}"
             )
         if self.out is not None:
             self.out = Path(self.out)

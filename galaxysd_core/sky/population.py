@@ -29,6 +29,12 @@ from galaxysd_core.gz2.tree import ANSWER_BY_TAG, ANSWERS
 
 #: GZ2 main-sample magnitude limit (Petrosian r, extinction corrected).
 R_MAG_LIMIT = 17.77
+#: Median residual sky pedestal in 8-bit units (measured corners then match the
+#: real SDSS median of ~3.7 after clipping and JPEG).
+SKY_LEVEL = 4.0
+#: Foreground stars of r = 12-16.5 (with diffraction spikes) per arcmin^2 at high
+#: Galactic latitude.
+BRIGHT_STAR_DENSITY = 0.08
 Z_MIN, Z_MAX = 0.005, 0.25
 
 # Top level (T01), then conditional frequencies down the tree. Tuned so that of
@@ -47,12 +53,18 @@ ODD_TAGS = ("ring", "lens_or_arc", "disturbed", "irregular", "other", "merger", 
 # P(odd) and the odd-feature mix per class. Early types (round / in-between)
 # carry a dust lane with P = 0.08 * 0.105 ~ 0.0084, so D-ETGs are ~0.3 % of all.
 P_ODD = {"early": 0.08, "cigar": 0.10, "edge_on": 0.45, "face_on": 0.20}
+# Rings sit mostly on early types and lenticulars, as in GZ2's ring examples.
 ODD_MIX = {
-    "early": (0.10, 0.10, 0.15, 0.05, 0.145, 0.35, 0.105),
+    "early": (0.30, 0.10, 0.15, 0.05, 0.095, 0.20, 0.105),
     "cigar": (0.00, 0.05, 0.20, 0.10, 0.10, 0.25, 0.30),
     "edge_on": (0.00, 0.02, 0.06, 0.02, 0.05, 0.10, 0.75),
-    "face_on": (0.33, 0.04, 0.15, 0.12, 0.05, 0.21, 0.10),
+    "face_on": (0.20, 0.04, 0.18, 0.12, 0.06, 0.25, 0.15),
 }
+# Of the face-on disks with a ring or a dust lane, these shares are lenticulars
+# (no arms) and have an obvious or dominant bulge. The dusty ones are the
+# bulgy, "features or disk" hosts of lanes that are not D-ETGs (issue 14).
+P_RING_DUST_LENTICULAR = 0.55
+P_RING_DUST_BULGY = 0.6
 
 KIND_CODES = ("artifact", "smooth", "edge_on", "face_on")
 
@@ -127,6 +139,15 @@ def sample_morphology(n: int, *, seed: int = 0) -> pd.DataFrame:
         feat = _choice(rng, ODD_MIX[name], k)
         odd[sel] = is_odd
         odd_feature[sel] = np.where(is_odd, feat, -1)
+    ring_or_dust = face & np.isin(
+        odd_feature, [ODD_TAGS.index("ring"), ODD_TAGS.index("dust_lane")]
+    )
+    lenticular = ring_or_dust & (rng.random(n) < P_RING_DUST_LENTICULAR)
+    spiral &= ~lenticular
+    winding = np.where(spiral, winding, -1)
+    arms = np.where(spiral, arms, -1)
+    bulgy = ring_or_dust & (rng.random(n) < P_RING_DUST_BULGY)
+    bulge_prom = np.where(bulgy, np.maximum(bulge_prom, 2), bulge_prom)
 
     df = pd.DataFrame(
         {
@@ -199,7 +220,8 @@ def sample_population(n: int, *, seed: int = 0) -> pd.DataFrame:
         The morphology of :func:`sample_morphology` plus ``redshift``,
         ``stellar_mass`` (log10 Msun), ``sfr`` (log10 Msun/yr), ``r_mag``,
         ``r90_arcsec`` and the dimensionless rendering parameters (sizes in
-        units of R90, colours in magnitudes).
+        units of R90, colours and the internal extinction ``ext_r`` in
+        magnitudes, ``sky_level`` in 8-bit units).
     """
     df = sample_morphology(n, seed=seed)
     rng = np.random.default_rng([seed, 202])
@@ -211,7 +233,8 @@ def sample_population(n: int, *, seed: int = 0) -> pd.DataFrame:
     # --- physics: mass, SFR, redshift within the magnitude limit -------------
     logm = np.where(smooth, rng.normal(10.85, 0.45, n), rng.normal(10.35, 0.5, n))
     logm = np.clip(logm, 9.0, 11.9)
-    passive = smooth | (face & (bulge_prom >= 2) & ~df["spiral"].to_numpy())
+    # Smooth galaxies and lenticulars (disks without arms) are passive.
+    passive = smooth | (face & ~df["spiral"].to_numpy())
     sfr = np.where(
         passive,
         -1.2 + 0.4 * (logm - 10.5) + rng.normal(0, 0.45, n),
@@ -221,14 +244,22 @@ def sample_population(n: int, *, seed: int = 0) -> pd.DataFrame:
     sfr = np.where(df["is_detg"].to_numpy(), sfr + 0.6, sfr)
     # Absolute r magnitude from a mass-to-light ratio that is higher for passive galaxies.
     mr_abs = -21.0 - 2.0 * (logm - 10.5) + np.where(passive, 0.35, -0.25) + rng.normal(0, 0.2, n)
+    # Inclined disks are dimmer and redder: internal extinction A_r ~ 0.9 log10(a/b)
+    # mag (Masters et al. 2010 find 0.5-1 mag edge-on), included in r_mag.
+    cos_i = rng.uniform(0.35, 1.0, n)  # face-on-ish disks
+    # Lanes show on inclined disks; dusty lenticulars are seen at a slant.
+    dusty_disk = face & (df["odd_feature"].to_numpy() == ODD_TAGS.index("dust_lane"))
+    cos_i = np.where(dusty_disk, rng.uniform(0.3, 0.55, n), cos_i)
+    q_edge = rng.uniform(0.10, 0.22, n)
+    ext_r = np.select([edge, face], [1.2 * np.log10(1 / q_edge), 0.9 * np.log10(1 / cos_i)], 0.0)
     zg, dmod, da = _distance_grid()
     # Largest redshift that keeps the galaxy brighter than the limit.
-    zmax = np.interp(R_MAG_LIMIT - mr_abs, dmod, zg, left=Z_MIN * 1.5, right=0.5)
+    zmax = np.interp(R_MAG_LIMIT - mr_abs - ext_r, dmod, zg, left=Z_MIN * 1.5, right=0.5)
     zmax = np.clip(zmax, Z_MIN * 1.5, Z_MAX)
     # Volume-weighted draw (p(z) ~ z^2) between Z_MIN and zmax: a flux-limited sample.
     u = rng.random(n)
     z = (Z_MIN**3 + u * (zmax**3 - Z_MIN**3)) ** (1 / 3)
-    r_mag = mr_abs + np.interp(z, zg, dmod)
+    r_mag = mr_abs + ext_r + np.interp(z, zg, dmod)
     # Size-mass relations (Shen et al. 2003 slopes); R90 ~ 2.5-3 R50.
     r50_kpc = np.where(
         smooth,
@@ -240,9 +271,8 @@ def sample_population(n: int, *, seed: int = 0) -> pd.DataFrame:
 
     # --- rendering parameters (sizes in units of R90) -------------------------
     pa = rng.uniform(0, np.pi, n)
-    inclination = np.degrees(np.arccos(rng.uniform(0.35, 1.0, n)))  # face-on-ish disks
-    q_face = np.cos(np.radians(inclination))
-    q_edge = rng.uniform(0.10, 0.22, n)
+    inclination = np.degrees(np.arccos(cos_i))
+    q_face = cos_i
     round_cls = df["round_cls"].to_numpy()
     q_smooth = np.select(
         [round_cls == 0, round_cls == 1, round_cls == 2],
@@ -260,7 +290,8 @@ def sample_population(n: int, *, seed: int = 0) -> pd.DataFrame:
     bulge_q = np.select(
         [smooth, edge_bulge == 1], [q_smooth, rng.uniform(0.5, 0.65, n)], rng.uniform(0.75, 1, n)
     )
-    disk_h = rng.uniform(0.23, 0.29, n)
+    # Edge-on disks look longer than their R90 suggests (the real ones fill more of the cutout).
+    disk_h = rng.uniform(0.23, 0.29, n) * np.where(edge, 1.3, 1.0)
 
     winding = df["winding"].to_numpy()
     arms_code = df["arms"].to_numpy()
@@ -278,6 +309,8 @@ def sample_population(n: int, *, seed: int = 0) -> pd.DataFrame:
     # Dust lanes: dark in g, weaker in i (reddening); along the disk midplane
     # for disks, across early types at any angle (Kaviraj et al. 2012).
     dust = feature("dust_lane")
+    # Residual sky of the real JPEGs: about 4, 4, 3 of 255 in R, G, B.
+    sky_level = rng.lognormal(np.log(SKY_LEVEL), 0.3, n)
     gr_red = 0.75 + 1.2 * z + rng.normal(0, 0.04, n)  # k-correction reddens with z
     gr_blue = 0.42 + 0.5 * z + rng.normal(0, 0.06, n)
     params = {
@@ -288,8 +321,12 @@ def sample_population(n: int, *, seed: int = 0) -> pd.DataFrame:
         "abs_r_mag": mr_abs,
         "r90_arcsec": r90,
         "psf_fwhm_arcsec": np.clip(rng.normal(1.4, 0.15, n), 1.0, 2.0),
-        "sky_scale": rng.uniform(0.8, 1.3, n),
+        # Noisier fields have a higher residual sky in the real JPEGs.
+        "sky_scale": rng.uniform(0.9, 1.3, n) * (sky_level / SKY_LEVEL) ** 0.7,
+        "sky_level": sky_level,
         "star_density": rng.lognormal(np.log(4.0), 0.35, n),  # field sources per arcmin^2
+        "bright_star_density": rng.lognormal(np.log(BRIGHT_STAR_DENSITY), 0.4, n),
+        "ext_r": ext_r,
         "center_dx": rng.normal(0, 0.02, n),
         "center_dy": rng.normal(0, 0.02, n),
         "pa": pa,
@@ -309,7 +346,15 @@ def sample_population(n: int, *, seed: int = 0) -> pd.DataFrame:
         "bar_frac": np.where(bar, rng.uniform(0.2, 0.3, n), 0.0),
         "bar_angle": rng.uniform(0, np.pi, n),
         "ring_r": np.where(feature("ring"), rng.uniform(0.45, 0.7, n), 0.0),
-        "ring_frac": np.where(feature("ring"), rng.uniform(0.2, 0.35, n), 0.0),
+        # Rings on early types and lenticulars are faint and red; on spirals brighter, bluer.
+        "ring_frac": np.where(
+            feature("ring"),
+            np.where(
+                df["spiral"].to_numpy(), rng.uniform(0.15, 0.3, n), rng.uniform(0.06, 0.14, n)
+            ),
+            0.0,
+        ),
+        "ring_old": np.where(df["spiral"].to_numpy(), 0.5, 1.0),
         "dust_tau": np.where(dust, rng.uniform(1.5, 3.0, n), 0.0),
         "dust_width": np.where(dust, rng.uniform(0.05, 0.09, n), 0.0),
         "dust_offset": np.where(dust, rng.normal(0, 0.03, n), 0.0),
@@ -326,7 +371,7 @@ def sample_population(n: int, *, seed: int = 0) -> pd.DataFrame:
         "arc_frac": np.where(feature("lens_or_arc"), rng.uniform(0.08, 0.15, n), 0.0),
         "shell_frac": np.where(feature("other"), rng.uniform(0.06, 0.12, n), 0.0),
         "gr_bulge": gr_red,
-        "ri_bulge": 0.40 + 0.4 * z + rng.normal(0, 0.03, n),
+        "ri_bulge": 0.36 + 0.4 * z + rng.normal(0, 0.03, n),
         "gr_disk": np.where(passive, gr_red - 0.08, gr_blue + 0.25 * edge),
         "ri_disk": np.where(passive, 0.36 + 0.4 * z, 0.24 + 0.2 * z) + rng.normal(0, 0.03, n),
         "gr_young": 0.28 + 0.3 * z + rng.normal(0, 0.06, n),

@@ -27,9 +27,11 @@ from typing import Any
 import numpy as np
 
 # Native SDSS pixel (arcsec) and 1-sigma sky noise per native pixel in
-# nanomaggies (g, r, i); typical of SDSS DR7 imaging.
+# nanomaggies (g, r, i), scaled so that the 8-bit grain matches the real
+# cutouts (benchmarks/sky_vs_sdss.py).
 SDSS_PIXEL = 0.396
-SKY_SIGMA = np.array([0.006, 0.012, 0.015])
+NOISE_GAIN = 0.55
+SKY_SIGMA = np.array([0.006, 0.012, 0.015]) * NOISE_GAIN
 # Field width in units of Petrosian R90: 424 px * 0.02 R90 arcsec/px.
 FIELD_R90 = 424 * 0.02
 # The rendered profiles are scaled by this much relative to the Petrosian R90:
@@ -38,9 +40,17 @@ FIELD_R90 = 424 * 0.02
 VISIBLE_R90 = 1.5
 # Lupton asinh mapping (tuned by eye against ../shared/reference/sdss_gz2):
 # band scales for i, r, g -> R, G, B, softening Q and linear stretch.
-RGB_SCALE = (1.0, 1.3, 2.2)
+RGB_SCALE = (1.0, 1.18, 2.0)
 LUPTON_Q = 7.0
 LUPTON_STRETCH = 2.0
+# 8-bit value per unit of (scaled) intensity where the asinh is still linear.
+LUPTON_SLOPE = 0.1 * 255 / np.arcsinh(0.1 * LUPTON_Q) * LUPTON_Q / LUPTON_STRETCH
+# Colour of the residual sky of the real cutouts (R, G, B ~ 4, 4, 3 of 255).
+SKY_RGB = np.array([1.0, 1.0, 0.75], dtype=np.float32)
+# Band ratios A_g/A_r and A_i/A_r of dust (Schlegel et al. 1998).
+DUST_RATIO = np.array([1.37, 1.0, 0.76], dtype=np.float32)
+# Stars brighter than this (r mag) get diffraction spikes.
+SPIKE_MAG = 16.5
 
 
 def pixel_scale(r90_arcsec: float, size: int) -> float:
@@ -177,6 +187,10 @@ def render_galaxy(p: Mapping[str, Any], *, size: int, seed: int, index: int) -> 
         bands += (share * m)[None] * col[:, None, None]
     flux_r = 10 ** (-0.4 * (p["r_mag"] - 22.5))  # nanomaggies
     bands *= flux_r
+    if p.get("ext_r", 0) > 0:
+        # Internal extinction of inclined disks: r_mag includes the dimming; only the
+        # reddening relative to r is applied here.
+        bands *= 10 ** (-0.4 * (DUST_RATIO - 1.0) * float(p["ext_r"]))[:, None, None]
     if p["dust_tau"] > 0:
         bands *= _dust(p, u, v, big_r)
     if kind == 0:
@@ -185,23 +199,32 @@ def render_galaxy(p: Mapping[str, Any], *, size: int, seed: int, index: int) -> 
     stars, gals = _field_sources(p, rng=rng, size=size, pix=pix)
     sig = max(float(p["psf_fwhm_arcsec"]) / 2.355 / pix, 0.45)
     img = _psf_convolve(bands + stars, gals, sigma=sig, extra=0.8 / pix)
+    bright = _bright_stars(p, rng=rng, size=size, pix=pix, sigma=sig)
+    if bright is not None:
+        img += bright
     img /= pix * pix  # nanomaggies per arcsec^2: the look does not depend on size
     noise = SKY_SIGMA * p["sky_scale"] / (SDSS_PIXEL * max(pix, SDSS_PIXEL))
     img += rng.standard_normal((3, size, size), dtype=np.float32) * noise[:, None, None]
-    return to_rgb(img)
+    return to_rgb(img, sky=float(p.get("sky_level", 0.0)))
 
 
-def to_rgb(gri: np.ndarray) -> np.ndarray:
-    """Map a (3, H, W) g, r, i surface-brightness stack to 8-bit RGB (Lupton et al. 2004)."""
+def to_rgb(gri: np.ndarray, *, sky: float = 0.0) -> np.ndarray:
+    """Map a (3, H, W) g, r, i surface-brightness stack to 8-bit RGB (Lupton et al. 2004).
+
+    ``sky`` is a residual sky level in 8-bit units (the real cutouts' corners
+    sit at about 4, 4, 3 of 255, not at 0), added before the mapping in the
+    colour :data:`SKY_RGB`, so that sky noise shows on both sides of it.
+    """
     from astropy.visualization import make_lupton_rgb
 
     g, r, i = gri
+    ped = SKY_RGB * (sky / LUPTON_SLOPE)
     # Pixels of zero intensity make astropy divide 0 by 0 before masking them out.
     with np.errstate(invalid="ignore", divide="ignore"):
         return make_lupton_rgb(
-            i * RGB_SCALE[0],
-            r * RGB_SCALE[1],
-            g * RGB_SCALE[2],
+            i * RGB_SCALE[0] + ped[0],
+            r * RGB_SCALE[1] + ped[1],
+            g * RGB_SCALE[2] + ped[2],
             stretch=LUPTON_STRETCH,
             Q=LUPTON_Q,
         )
@@ -236,7 +259,8 @@ def _odd_components(p, comps, *, rd, dx, dy, big_r, rng) -> None:
     old = _colour(p["gr_bulge"], p["ri_bulge"])
     if p["ring_frac"] > 0:
         ring = np.exp(-(((rd - p["ring_r"]) / 0.06) ** 2))
-        comps.append((_norm(ring), float(p["ring_frac"]), (young + old) / 2))
+        w_old = float(p.get("ring_old", 0.5))
+        comps.append((_norm(ring), float(p["ring_frac"]), w_old * old + (1 - w_old) * young))
     if p["companion_frac"] > 0:
         ang, dist = p["companion_angle"], 2.0 * p["companion_dist"] * big_r
         cx, cy = dx - dist * np.cos(ang), dy - dist * np.sin(ang)
@@ -299,14 +323,55 @@ def _artifact(bands: np.ndarray, p, *, rng, size: int, flux: float) -> None:
         bands[:, ys.astype(int), xs] += 0.05 * flux * col[:, None]
 
 
+def _bright_stars(p, *, rng, size: int, pix: float, sigma: float) -> np.ndarray | None:
+    """Bright foreground stars (r = 12-16.5) with SDSS-like diffraction spikes, PSF included.
+
+    They are drawn straight onto the pixel grid rather than through the FFT:
+    a star thousands of times brighter than the sky would show the ringing of
+    an under-sampled Gaussian kernel. SDSS's spikes are a cross along the scan
+    direction, close to the cutouts' axes; their length grows with the star's
+    flux. Returns pixel fluxes (3, size, size), or None without stars.
+    """
+    area = (size * pix / 60.0) ** 2
+    k = rng.poisson(float(p.get("bright_star_density", 0.0)) * area)
+    if k == 0:
+        return None
+    # Star counts N(<m) ~ 10^(0.3 m) between 12 and SPIKE_MAG.
+    lo, hi = 10 ** (0.3 * 12.0), 10 ** (0.3 * SPIKE_MAG)
+    mags = np.log10(rng.uniform(lo, hi, k)) / 0.3
+    xs, ys = rng.uniform(0, size - 1, k), rng.uniform(0, size - 1, k)
+    gr = rng.uniform(0.2, 1.4, k)
+    s = max(sigma, 0.6)
+    ax = np.arange(size, dtype=np.float32)
+    out = np.zeros((3, size, size), dtype=np.float32)
+    for m, x, y, g_r in zip(mags, xs, ys, gr, strict=True):
+        flux = 10 ** (-0.4 * (m - 22.5))
+        col = _colour(g_r, 0.45 * g_r - 0.05)
+        # Separable core and wings (as in _psf_convolve) and two spikes.
+        cx, cy = ax - x, ax - y
+        gx, gy = np.exp(-(cx**2) / (2 * s * s)), np.exp(-(cy**2) / (2 * s * s))
+        wx, wy = np.exp(-(cx**2) / (18 * s * s)), np.exp(-(cy**2) / (18 * s * s))
+        star = 0.9 * np.outer(gy, gx) / (2 * np.pi * s * s)
+        star += 0.1 * np.outer(wy, wx) / (18 * np.pi * s * s)
+        # Spike length ~ 6 arcsec at r = 16.5, growing as sqrt(flux) for brighter stars;
+        # each spike carries ~3 % of the star's light.
+        length = 6.0 * 10 ** (-0.2 * (m - SPIKE_MAG)) / pix
+        line = np.exp(-np.abs(cx) / (0.4 * length)), np.exp(-np.abs(cy) / (0.4 * length))
+        norm = 0.03 / (0.8 * length * np.sqrt(2 * np.pi) * s)
+        star += norm * (np.outer(gy, line[0]) + np.outer(line[1], gx))
+        out += flux * col[:, None, None] * star[None]
+    return out
+
+
 def _field_sources(p, *, rng, size: int, pix: float) -> tuple[np.ndarray, np.ndarray | None]:
     """Foreground stars and faint background galaxies as pre-PSF point fluxes."""
     area = (size * pix / 60.0) ** 2  # arcmin^2
     n_src = rng.poisson(float(p["star_density"]) * area)
     if n_src == 0:
         return np.zeros((3, size, size), dtype=np.float32), None
-    # Number counts N(<m) ~ 10^(0.35 m) between 15 and 22.5 mag.
-    lo, hi = 10 ** (0.35 * 15.0), 10 ** (0.35 * 22.5)
+    # Number counts N(<m) ~ 10^(0.35 m) between SPIKE_MAG and 22.5 mag; brighter stars
+    # come from _bright_stars (through the FFT they would ring).
+    lo, hi = 10 ** (0.35 * SPIKE_MAG), 10 ** (0.35 * 22.5)
     mags = np.log10(rng.uniform(lo, hi, n_src)) / 0.35
     flux = 10 ** (-0.4 * (mags - 22.5))
     xs, ys = rng.integers(0, size, n_src), rng.integers(0, size, n_src)

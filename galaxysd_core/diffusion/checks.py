@@ -1,0 +1,95 @@
+"""Checks of a generation request that need no model: run before one is loaded.
+
+Kept free of torch and diffusers so the CLI answers a bad prompt or number in
+a second instead of after loading a model (``galaxysd generate``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from galaxysd_core.config import check_value
+from galaxysd_core.errors import ConfigError, ImageReadError, ModelFolderError
+from galaxysd_core.prompts import parse_weighted
+
+SCHEDULERS = ("euler_a", "dpmpp_2m", "ddim")
+
+
+def check_generation(
+    n: int,
+    steps: int,
+    guidance: float,
+    scheduler: str,
+    strength: float,
+    *,
+    prompts: Sequence[str] = (),
+    negative_prompt: str = "",
+    reference: str | os.PathLike[str] | None = None,
+    pool: str | os.PathLike[str] | None = None,
+) -> None:
+    """Refuse bad sampling arguments and malformed prompts, naming the value.
+
+    Upper bounds come from ``config.MAX_VALUES`` (``generate.*``); NaN and
+    infinity are refused everywhere.
+
+    Raises
+    ------
+    ConfigError
+        For a count, step number, guidance or strength out of range or not finite.
+    PromptError
+        For a malformed or too long prompt (see ``prompts.parse_weighted``).
+    ImageReadError
+        For a reference image that does not exist.
+    """
+    for name, value in (("n", n), ("steps", steps), ("guidance", guidance), ("strength", strength)):
+        check_value("generate", name, value)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ConfigError(f"n must be a positive integer, got {n!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ConfigError(f"steps must be a positive integer, got {steps!r}")
+    if not guidance >= 0:
+        raise ConfigError(f"guidance must be >= 0, got {guidance!r}")
+    if scheduler not in SCHEDULERS:
+        raise ConfigError(f"unknown scheduler {scheduler!r}; choose one of {list(SCHEDULERS)}")
+    if not 0.0 < strength <= 1.0:
+        raise ConfigError(f"strength must be in (0, 1], got {strength!r}")
+    for prompt in (*prompts, negative_prompt):
+        parse_weighted(prompt)
+    if reference is not None and str(reference) == "auto":
+        if pool is None:
+            raise ConfigError("reference='auto' needs pool= (a prepared dataset folder)")
+        if not (Path(pool) / "metadata.jsonl").is_file():
+            raise ConfigError(f"pool {pool} is not a prepared dataset (no metadata.jsonl)")
+    elif reference is not None and not Path(reference).is_file():
+        raise ImageReadError(f"reference image {reference} does not exist")
+
+
+def check_model_folder(path: str | os.PathLike[str]) -> Path:
+    """Return ``path`` if it is a readable diffusers pipeline folder.
+
+    Raises
+    ------
+    ModelFolderError
+        Missing, not a pipeline (no ``model_index.json``) or not readable.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ModelFolderError(f"model folder {path} does not exist")
+    if not path.is_dir() or not (path / "model_index.json").is_file():
+        raise ModelFolderError(
+            f"{path} is not a diffusers pipeline folder (no model_index.json); "
+            "point to a folder saved with save_pretrained, e.g. assets/demo-model"
+        )
+    try:
+        (path / "model_index.json").read_bytes()
+        unreadable = [p for p in path.rglob("*") if not os.access(p, os.R_OK)]
+    except OSError as exc:
+        raise ModelFolderError(f"cannot read the model folder {path}: {exc.strerror}") from None
+    if unreadable:
+        raise ModelFolderError(
+            f"cannot read {unreadable[0]} in the model folder {path} (permissions); "
+            "make it readable or copy the model"
+        )
+    return path
