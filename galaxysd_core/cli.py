@@ -92,8 +92,8 @@ def _option(spec: FieldSpec) -> dict[str, Any]:
     help_text = f"{text} ({default})".strip().replace("%", "%%")
     if spec.widget == "bool":
         return {"action": argparse.BooleanOptionalAction, "help": help_text}
-    if spec.choices:
-        return {"choices": spec.choices, "help": help_text}
+    if spec.choices:  # shown, not enforced: validate() names the field and the choices
+        return {"metavar": "{" + ",".join(map(str, spec.choices)) + "}", "help": help_text}
     metavar = spec.name.rpartition(".")[2].upper()
     if spec.widget in ("int", "float"):
         kind = {"int": int, "float": float}[spec.widget]

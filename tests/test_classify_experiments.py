@@ -15,7 +15,7 @@ from galaxysd_core.classify.experiments import (
 from galaxysd_core.diffusion import build_pipeline, save_pipeline, tiny_components
 from galaxysd_core.discovery import RoundConfig, run_round
 from galaxysd_core.discovery.simulated import render_stand_ins
-from galaxysd_core.errors import ConfigError, ModelFolderError
+from galaxysd_core.errors import ConfigError, GalaxySDError, ModelFolderError
 from galaxysd_core.progress import Progress
 
 
@@ -58,7 +58,7 @@ def test_experiment_and_round_config_errors(ws, mock_sky):
         ExperimentConfig.from_dict({"task": "galaxy"})
     with pytest.raises(ConfigError, match=r"arms: \['ours'\] must be"):
         ExperimentConfig.from_dict({"arms": ["ours"]})
-    with pytest.raises(ConfigError, match="campaign: 'a b' must be"):
+    with pytest.raises(GalaxySDError, match="campaign: 'a b' is not a name"):
         RoundConfig.from_dict({"campaign": "a b"})
     no_model = RoundConfig(campaign="m", sky=str(mock_sky), model=str(ws.root / "nope"))
     with pytest.raises(ModelFolderError, match="has no diffusion model"):

@@ -213,7 +213,5 @@ def test_cli_generate_contract(model_dir, tmp_path, capsys):
         == 2
     )
     assert "does not exist" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exc:  # an invalid choice, refused by the parser
-        main([*args, "--scheduler", "bogus", "--out", str(tmp_path / "d")])
-    assert exc.value.code == 2 and "invalid choice: 'bogus'" in capsys.readouterr().err
+    assert main([*args, "--scheduler", "bogus", "--out", str(tmp_path / "d")]) == 2
     assert not (tmp_path / "d").exists()
