@@ -12,16 +12,23 @@ chromium with Playwright. Prints:
 - per page: the first render (cold: imports, caches; the first-run sky is
   still being built beside it), the first render once that sky exists (its
   data loaded), and a warm render (the visit after). Goal: every page <= 3 s warm.
+- live mode: Compose's Live toggle on, then the Guidance slider moved one step
+  with the keyboard, ``--live-n`` times: seconds from the key press to the new
+  preview on screen (median; goal <= 1.0 s on 2 cores with the demo model).
+  With ``--live-only`` the first-run sky build is cancelled first, so it does
+  not compete for the cores.
 
 Usage::
 
-    .venv/bin/python benchmarks/app.py [--workspace DIR]
+    .venv/bin/python benchmarks/app.py [--workspace DIR] [--live-only] [--live-n 10]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import statistics
 import sys
 import tempfile
 import time
@@ -36,8 +43,10 @@ from test_e2e_browser import (  # noqa: E402 - shared with the end-to-end test
     chromium_page,
     streamlit_server,
 )
+from test_e2e_compose import LIVE_SRC, slider  # noqa: E402
 
 WARM_GOAL_S = 3.0
+LIVE_GOAL_S = 1.0
 
 
 # Records in the browser when the app's script run last started and ended
@@ -101,9 +110,55 @@ def wait_for_jobs(home: Path, *, timeout: float) -> float:
         time.sleep(1)
 
 
+def live_latency(page, *, n: int) -> tuple[list[float], list[float]]:
+    """Seconds from a Guidance key press in Live mode to the new preview on screen, ``n`` times,
+    and the seconds of sampling alone (from the preview's caption).
+
+    The slider moves right then left in turn (7.0 <-> 7.5), so every press asks
+    for new settings; the clock stops when the live image's URL has changed and
+    its caption no longer says "updating".
+    """
+    open_page(page, "Compose")
+    page.get_by_text("Live", exact=True).click()
+    changed = f"old => {{ const src = ({LIVE_SRC})(); return src && src !== old; }}"
+    page.wait_for_function(changed, arg="", timeout=600_000)  # the first includes the model load
+    thumb = slider(page, "Guidance")
+    seconds, sampling = [], []
+    for i in range(n):
+        page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=120_000)
+        before = page.evaluate(LIVE_SRC)
+        t0 = time.perf_counter()
+        thumb.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
+        page.wait_for_function(changed, arg=before, timeout=120_000)
+        seconds.append(time.perf_counter() - t0)
+        drawn = page.get_by_text(re.compile(r"^Live: seed")).first.inner_text()
+        sampling.append(float(re.search(r"([\d.]+) s$", drawn).group(1)))
+        print(
+            f"  live change {i + 1}: {seconds[-1]:.2f} s (sampling {sampling[-1]:.2f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
+    return seconds, sampling
+
+
+def report_live(seconds: list[float], sampling: list[float]) -> None:
+    """Print the live-mode latencies: median against the goal, min, max, the machine's load."""
+    median = statistics.median(seconds)
+    verdict = "met" if median <= LIVE_GOAL_S else f"missed by {median - LIVE_GOAL_S:.2f} s"
+    print(
+        f"live mode (slider change -> new image on screen), {len(seconds)} changes: "
+        f"median {median:.2f} s, min {min(seconds):.2f} s, max {max(seconds):.2f} s; "
+        f"goal <= {LIVE_GOAL_S:.1f} s {verdict}; sampling alone: median "
+        f"{statistics.median(sampling):.2f} s"
+    )
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, help="default: a new temporary folder")
+    parser.add_argument("--live-only", action="store_true", help="measure live mode only")
+    parser.add_argument("--live-n", type=int, default=10, help="slider changes timed (default 10)")
     args = parser.parse_args()
     if not CHROMIUM.exists():
         print(f"{CHROMIUM} not found: apt-get install chromium", file=sys.stderr)
@@ -120,6 +175,10 @@ def main() -> int:
             results.append(
                 ("interactive Home (streamlit run -> idle)", time.perf_counter() - t_start)
             )
+            if args.live_only:  # the first-run sky build would compete for the 2 cores
+                wait_for_jobs(home, timeout=0)
+                report_live(*live_latency(page, n=args.live_n))
+                return 0
             open_page(page, "Compose")
             # Timed to the image itself (a first-run fragment may end other runs meanwhile).
             image = page.locator('[data-testid="stMain"] [data-testid="stImage"] img').first
@@ -139,6 +198,7 @@ def main() -> int:
             results.append(("first-run sky built (streamlit run -> done)", built - t_start))
             with_data = {label: open_page(page, label) for label, _ in PAGES}
             warm = {label: open_page(page, label) for label, _ in PAGES}
+            live = live_latency(page, n=args.live_n)
     width = max(len(name) for name, _ in results)
     print(f"workspace: {home}")
     for name, seconds in results:
@@ -154,6 +214,7 @@ def main() -> int:
     print(
         f"\nwarm goal (<= {WARM_GOAL_S:.0f} s): {'met' if not slow else 'missed by ' + ', '.join(slow)}"
     )
+    report_live(*live)
     return 0
 
 

@@ -1,8 +1,9 @@
 """Generation speed: our ``generate()`` vs a bare diffusers pipeline call, same components.
 
-Demo model, batch 4, 64x64, 30 Euler-ancestral steps, CFG 7 (issue 4: goal
-ratio <= 1.05 and <= 1.0 s on 2 cores). Then the levers, each on our path:
-fewer steps with a better sampler, channels-last, thread count.
+Demo model, batch 4, at the model's size, 30 Euler-ancestral steps, CFG 7
+(issue 14: 4 images <= 3 s and ratio <= 1.05 on 2 cores). Then the fast path,
+one image with a few DPM++ steps against the same bare call (goal <= 1.0 s),
+and the levers, each on our path: fewer steps, channels-last, thread count.
 
     python benchmarks/generate.py [--model assets/demo-model] [--repeats 3]
 
@@ -38,6 +39,7 @@ def main() -> None:
     parser.add_argument("--model", default=str(DEMO_MODEL))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--fast-steps", type=int, default=8, help="DPM++ steps of the fast path")
     args = parser.parse_args()
     pipe = load_pipeline(args.model)
     bare = type(pipe)(**pipe.components, requires_safety_checker=False)
@@ -52,11 +54,31 @@ def main() -> None:
         gens = [torch.Generator().manual_seed(i) for i in range(n)]
         bare([PROMPT] * n, num_inference_steps=steps, guidance_scale=7.0, generator=gens)
 
-    print(f"threads={torch.get_num_threads()} batch={n} steps={steps} size=64")
+    size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+    print(f"threads={torch.get_num_threads()} batch={n} steps={steps} size={size}")
     t_bare = timed(bare_call, args.repeats)
     t_ours = timed(ours(), args.repeats)
     print(f"bare diffusers call      {t_bare:6.3f} s")
     print(f"ours generate()          {t_ours:6.3f} s   ratio {t_ours / t_bare:.3f}")
+    fast = make_scheduler("dpmpp_2m", pipe.scheduler.config)
+
+    def bare_fast():
+        bare.scheduler = fast
+        bare(
+            PROMPT,
+            num_inference_steps=args.fast_steps,
+            guidance_scale=7.0,
+            generator=torch.Generator().manual_seed(0),
+        )
+
+    t_bare_fast = timed(bare_fast, args.repeats)
+    t_fast = timed(
+        lambda: generate(pipe, PROMPT, n=1, steps=args.fast_steps, scheduler="dpmpp_2m"),
+        args.repeats,
+    )
+    print(f"fast path: 1 image, dpmpp_2m {args.fast_steps} steps")
+    print(f"  bare diffusers call    {t_bare_fast:6.3f} s")
+    print(f"  ours generate()        {t_fast:6.3f} s   ratio {t_fast / t_bare_fast:.3f}")
     print("levers (ours):")
     print(f"  dpmpp_2m, 15 steps     {timed(ours(15, scheduler='dpmpp_2m'), args.repeats):6.3f} s")
     print(f"  dpmpp_2m, 10 steps     {timed(ours(10, scheduler='dpmpp_2m'), args.repeats):6.3f} s")

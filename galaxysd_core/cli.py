@@ -41,6 +41,7 @@ DOMAINS = (
     "discovery",
     "review",
     "jobs",
+    "quiz_pool",  # a module, not a package: it holds its own register()
 )
 
 
@@ -266,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for domain in DOMAINS:
-        name = f"galaxysd_core.{domain}.cli"
+        spec = importlib.util.find_spec(f"galaxysd_core.{domain}")
+        name = f"galaxysd_core.{domain}" + (".cli" if spec.submodule_search_locations else "")
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name).register(sub)
     return parser

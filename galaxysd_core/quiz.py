@@ -7,11 +7,14 @@ similar tags, and one image generated from those tags. Players pick the image
 they think is generated; the share of wrong picks per prompt is a human realism
 score (the "fool rate"), complementing the automatic realism metrics of Sec. 4.
 
-Pure logic: no streamlit, no torch. Images are only referred to by path.
+Rounds are pre-generated into a question pool by a background job (kind
+``quiz-pool``, :mod:`galaxysd_core.quiz_pool`), so the page opens at once.
+Pure logic here: no streamlit, no torch. Images are only referred to by path.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from dataclasses import dataclass
@@ -184,3 +187,138 @@ def sample_round(pool: list[PoolItem], *, seed: int) -> QuizRound:
         generated_index=rng.randrange(N_CHOICES),
         seed=seed,
     )
+
+
+# -- the question pool: pre-generated rounds (written by galaxysd_core.quiz_pool) --
+
+ROUND_SIZE = 5  # questions per round, then the review pane (as on the authors' page)
+CHANCE = 1 / N_CHOICES  # accuracy of a player who picks at random
+JPEG_QUALITY = 90  # the mock sky's own coding
+QUESTIONS = "questions.jsonl"
+
+
+@dataclass(frozen=True)
+class Question:
+    """One pre-generated question: four presented tiles, one of them generated.
+
+    Attributes
+    ----------
+    id : str
+        Unique within its pool (``q<seed>``).
+    tiles : tuple of Path
+        The ``N_CHOICES`` presented JPEG tiles in display order.
+    generated_index : int
+        Position (0-based) of the generated tile.
+    prompt : str
+        The prompt of the generated tile (the fool rate is kept per prompt).
+    """
+
+    id: str
+    tiles: tuple[Path, ...]
+    generated_index: int
+    prompt: str
+
+    def is_correct(self, choice: int) -> bool:
+        """Whether picking ``choice`` (0-based) found the generated tile.
+
+        Raises
+        ------
+        ConfigError
+            If ``choice`` is not a valid position.
+        """
+        if isinstance(choice, bool) or not isinstance(choice, int):
+            raise ConfigError(f"quiz choice must be an int, got {choice!r}")
+        if not 0 <= choice < len(self.tiles):
+            raise ConfigError(f"quiz choice must be in 0..{len(self.tiles) - 1}, got {choice!r}")
+        return choice == self.generated_index
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (session state, ``questions.jsonl``)."""
+        return {
+            "id": self.id,
+            "tiles": [str(p) for p in self.tiles],
+            "generated_index": self.generated_index,
+            "prompt": self.prompt,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, folder: Path | None = None) -> Question:
+        """Inverse of :meth:`to_dict`; relative tile paths are taken from ``folder``."""
+        tiles = tuple((folder / p) if folder else Path(p) for p in data["tiles"])
+        return cls(str(data["id"]), tiles, int(data["generated_index"]), str(data["prompt"]))
+
+
+def pool_dir(cache: str | Path, model: str | Path, dataset: str | Path) -> Path:
+    """The folder of the question pool of one model and dataset under ``cache``.
+
+    Parameters
+    ----------
+    cache : path-like
+        The workspace's cache folder.
+    model, dataset : path-like
+        The generator and the real images; the pool belongs to the pair.
+    """
+    import hashlib
+
+    key = f"{Path(model).resolve()}|{Path(dataset).resolve()}"
+    name = f"{Path(model).name}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
+    return Path(cache) / "quiz" / name
+
+
+def load_questions(folder: str | Path) -> list[Question]:
+    """The finished questions of a pool (``[]`` before the first is written).
+
+    A line being appended right now (cut short) is skipped; so is a question
+    whose tiles are gone.
+    """
+    folder = Path(folder)
+    path = folder / QUESTIONS
+    if not path.is_file():
+        return []
+    found = []
+    for line in path.read_text("utf-8").splitlines():
+        try:
+            question = Question.from_dict(json.loads(line), folder=folder)
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            continue
+        if all(p.is_file() for p in question.tiles):
+            found.append(question)
+    return found
+
+
+def draw_round(
+    questions: list[Question], *, seed: int, seen: set[str] | frozenset[str] = frozenset()
+) -> list[Question]:
+    """Draw ``ROUND_SIZE`` distinct questions, unseen ones first.
+
+    Raises
+    ------
+    CatalogError
+        If the pool holds fewer than ``ROUND_SIZE`` questions.
+    """
+    if len(questions) < ROUND_SIZE:
+        raise CatalogError(
+            f"the quiz pool has {len(questions)} questions; a round needs {ROUND_SIZE}"
+        )
+    rng = random.Random(seed)
+    order = questions[:]
+    rng.shuffle(order)
+    order.sort(key=lambda q: q.id in seen)  # stable: unseen first, each group shuffled
+    return order[:ROUND_SIZE]
+
+
+def round_score(questions: list[Question], picks: list[int]) -> dict[str, Any]:
+    """Score a finished round: ``correct``, ``asked``, ``accuracy``, ``chance``, ``mistakes``.
+
+    ``mistakes`` lists ``(question, pick)`` for each wrong pick, for the review pane.
+    """
+    if len(picks) != len(questions):
+        raise ConfigError(f"a round of {len(questions)} questions needs as many picks")
+    correct = [q.is_correct(p) for q, p in zip(questions, picks, strict=True)]
+    return {
+        "correct": sum(correct),
+        "asked": len(questions),
+        "accuracy": sum(correct) / len(questions) if questions else float("nan"),
+        "chance": CHANCE,
+        "mistakes": [(q, p) for q, p, ok in zip(questions, picks, correct, strict=True) if not ok],
+    }

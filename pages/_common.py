@@ -19,8 +19,8 @@ from galaxysd_core.errors import GalaxySDError
 from galaxysd_core.errors import (
     OutsideWorkspaceError as OutsideWorkspaceError,
 )  # pages import it here
-from galaxysd_core.jobs.progress import Progress
 from galaxysd_core.paths import ASSETS, DEMO_MODEL, Workspace, resolve_in_workspace, workspace
+from galaxysd_core.progress import Progress
 
 # The mock sky built in the background on first run (Home page): big enough for
 # quiz rounds and a first look at the Dataset page, small enough for 2 CPU cores.
@@ -36,6 +36,10 @@ PAGES: tuple[tuple[str, str, str, str, str], ...] = (
      "Browse a mock sky or GZ2 images, filter by tags, prepare a training set."),
     ("Make", "Compose", "compose.py", ":material/brush:",
      "Write a morphology prompt, weight its tags, generate galaxies."),
+    ("Make", "History", "history.py", ":material/history:",
+     "Everything generated in this workspace: settings, reuse, download."),
+    ("Make", "X/Y Grid", "grid.py", ":material/grid_on:",
+     "Sweep two settings; every cell scored by consistency and realism."),
     ("Make", "Training", "training.py", ":material/model_training:",
      "Fine-tune a model, watch the loss and samples, stop or resume."),
     ("Measure", "Metrics", "metrics.py", ":material/monitoring:",
@@ -59,14 +63,23 @@ class Keys:
     DEVICE = "device"  # "cpu" or "cuda"
     REVIEW_SESSION = "review_session"  # token from ReviewStore.sign_in
     REVIEW_ROUND = "review_round"  # int id of the round picked on the Review page
-    COMPOSE_GALLERY = "compose_gallery"  # list of generated PNG paths
-    COMPOSE_PRESET = "compose_preset"  # settings sent from the Metrics page
-    COMPOSE_LAST = "compose_last"  # (generated PNG paths, real same-tag paths) of the last run
-    QUIZ_ROUND = "quiz_round"  # QuizRound.to_dict() of the round on screen
-    QUIZ_IMAGE = "quiz_image"  # str path of the round's generated PNG
+    REVIEW_FLASH = "review_flash"  # message of the last admin action, shown once
+    REVIEW_NOTE = "review_note"  # the note typed for the next vote
+    COMPOSE_PRESET = "compose_preset"  # settings sent from Metrics, History or PNG-info
+    COMPOSE_LAST = "compose_last"  # dict: paths, seeds, prompt, reference, real of the last batch
+    COMPOSE_LIVE = (
+        "compose_live_preview"  # ((model, device), LivePreview) of this session's live mode
+    )
+    COMPOSE_REFERENCE = "compose_reference"  # str path of an image sent from History
+    HISTORY_SELECTED = "history_selected"  # str path of the image opened on History
+    GRID_RUN = "grid_run"  # str path of the grid folder shown on the Grid page
+    QUIZ_ROUND = "quiz_round"  # [Question.to_dict(), ...]: the five questions of the round
+    QUIZ_PICKS = "quiz_picks"  # [int, ...]: the player's picks so far in the round
+    QUIZ_SEEN = "quiz_seen"  # [str, ...]: question ids this session has played
     QUIZ_PLAYER = "quiz_player"  # name typed on the Quiz page
-    QUIZ_RESULT = "quiz_result"  # (choice, correct) of the round just answered
     DEFAULT_SKY_JOB = "default_sky_job"  # run id of the first-run mock-sky build
+    METRICS_JOB = "metrics_job"  # id of the evaluation the Metrics page waits for
+    MAP_JOB = "map_job"  # id of the map job the Embedding Map page waits for
 
 
 def get_workspace() -> Workspace:

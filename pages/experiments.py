@@ -10,15 +10,16 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from galaxysd_core import jobs
 from galaxysd_core.classify.experiments import TASKS, display_table, paper_table
 from galaxysd_core.discovery.campaign import round_dirs
-from galaxysd_core.discovery.results import campaign_curves, export_catalogue, round_report
+from galaxysd_core.discovery.results import (
+    campaign_curves,
+    campaign_names,
+    export_catalogue,
+    round_report,
+)
 from pages._common import active_dataset, active_model, get_workspace, review_store, user_errors
-
-try:  # the jobs package launches the long runs in the background
-    from galaxysd_core.jobs import launch as launch_job
-except ImportError:
-    launch_job = None
 
 ws = get_workspace()
 st.title("Experiments")
@@ -26,31 +27,34 @@ tab_cls, tab_disc, tab_cat = st.tabs(["Classifiers (Tables 2, 3)", "Discovery ro
 
 
 def _launch(kind: str, values: dict) -> None:
-    if launch_job is None:
-        st.error("Background jobs are not available in this installation.")
-        return
     with user_errors(f"launch the {kind} job"):
-        st.success(f"Job {launch_job(kind, values, workspace=ws)} launched (see Training).")
+        st.success(f"Job {jobs.launch(kind, values, workspace=ws)} launched (see Training).")
+
+
+def _estimate(kind: str, values: dict) -> None:
+    """What the job will cost, shown before it is launched."""
+    with user_errors(f"estimate the {kind} job"):
+        cost = jobs.estimate(kind, jobs.validate_config(kind, values), workspace=ws)
+        st.caption(cost.describe() if cost else "")
 
 
 with tab_cls:
-    with st.form("experiment"):
-        c1, c2, c3 = st.columns(3)
-        task = c1.selectbox("Task", list(TASKS), index=list(TASKS).index("detg"))
-        scale = c2.number_input("Scale of the paper's sizes", 0.01, 1.0, 0.05, 0.01)
-        seeds = c3.number_input("Seeds", 1, 10, 2)
-        arch = c1.selectbox("Network", ["resnet18", "small", "tiny"])
-        epochs = c2.number_input("Epochs (max)", 1, 100, 10)
-        arms = c3.multiselect(
-            "Arms", ["baseline", "focal", "synthetic"], default=["baseline", "focal", "synthetic"]
-        )
-        match_sky = c1.checkbox("Sky-match synthetic positives", help="Give generated images "
-                                "the real images' sky level, noise and JPEG coding.")  # fmt: skip
-        if st.form_submit_button("Run experiment", type="primary"):
-            _launch("classify-experiment", {
-                "task": task, "scale": scale, "seeds": list(range(int(seeds))), "arch": arch,
-                "epochs": int(epochs), "arms": arms, "sky": str(active_dataset()),
-                "model": str(active_model()), "match_sky": match_sky})  # fmt: skip
+    c1, c2, c3 = st.columns(3)
+    task = c1.selectbox("Task", list(TASKS), index=list(TASKS).index("detg"))
+    scale = c2.number_input("Scale of the paper's sizes", 0.01, 1.0, 0.05, 0.01)
+    seeds = c3.number_input("Seeds", 1, 10, 2)
+    arch = c1.selectbox("Network", ["resnet18", "small", "tiny"])
+    epochs = c2.number_input("Epochs (max)", 1, 100, 10)
+    all_arms = ["baseline", "focal", "synthetic"]
+    arms = c3.multiselect("Arms", all_arms, default=all_arms)
+    sky_help = "Give generated images the real images' sky level, noise and JPEG coding."
+    match_sky = c1.checkbox("Sky-match synthetic positives", help=sky_help)
+    experiment = {"task": task, "scale": scale, "seeds": list(range(int(seeds)))}
+    experiment |= {"arch": arch, "epochs": int(epochs), "arms": arms, "match_sky": match_sky}
+    experiment |= {"sky": str(active_dataset()), "model": str(active_model())}
+    _estimate("classify-experiment", experiment)
+    if st.button("Run experiment", type="primary"):
+        _launch("classify-experiment", experiment)
     runs = sorted(ws.runs.glob("*/summary.csv"), key=lambda p: p.stat().st_mtime, reverse=True)
     if runs:
         chosen = st.selectbox("Results", runs, format_func=lambda p: p.parent.name)
@@ -61,37 +65,37 @@ with tab_cls:
     with st.expander("The paper's Tables 2 and 3 (synthetic = the paper's 'ours')"):
         st.dataframe(paper_table(), hide_index=True)
 
-campaigns = (
-    sorted(p.name for p in ws.campaigns.iterdir() if p.is_dir()) if ws.campaigns.exists() else []
-)
+campaigns = campaign_names(review_store())  # also those opened on the Review page
 
 with tab_disc:
     name = st.selectbox("Campaign", campaigns) if campaigns else None
     new = st.text_input("Campaign name for the next round", value=name or "detg")
-    sky_match = st.checkbox("Sky-match the synthetic D-ETGs", key="round_match_sky",
-                            help="Give generated images the catalogue's sky level, noise and "
-                            "JPEG coding before training.")  # fmt: skip
+    help_ = "Give generated images the catalogue's sky level, noise and JPEG coding."
+    sky_match = st.checkbox("Sky-match the synthetic D-ETGs", key="round_match_sky", help=help_)
+    discovery = {"campaign": new, "sky": str(active_dataset()), "model": str(active_model())}
+    discovery["match_sky"] = sky_match
+    _estimate("discover-round", discovery)
     if st.button("Run the next round", help="Needs the previous round fully reviewed."):
-        _launch("discover-round", {"campaign": new, "sky": str(active_dataset()),
-                                   "model": str(active_model()), "match_sky": sky_match})  # fmt: skip
+        _launch("discover-round", discovery)
     if name:
         report = None
         with user_errors("read the campaign"):
             report = round_report(name, review_store())
         if report is not None and not report.empty:
             st.dataframe(report, hide_index=True)
-            rates = [c for c in ("candidate_purity", "accepted_purity", "recall_candidates",
-                                 "recall_accepted") if c in report]  # fmt: skip
+            rates = ["candidate_purity", "accepted_purity", "recall_candidates", "recall_accepted"]
+            rates = [c for c in rates if c in report]
             if rates:
                 fig = go.Figure([go.Scatter(x=report["round"], y=report[c], name=c) for c in rates])
                 fig.update_layout(xaxis_title="round", yaxis_title="fraction (mock-sky truth)")
                 st.plotly_chart(fig)
-            c1, c2 = st.columns(2)
-            for col, fmt in ((c1, "csv"), (c2, "fits")):
+            # The catalogue needs discovery rounds (a CSV-opened campaign has none).
+            exports = ("csv", "fits") if round_dirs(name) else ()
+            for col, fmt in zip(st.columns(2), exports, strict=False):
                 with user_errors(f"export {fmt}"):
                     path = export_catalogue(name, review_store(), fmt=fmt)
-                    col.download_button(f"New objects ({fmt.upper()})", path.read_bytes(),
-                                        file_name=path.name)  # fmt: skip
+                    data = path.read_bytes()
+                    col.download_button(f"New objects ({fmt.upper()})", data, file_name=path.name)
         st.caption(f"{len(round_dirs(name))} round folder(s) under campaigns/{name}/")
     else:
         st.info("No campaign yet: run its first round above (or `galaxysd discover round`).")
@@ -100,9 +104,10 @@ with tab_disc:
 def _band_plot(curves: pd.DataFrame, quantity: str, kind: str) -> go.Figure:
     fig = go.Figure()
     for sample, part in curves[curves["quantity"] == quantity].groupby("sample"):
-        band = go.Scatter(x=list(part["x"]) + list(part["x"])[::-1], fill="toself", opacity=0.25,
-                          y=list(part[f"{kind}_high"]) + list(part[f"{kind}_low"])[::-1],
-                          line={"width": 0}, showlegend=False, name=f"{sample} 1 sigma")  # fmt: skip
+        x = list(part["x"]) + list(part["x"])[::-1]
+        y = list(part[f"{kind}_high"]) + list(part[f"{kind}_low"])[::-1]
+        style = {"fill": "toself", "opacity": 0.25, "line": {"width": 0}, "showlegend": False}
+        band = go.Scatter(x=x, y=y, name=f"{sample} 1 sigma", **style)
         fig.add_traces([band, go.Scatter(x=part["x"], y=part[kind], name=sample)])
     fig.update_layout(xaxis_title=quantity, yaxis_title=kind.upper(), height=320)
     return fig
@@ -118,8 +123,11 @@ with tab_cat:
         if st.button("Compare found / known / control"):
             props = pd.read_csv(io.BytesIO(upload.getvalue())) if upload else None
             with user_errors("compare the samples"), st.spinner("Bootstrapping..."):
-                curves = campaign_curves(cname, review_store(), properties=props,
-                                         n_control=int(n_control), n_boot=100)  # fmt: skip
+                store = review_store()
+                control = int(n_control)
+                curves = campaign_curves(
+                    cname, store, properties=props, n_control=control, n_boot=100
+                )
                 st.plotly_chart(_band_plot(curves, "redshift", "kde"))
                 for q in ("sfr", "stellar_mass", "r_mag", "abs_r_mag"):
                     st.plotly_chart(_band_plot(curves, q, "cdf"))

@@ -8,11 +8,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from galaxysd_core import jobs
+from galaxysd_core import jobs, quiz_pool
 from pages._common import (
     DEFAULT_SKY,
     DEFAULT_SKY_CONFIG,
     PAGES,
+    active_model,
     get_workspace,
     list_datasets,
     list_models,
@@ -69,6 +70,8 @@ def _sky_progress(job_id: str) -> None:
     state = jobs.status(job_id, workspace=ws)
     step, total = state.get("step") or 0, state.get("total") or 0
     if state["status"] == "succeeded":
+        # The Quiz's first questions, made in the background while the visitor looks around.
+        quiz_pool.ensure_pool(active_model(), ws.sky / DEFAULT_SKY, workspace=ws)
         st.rerun(scope="app")  # the sky exists now: refresh the counts and the sidebar
     elif state["status"] in ("queued", "running"):
         where = f", queue position {state['queue_position']}" if state["queue_position"] else ""

@@ -3,51 +3,29 @@ Every rule (one vote each, consensus, roles, expiry) lives in ``galaxysd_core.re
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
-from galaxysd_core.jobs import launch as launch_job
-from galaxysd_core.review import round_export_path
-from galaxysd_core.review.checks import read_candidates
-from pages._common import (
-    Keys,
-    OutsideWorkspaceError,
-    confine,
-    get_workspace,
-    review_store,
-    user_errors,
-)
+from galaxysd_core.review.display import adjust, survey_links
+from pages._common import Keys, review_store, user_errors
+from pages._review_admin import admin
+from pages._review_view import candidate_image, decided, display_tools
 
 store = review_store()
 SHORTCUTS = {"yes": "Y", "no": "N", "unsure": "U"}
 
 
-def _image(path: str) -> Path | None:
-    """The candidate's image if it exists inside the workspace (paths come from uploads)."""
-    try:
-        p = confine(path, allow_assets=True)
-    except OutsideWorkspaceError:
-        return None
-    return p if p.is_file() else None
+def _vote(token: str, candidate_id: int, label: str) -> None:
+    """Record a vote with the typed note (a button callback)."""
+    note = st.session_state.get(Keys.REVIEW_NOTE, "").strip() or None
+    with user_errors("record the vote"):
+        store.vote(token, candidate_id, label, comment=note)
+        st.session_state[Keys.REVIEW_NOTE] = ""
 
 
-def _act(action: str, method: str, *args) -> None:
-    """A button callback: one store call, errors shown on the page."""
-    with user_errors(action):
-        getattr(store, method)(*args)
-
-
-def _sign_in() -> None:
-    with st.form("review_sign_in"):
-        name = st.text_input("Reviewer name")
-        phrase = st.text_input("Passphrase", type="password")
-        if st.form_submit_button("Sign in", type="primary"):
-            with user_errors("sign in"):
-                st.session_state[Keys.REVIEW_SESSION] = store.sign_in(name, phrase)
-                st.rerun()
-    st.caption("An admin creates reviewers: `galaxysd review add-reviewer NAME --role reviewer`.")
+def _undo(token: str) -> None:
+    with user_errors("undo the vote"):
+        store.undo_last_vote(token)
 
 
 def _candidate(token: str, round_id: int) -> None:
@@ -58,39 +36,37 @@ def _candidate(token: str, round_id: int) -> None:
     else:
         c = queue.iloc[0]
         left, right = st.columns([2, 1])
-        if (path := _image(c.image)) is None:
-            left.warning(f"Image not found: {c.image}")
-        else:
-            left.image(str(path), width=320)
-            left.expander("Zoom (full width)").image(str(path), width="stretch")
+        with left:
+            if (path := candidate_image(c.image)) is None:
+                st.warning(f"Image not found: {c.image}")
+            else:
+                st.image(adjust(path, **display_tools()), width=320)
         score = "-" if pd.isna(c.score) else f"{c.score:.3f}"
-        where = (
-            "" if pd.isna(c.ra) or pd.isna(c.dec) else f"  \n**RA, Dec** {c.ra:.5f}, {c.dec:+.5f}"
-        )
+        links = survey_links(c.ra, c.dec)
+        where = f"  \n**RA, Dec** {c.ra:.5f}, {c.dec:+.5f}" if links else ""
         right.markdown(f"**Object** `{c.object_id}`  \n**Score** {score}{where}")
+        if links:
+            right.markdown(" · ".join(f"[{name}]({url})" for name, url in links.items()))
         right.caption(f"{int(c.n_votes)} vote(s) so far")
+        right.text_input("Note (saved with your vote)", key=Keys.REVIEW_NOTE, max_chars=500)
         for label in ("yes", "no", "unsure"):
             right.button(
                 f"{label.capitalize()} ({SHORTCUTS[label]})",
                 key=f"review_{label}",
                 shortcut=SHORTCUTS[label],
-                on_click=_act,
-                args=("record the vote", "vote", token, int(c.candidate_id), label),
+                on_click=_vote,
+                args=(token, int(c.candidate_id), label),
                 type="primary" if label == "yes" else "secondary",
                 width="stretch",
             )
     st.button(
-        "Undo my last vote (Z)",
-        key="review_undo",
-        shortcut="Z",
-        on_click=_act,
-        args=("undo the vote", "undo_last_vote", token),
+        "Undo my last vote (Z)", key="review_undo", shortcut="Z", on_click=_undo, args=(token,)
     )
     refs = store.references(round_id)
     if len(refs):
         with st.expander("Known examples for reference"):
             for col, ref in zip(st.columns(4), refs.head(4).itertuples(), strict=False):
-                if (ref_path := _image(ref.image)) is not None:
+                if (ref_path := candidate_image(ref.image)) is not None:
                     col.image(str(ref_path), caption=ref.object_id, width="stretch")
 
 
@@ -105,31 +81,18 @@ def _round_state(me, round_id: int) -> None:
     kappa = summary["fleiss_kappa"]
     cols[3].metric("Fleiss' kappa", "-" if kappa != kappa else f"{kappa:.2f}")
     st.dataframe(progress, hide_index=True)
+    decided(store, round_id)
 
 
-def _admin(token: str, round_id: int | None) -> None:
-    with st.expander("Admin"), user_errors("complete the admin action"):
-        with st.form("review_open_round"):
-            campaign = st.text_input("Campaign")
-            upload = st.file_uploader("Candidates CSV (object_id, image, score, ra, dec)", "csv")
-            if st.form_submit_button("Open round") and upload is not None:
-                rows = read_candidates(upload, workspace=get_workspace())
-                new = store.open_round(campaign, rows, session=token)
-                st.success(f"Opened round {new}.")
-        if round_id is None:
-            return
-        info = store.round_info(round_id)
-        if info["status"] == "open" and st.button("Close this round"):
-            store.close_round(round_id, session=token)
-            st.rerun()
-        fmt = st.radio("Export format", ["csv", "fits"], horizontal=True)
-        if st.button("Export decisions"):
-            out = round_export_path(get_workspace(), info["campaign"], info["number"], fmt)
-            st.success(f"Wrote {store.export_decisions(round_id, out, fmt=fmt)}")
-        if st.button("Launch the next discovery round"):
-            ws = get_workspace()
-            job = launch_job("discover-round", {"campaign": info["campaign"]}, workspace=ws)
-            st.success(f"Job {job} launched: follow it on the Training page.")
+def _sign_in() -> None:
+    with st.form("review_sign_in"):
+        name = st.text_input("Reviewer name")
+        phrase = st.text_input("Passphrase", type="password")
+        if st.form_submit_button("Sign in", type="primary"):
+            with user_errors("sign in"):
+                st.session_state[Keys.REVIEW_SESSION] = store.sign_in(name, phrase)
+                st.rerun()
+    st.caption("An admin adds reviewers in the Admin panel (or `galaxysd review add-reviewer`).")
 
 
 st.title("Review candidates")
@@ -148,6 +111,8 @@ if st.button("Sign out"):
     store.sign_out(token)
     st.session_state.pop(Keys.REVIEW_SESSION, None)
     st.rerun()
+if flash := st.session_state.pop(Keys.REVIEW_FLASH, None):
+    st.info(flash)
 rounds = store.rounds()
 round_id = None
 if rounds.empty:
@@ -161,4 +126,4 @@ else:
         _candidate(token, round_id)
         _round_state(me, round_id)
 if me.role == "admin":
-    _admin(token, round_id)
+    admin(token, round_id)

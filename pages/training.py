@@ -9,10 +9,12 @@ import plotly.express as px
 import streamlit as st
 
 from galaxysd_core import jobs
+from galaxysd_core.errors import GalaxySDError
 from galaxysd_core.jobs.forms import FieldSpec, field_specs, values_from_form
 from pages._common import get_workspace, user_errors
 
 ACTIVE = ("queued", "running")
+JOB_KEY = "training_job"  # the job shown in the viewer
 
 
 def _widget(spec: FieldSpec, key: str):
@@ -41,6 +43,17 @@ def _widget(spec: FieldSpec, key: str):
     return raw
 
 
+def _estimate(kind: str, specs: list[FieldSpec], raw: dict) -> None:
+    """The job's cost under the form, or why the values are not valid yet."""
+    try:
+        config = jobs.validate_config(kind, values_from_form(specs, raw))
+    except GalaxySDError as exc:
+        st.caption(f"Not launchable yet: {exc}")
+        return
+    if (cost := jobs.estimate(kind, config, workspace=get_workspace())) is not None:
+        st.info(cost.describe())
+
+
 def launch_form(ws) -> None:
     kinds = jobs.available_kinds()
     if not kinds:
@@ -48,19 +61,22 @@ def launch_form(ws) -> None:
         return
     kind = st.selectbox("Job kind", kinds, key="training_kind")
     specs = field_specs(jobs.KINDS[kind].load_config_class())
-    with st.form(f"launch_{kind}"):
-        cols = st.columns(3)
-        raw = {}
-        for i, spec in enumerate(specs):
-            with cols[i % 3]:
-                raw[spec.name] = _widget(spec, f"training_{kind}_{spec.name}")
-        submitted = st.form_submit_button("Launch", type="primary")
-    if submitted:
+    cols = st.columns(3)
+    raw = {}
+    for i, spec in enumerate(specs):
+        with cols[i % 3]:
+            raw[spec.name] = _widget(spec, f"training_{kind}_{spec.name}")
+    _estimate(kind, specs, raw)
+    if st.button("Launch", type="primary"):
         with user_errors(f"launch the {kind} job"):
             job_id = jobs.launch(kind, values_from_form(specs, raw), workspace=ws)
+            st.session_state[JOB_KEY] = job_id  # the viewer below follows the new job
             st.success(f"Job {job_id} launched.")
+
+
+def _queue_banner(ws) -> None:
     queue = jobs.queue_state(workspace=ws)
-    if queue["full"]:
+    if queue["full"] and queue["queued"]:
         st.info(
             f"The queue is full: {queue['running_heavy']} of {queue['max_heavy']} heavy job slot(s) "
             f"in use, {queue['queued']} waiting. New heavy jobs wait and start by themselves."
@@ -84,22 +100,24 @@ def live(job_id: str) -> None:
         state = jobs.status(job_id, workspace=ws)
         step, total = state["step"], state["total"]
         where = f", queue position {state['queue_position']}" if state["queue_position"] else ""
-        text = f"{state['kind']} · {state['status']}{where}"
+        shown = "stopping..." if state["stopping"] else state["status"]
+        text = f"{state['kind']} · {shown}{where}"
         if total:
             eta = f", about {state['eta']:.0f} s left" if state["eta"] else ""
             text += f" · step {step}/{total}{eta}"
         st.progress(state["fraction"] or 0.0, text=text)
         if state["message"]:
             st.caption(state["message"])
-        if state["error"]:
-            st.warning(state["error"])
+        if state["reason"]:
+            show = st.error if state["status"] == "failed" else st.warning
+            show(f"{state['status'].capitalize()}: {state['reason']}")
+        _queue_banner(ws)
         cols = st.columns(2)
-        if state["status"] in ACTIVE and cols[0].button("Cancel", key=f"cancel_{job_id}"):
+        stoppable = state["status"] in ACTIVE and not state["stopping"]
+        if stoppable and cols[0].button("Cancel", key=f"cancel_{job_id}"):
             jobs.cancel(job_id, workspace=ws)
-            st.toast("Stop requested.")
-        if state["status"] in ("failed", "cancelled", "interrupted") and cols[1].button(
-            "Resume", key=f"resume_{job_id}"
-        ):
+            st.rerun(scope="fragment")  # show "stopping..." at once
+        if state["can_resume"] and cols[1].button("Resume", key=f"resume_{job_id}"):
             jobs.resume(job_id, workspace=ws)
             st.toast("Resumed from the latest checkpoint.")
         _curve(job_id, ws)
@@ -124,5 +142,5 @@ with user_errors("list the jobs"):
     if table.empty:
         st.info("No jobs yet: launch one above.")
     else:
-        job_id = st.selectbox("Job", list(table["id"]), key="training_job")
+        job_id = st.selectbox("Job", list(table["id"]), key=JOB_KEY)
         live(job_id)

@@ -10,7 +10,17 @@ import pytest
 from PIL import Image
 
 from galaxysd_core.errors import CatalogError, ConfigError
-from galaxysd_core.quiz import N_CHOICES, QuizRound, load_pool, sample_round
+from galaxysd_core.quiz import (
+    N_CHOICES,
+    ROUND_SIZE,
+    Question,
+    QuizRound,
+    draw_round,
+    load_pool,
+    load_questions,
+    round_score,
+    sample_round,
+)
 
 
 def _image(path: Path) -> None:
@@ -121,49 +131,180 @@ def test_round_choices_scoring_and_round_trip(tmp_path):
     assert QuizRound.from_dict(json.loads(json.dumps(rnd.to_dict()))) == rnd
 
 
+def _questions(n: int) -> list[Question]:
+    return [
+        Question(f"q{i}", tuple(Path(f"{i}-{k}.jpg") for k in range(4)), i % 4, "p")
+        for i in range(n)
+    ]
+
+
+def test_draw_round_prefers_unseen_questions_and_needs_five():
+    pool = _questions(8)
+    seen = {f"q{i}" for i in range(5)}
+    for seed in range(10):
+        drawn = draw_round(pool, seed=seed, seen=seen)
+        assert len(drawn) == ROUND_SIZE and len({q.id for q in drawn}) == ROUND_SIZE
+        assert {"q5", "q6", "q7"} <= {q.id for q in drawn}
+    with pytest.raises(CatalogError, match="has 4 questions"):
+        draw_round(pool[:4], seed=0)
+
+
+def test_round_score_counts_and_lists_the_mistakes():
+    pool = _questions(5)
+    picks = [q.generated_index for q in pool]
+    picks[1] = (picks[1] + 1) % 4
+    score = round_score(pool, picks)
+    assert (score["correct"], score["asked"], score["accuracy"]) == (4, 5, 0.8)
+    assert score["chance"] == 1 / N_CHOICES
+    assert score["mistakes"] == [(pool[1], picks[1])]
+    with pytest.raises(ConfigError, match="got 4"):
+        pool[0].is_correct(4)
+    with pytest.raises(ConfigError, match="needs as many picks"):
+        round_score(pool, picks[:2])
+
+
+def test_load_questions_skips_cut_lines_and_missing_tiles(tmp_path):
+    good = Question("q1", tuple(Path(f"t{k}.jpg") for k in range(4)), 2, "sdss, bar")
+    for k in range(4):
+        _image(tmp_path / f"t{k}.jpg")
+    lost = Question("q2", tuple(Path(f"gone{k}.jpg") for k in range(4)), 0, "p")
+    lines = [json.dumps(good.to_dict()), json.dumps(lost.to_dict()), '{"id": "q3", "til']
+    (tmp_path / "questions.jsonl").write_text("\n".join(lines))
+    assert load_questions(tmp_path) == [Question.from_dict(good.to_dict(), folder=tmp_path)]
+    assert load_questions(tmp_path / "none") == []
+
+
+def test_presented_tiles_share_size_coding_and_sky(mock_sky):
+    """The generated tile gets the real tiles' size, JPEG coding and sky level."""
+    import io
+
+    import numpy as np
+    import torch
+
+    from galaxysd_core.classify.skymatch import sky_statistics
+    from galaxysd_core.quiz_pool import present_question
+
+    rnd = sample_round(load_pool(mock_sky), seed=1)
+    black = Image.new("RGB", (128, 128))  # a model's clean, black sky
+    for mode in ("none", "real"):
+        tiles = present_question(black, list(rnd.real), generated_index=1, seed=0, sky=mode)
+        images = [Image.open(io.BytesIO(t)) for t in tiles]
+        assert {im.format for im in images} == {"JPEG"}
+        assert {im.size for im in images} == {Image.open(rnd.real[0]).size}
+        arrays = np.stack([np.asarray(im.convert("RGB")) for im in images]).transpose(0, 3, 1, 2)
+
+        sky = sky_statistics(torch.from_numpy(arrays)).mean(axis=2)  # (tile, level/noise)
+        real = np.median(np.delete(sky, 1, axis=0), axis=0)
+        assert real[1] > 0.5  # real cutouts carry sky noise
+        if mode == "real":
+            assert abs(sky[1, 0] - real[0]) <= 1.0 and 0.5 < sky[1, 1] / real[1] < 2.0
+        else:
+            assert sky[1, 1] < 0.25 * real[1]  # the noise-free sky the matching removes
+
+
 @pytest.mark.slow
-def test_quiz_page_plays_a_round_and_stores_the_answer(ws, mock_sky, monkeypatch):
-    """Quiz page end to end in AppTest: four images, one pick, stored, on the leaderboard."""
+def test_build_pool_writes_questions_and_resumes(ws, mock_sky):
+    from galaxysd_core.diffusion import build_pipeline, save_pipeline, tiny_components
+    from galaxysd_core.quiz import pool_dir
+    from galaxysd_core.quiz_pool import QuizPoolConfig, build_pool
+
+    save_pipeline(build_pipeline(tiny_components(0)), ws.models / "tiny")
+    config = QuizPoolConfig(
+        model=str(ws.models / "tiny"), dataset=str(mock_sky), questions=2, steps=2
+    )
+    folder = build_pool(config)
+    assert folder == pool_dir(ws.cache, ws.models / "tiny", mock_sky)
+    first = load_questions(folder)
+    assert [q.id for q in first] == ["q0", "q1"]
+    assert all(len(q.tiles) == N_CHOICES and q.prompt.startswith("sdss") for q in first)
+    # The file names do not say which tile is generated.
+    assert len({p.name.split("-")[0] for q in first for p in q.tiles}) == 2
+    build_pool(QuizPoolConfig.from_dict({**config.to_dict(), "questions": 3}))
+    assert [q.id for q in load_questions(folder)] == ["q0", "q1", "q2"]
+    with pytest.raises(ConfigError, match=r"QuizPoolConfig\.questions"):
+        QuizPoolConfig(model="m", dataset="d", questions=0).validate()
+
+
+@pytest.mark.slow
+def test_quiz_page_plays_a_round_of_five_then_reviews(ws, mock_sky, monkeypatch):
+    """Quiz page in AppTest: a pool built ahead, five questions, the review pane, stored answers."""
     import shutil
 
     from streamlit.testing.v1 import AppTest
 
-    from galaxysd_core import quiz
+    from galaxysd_core import jobs
     from galaxysd_core.db import database_url
     from galaxysd_core.diffusion import build_pipeline, save_pipeline, tiny_components
+    from galaxysd_core.quiz_pool import QuizPoolConfig, build_pool
     from galaxysd_core.review import ReviewStore
 
     root = Path(__file__).resolve().parent.parent
     monkeypatch.syspath_prepend(str(root))
-    monkeypatch.setattr(quiz, "GENERATION_STEPS", 2)  # a tiny model: pixels don't matter here
     from pages._common import Keys
 
     shutil.copytree(mock_sky, ws.sky / "default")
-    save_pipeline(build_pipeline(tiny_components(0)), ws.models / "tiny")
-
-    at = AppTest.from_file(str(root / "app.py"), default_timeout=120)
-    at.session_state[Keys.ACTIVE_MODEL] = str(ws.models / "tiny")
+    tiny = ws.models / "tiny"
+    save_pipeline(build_pipeline(tiny_components(0)), tiny)
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=60)
+    at.session_state[Keys.ACTIVE_MODEL] = str(tiny)
     at.session_state[Keys.QUIZ_PLAYER] = "ann"
     at.run()
+    # No pool yet: the page launches its builder and waits (no generation in the page).
     at.switch_page("pages/quiz.py").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    rnd = quiz.QuizRound.from_dict(at.session_state[Keys.QUIZ_ROUND])
-    generated = Path(at.session_state[Keys.QUIZ_IMAGE])
-    assert generated.is_file() and ws.contains(generated)
-    assert len(at.main.image) == quiz.N_CHOICES
-    picks = [b for b in at.button if b.key and b.key.startswith("quiz_pick_")]
-    assert len(picks) == quiz.N_CHOICES
-    wrong = (rnd.generated_index + 1) % quiz.N_CHOICES
-    picks[wrong].click().run()
+    table = jobs.list_jobs(workspace=ws)
+    assert table["kind"].tolist() == ["quiz-pool"]
+    jobs.cancel(table["id"][0], workspace=ws, wait=True, timeout=60)
+    assert len(at.main.image) == 0
+
+    config = QuizPoolConfig(model=str(tiny), dataset=str(ws.sky / "default"), questions=6, steps=2)
+    build_pool(config)
+    at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("Fooled" in w.value for w in at.warning)
+    shown = at.session_state[Keys.QUIZ_ROUND]
+    assert len(shown) == ROUND_SIZE
+    for k, data in enumerate(shown):
+        question = Question.from_dict(data)
+        assert len(at.main.image) == N_CHOICES
+        assert any(f"Question {k + 1} of 5" in m.value for m in at.markdown)
+        pick = question.generated_index if k % 2 == 0 else (question.generated_index + 1) % 4
+        at.button(key=f"quiz_pick_{pick}").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+    assert any("You found 3 of 5" in h.value for h in at.subheader)
+    assert any("25%" in c.value for c in at.caption)
+    assert len(at.success) >= 2  # each mistake marks its generated tile
+    assert len(at.main.image) == 2 * N_CHOICES  # the two mistakes, tiles shown again
 
     store = ReviewStore(database_url(ws))
     board = store.quiz_leaderboard(limit=10)
     assert board.to_dict("records") == [
-        {"username": "ann", "answers": 1, "correct": 0, "accuracy": 0.0}
+        {"username": "ann", "answers": 5, "correct": 3, "accuracy": 0.6}
     ]
-    rates = store.quiz_fool_rates()
-    assert rates["fool_rate"].tolist() == [1.0]
-    assert "sdss" in rates["prompt"][0]
+    assert store.quiz_fool_rates()["answers"].sum() == 5
+    # The cancelled builder was not relaunched behind the player's back.
+    assert jobs.list_jobs(workspace=ws)["status"].tolist() == ["cancelled"]
+
+
+@pytest.mark.slow
+def test_ensure_pool_launches_one_builder_and_retries_a_failure_on_request(ws, tmp_path):
+    import time
+
+    from galaxysd_core import jobs
+    from galaxysd_core.quiz_pool import ensure_pool
+
+    missing = tmp_path / "no-such-dataset"
+    first = ensure_pool("assets/demo-model", missing, workspace=ws, questions=5)
+    assert first.ready == 0 and first.job_status in ("queued", "running")
+    again = ensure_pool("assets/demo-model", missing, workspace=ws, questions=5)
+    assert again.job_id == first.job_id  # never two builders for one pool
+    deadline = time.monotonic() + 120
+    while jobs.status(first.job_id, workspace=ws)["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    state = jobs.status(first.job_id, workspace=ws)
+    assert state["status"] == "failed" and "not a dataset" in state["reason"]
+    after = ensure_pool("assets/demo-model", missing, workspace=ws, questions=5)
+    assert (after.job_id, after.job_status) == (first.job_id, "failed")  # not relaunched
+    retried = ensure_pool("assets/demo-model", missing, workspace=ws, questions=5, retry=True)
+    assert retried.job_id != first.job_id
+    jobs.cancel(retried.job_id, workspace=ws, wait=True, timeout=60)

@@ -20,6 +20,8 @@ PAGE_FILES = [
     "home.py",
     "dataset.py",
     "compose.py",
+    "history.py",
+    "grid.py",
     "training.py",
     "metrics.py",
     "embedding_map.py",

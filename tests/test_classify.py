@@ -175,3 +175,22 @@ def test_match_sky_rejects_bad_input():
         match_sky(real, real, jpeg_quality=0)
     with pytest.raises(ConfigError, match="too small"):
         sky_statistics(real[:, :, :8, :8])
+
+
+def test_survey_randomise_keeps_shape_and_dtype_and_is_reproducible():
+    from galaxysd_core.classify.augment import survey_randomise
+
+    rng = np.random.default_rng(0)
+    images = torch.from_numpy((rng.random((16, 3, 64, 64)) * 60).astype(np.uint8))
+    a = survey_randomise(images, generator=torch.Generator().manual_seed(2))
+    b = survey_randomise(images, generator=torch.Generator().manual_seed(2))
+    assert a.dtype == torch.uint8 and a.shape == images.shape and torch.equal(a, b)
+    changed = (a != images).flatten(1).any(dim=1)
+    assert 8 <= int(changed.sum()) <= 16  # about p = 0.8 of the images are randomised
+    assert torch.equal(survey_randomise(images, p=0.0), images)  # p = 0: untouched
+    floats = survey_randomise(images.float() / 255, generator=torch.Generator().manual_seed(2))
+    assert floats.dtype == torch.float32 and torch.allclose(floats * 255, a.float())
+    # stars and sky add light on average; noise and JPEG do not remove it
+    dark = torch.zeros((32, 3, 64, 64), dtype=torch.uint8)
+    lit = survey_randomise(dark, generator=torch.Generator().manual_seed(0), p=1.0)
+    assert lit.float().mean() > 0.5

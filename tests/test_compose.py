@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from galaxysd_core.diffusion import compose
+from galaxysd_core.diffusion import compose, read_png_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +33,30 @@ def test_prompt_for_choice_writes_weights():
     tags = ["smooth", "in_between", "dust_lane"]
     text = compose.prompt_for_choice(tags, {"dust_lane": 1.3, "smooth": 1.0, "ring": 2.0})
     assert text == "sdss, smooth, in-between round galaxy, {dust lane:1.3}"
+    # The slider is named after the whole phrase, so it weights the whole phrase.
+    spiral = compose.prompt_for_choice(["features_or_disk", "spiral"], {"spiral": 1.2})
+    assert spiral == "sdss, features or disk-shaped, {spiral galaxy:1.2}"
+
+
+def test_check_prompt_counts_tokens_and_refuses_empty_and_long():
+    from transformers import CLIPTokenizer
+
+    from galaxysd_core.errors import ConfigError
+    from galaxysd_core.paths import DEMO_MODEL
+
+    tokenizer = CLIPTokenizer.from_pretrained(DEMO_MODEL / "tokenizer")
+    used = compose.check_prompt(tokenizer, "sdss, {dust lane:1.3}")
+    assert 2 <= used <= compose.MAX_TOKENS
+    for empty in ("", "  ", "{ :1.2}, "):
+        with pytest.raises(ConfigError, match=r"empty|nothing to weight"):
+            compose.check_prompt(tokenizer, empty)
+    with pytest.raises(ConfigError, match="position 6"):
+        compose.check_prompt(tokenizer, "sdss, {dust lane")
+    with pytest.raises(ConfigError, match=r"prompt has \d+ tokens; at most 75"):
+        compose.check_prompt(tokenizer, ", ".join(["spiral galaxy"] * 40))
+    assert compose.slug("sdss, {spiral galaxy:1.2}, dust lane") == "sdss-spiral-galaxy-dust-lane"
+    assert compose.slug("{(") == "galaxy"
+    assert compose.slug("sdss, " + "spiral galaxy, " * 9) == "sdss" + "-spiral-galaxy" * 4
 
 
 def test_choose_reference_follows_the_mode():
@@ -46,12 +70,15 @@ def test_choose_reference_follows_the_mode():
     assert (
         len(
             {
-                compose.choose_reference(compose.REFERENCE_MODES[0], matches, seed=s)
+                compose.choose_reference("random with the same tags", matches, seed=s)
                 for s in range(20)
             }
         )
         > 1
     )
+    sent = Path("sent.png")  # "use as reference" from History
+    assert compose.choose_reference("sent image", [], picked=sent) == sent
+    assert compose.REFERENCE_MODES[0] == "none"  # text only unless asked
     # No image carries the tags: start from noise.
     assert compose.choose_reference("random with the same tags", [], seed=3) is None
     with pytest.raises(ValueError, match="unknown reference mode 'latest'"):
@@ -106,16 +133,53 @@ def test_compose_page_builds_prompt_and_generates(app_env):
     at.text_area(key="compose_prompt").input(prompt).run()
     assert not at.error
 
+    at.text_area(key="compose_prompt").input("  ").run()  # an empty prompt is refused
+    assert any("prompt is empty" in e.value for e in at.error)
+    assert next(b for b in at.button if b.label == "Generate").disabled
+    at.text_area(key="compose_prompt").input(prompt).run()
+    assert any("tokens" in c.value for c in at.caption)  # the count is shown as one types
+
     at.slider(key="compose_steps").set_value(5).run()
     at.slider(key="compose_batch").set_value(2).run()
+    at.text_input(key="compose_negative_prompt").input("merger").run()
     at.radio(key="compose_ref").set_value("random with the same tags").run()
     next(b for b in at.button if b.label == "Generate").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-    made, real = at.session_state[Keys.COMPOSE_LAST]
+    last = at.session_state[Keys.COMPOSE_LAST]
+    made = [Path(p) for p in last["paths"]]
     assert len(made) == 2 and all(app_env.contains(p) for p in made)
-    recipe = json.loads(Path(made[0]).with_suffix(".json").read_text())
+    seed = at.number_input(key="compose_seed").value
+    assert made[0].name == f"sdss-features-or-disk-shaped-edge-on-galaxy-dust-lane-{seed}.png"
+    recipe = read_png_settings(made[0])
     assert recipe["prompt"] == prompt and recipe["steps"] == 5
+    assert recipe["negative_prompt"] == "merger"
     assert Path(recipe["reference"]).name in {"0.png", "2.png"}  # same tags as the prompt
-    assert {Path(p).name for p in real} <= {"0.png", "2.png"}
-    assert len(at.session_state[Keys.COMPOSE_GALLERY]) == 2
+    assert {Path(p).name for p in last["real"]} <= {"0.png", "2.png"}
+    assert f"seed {seed}: {prompt}" in [c for i in at.main.image for c in i.captions]
+
+    # An error clears the last batch instead of leaving it under "Generated".
+    broken = app_env.cache / "broken.png"
+    broken.write_text("not a png")
+    at.session_state[Keys.COMPOSE_REFERENCE] = str(broken)
+    at.run()
+    at.radio(key="compose_ref").set_value("sent image").run()
+    next(b for b in at.button if b.label == "Generate").click().run()
+    assert any("broken.png" in e.value for e in at.error)
+    assert at.session_state[Keys.COMPOSE_LAST] is None
+    assert not any(h.value == "Generated" for h in at.subheader)
+    at.radio(key="compose_ref").set_value("none").run()
+
+    # Live: every change draws one quick image, in place, at the same seed.
+    at.toggle(key="compose_live").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    first = at.session_state[Keys.COMPOSE_LIVE]
+    assert first["error"] is None and first["settings"]["seed"] == seed
+    assert any(c.startswith("Live: seed") for i in at.main.image for c in i.captions)
+    at.slider(key="compose_guidance").set_value(3.0).run()
+    second = at.session_state[Keys.COMPOSE_LIVE]
+    assert second["settings"]["guidance"] == 3.0 and second["settings"]["seed"] == seed
+    assert np.asarray(second["image"]).shape == np.asarray(first["image"]).shape
+    assert not np.array_equal(np.asarray(second["image"]), np.asarray(first["image"]))
+    at.run()  # nothing changed: the preview is not drawn again
+    assert at.session_state[Keys.COMPOSE_LIVE] is second

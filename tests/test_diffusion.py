@@ -106,7 +106,8 @@ def test_png_and_sidecar_carry_the_recipe(pipe, tmp_path):
     assert recipe["prompt"] == PROMPT and recipe["seed"] == 4
     assert recipe["weights"] == [["sdss, spiral galaxy, ", 1.0], ["dust lane", 1.3]]
     assert (recipe["scheduler"], recipe["steps"], recipe["guidance"]) == ("euler_a", 2, 5.0)
-    assert recipe["reference"] is None and recipe["strength"] is None
+    # strength is recorded as asked (0.6 by default); without a reference it does nothing
+    assert recipe["reference"] is None and recipe["strength"] == 0.6
 
 
 def test_reference_start_uses_the_reference(pipe, pool, tmp_path):

@@ -64,3 +64,20 @@ def test_experiments_page(ws, mock_sky):
     at.button[-1].click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert len(at.get("plotly_chart")) >= 1 + 5  # rounds chart + 1 KDE + 4 CDFs
+
+
+def test_a_campaign_opened_on_review_shows_on_experiments(ws):
+    """A round opened from a CSV (no discovery round folders) is listed with its counts."""
+    store = ReviewStore(database_url(ws))
+    rows = [{"object_id": f"o{i}", "image": f"{i}.png", "score": 0.5} for i in range(3)]
+    store.open_round("from-csv", rows)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("from-csv" in box.options for box in at.selectbox)
+    assert not any("No campaign yet" in i.value for i in at.info)
+    report = at.dataframe[-1].value
+    assert report.to_dict("records") == [
+        {"round": 1, "candidates": 3, "decided": 0, "accepted": 0, "rejected": 0}
+    ]
+    assert any(c.value.startswith("Estimated: ") for c in at.caption)  # the estimate
+    store.dispose()

@@ -4,7 +4,8 @@ Debian's chromium (``/usr/bin/chromium``, installed by ``.ci/run``) is driven
 through Playwright's Python API; nothing is downloaded. The app runs on a
 fresh workspace holding a small mock sky and a seeded reviewer. The test opens
 Home, generates an image on Compose, signs in on Review and votes (the vote is
-then read back from the database), answers a quiz round, and saves one
+then read back from the database), launches a job on Training (the viewer
+follows it), plays a quiz round of five to its review pane, and saves one
 screenshot per page: to ``tests/_artifacts/screens`` (ignored by git), or to
 the folder in ``GALAXYSD_SCREENSHOTS`` — ``GALAXYSD_SCREENSHOTS=docs/img/screens``
 refreshes the README tour.
@@ -49,6 +50,8 @@ PAGES = [
     ("Home", "home"),
     ("Dataset", "dataset"),
     ("Compose", "compose"),
+    ("History", "history"),
+    ("X/Y Grid", "grid"),
     ("Training", "training"),
     ("Metrics", "metrics"),
     ("Embedding Map", "embedding_map"),
@@ -213,24 +216,53 @@ def test_main_paths_in_a_real_browser(tmp_path, mock_sky):
             {"reviewer": REVIEWER, "label": "yes"}
         ]
 
+        go(page, "Training")
+        page.get_by_label("n", exact=True).fill("16")
+        page.get_by_label("n", exact=True).press("Enter")
+        settle(page)
+        page.get_by_text(re.compile(r"^Estimated: .* images")).wait_for()  # the estimate
+        page.get_by_role("button", name="Launch").click()
+        settle(page)
+        launched = page.get_by_text(re.compile(r"^Job \S+ launched")).inner_text().split()[1]
+        viewer = page.get_by_role("combobox", name="Job", exact=True)
+        assert viewer.input_value() == launched  # the viewer follows the new job
+        shot(page, "training")
+
+        # First visit: the page launches the pool builder and waits for five questions.
         go(page, "Quiz")
         page.get_by_label("Your name (for the leaderboard)").fill("e2e")
         page.get_by_label("Your name (for the leaderboard)").press("Enter")
+        page.get_by_text("Question 1 of 5", exact=False).wait_for(timeout=300_000)
         settle(page)
-        page.get_by_role("button", name="This one is generated").first.click()
-        settle(page)
-        page.get_by_text(re.compile(r"^(Right|Fooled):")).wait_for()
+        for k in range(5):
+            page.get_by_text(f"Question {k + 1} of 5", exact=False).wait_for()
+            page.get_by_role("button", name="Generated", exact=True).first.click()
+            settle(page)
+        page.get_by_text(re.compile(r"^You found \d of 5")).wait_for()
+        page.get_by_text(re.compile(r"Picking at random finds 25%")).wait_for()
         shot(page, "quiz")
         board = store.quiz_leaderboard(limit=10)
         assert board[["username", "answers"]].to_dict("records") == [
-            {"username": "e2e", "answers": 1}
+            {"username": "e2e", "answers": 5}
         ]
+        # Once the pool exists the page opens at once (goal: <= 3 s).
+        go(page, "Home")
+        start = time.monotonic()
+        page.locator('[data-testid="stSidebarNav"]').get_by_text("Quiz", exact=True).click()
+        page.get_by_role("button", name="New round").wait_for()
+        opened = time.monotonic() - start
+        print(f"quiz page open with its pool: {opened:.2f} s")
+        assert opened < 10.0  # 3 s is the goal on an idle machine; this one is shared
 
         for label, name in PAGES:
-            if name in ("home", "compose", "review", "quiz"):
+            if name in ("home", "compose", "review", "quiz", "training"):
                 continue
             go(page, label)
             shot(page, name)
 
+    from galaxysd_core import jobs
+
+    for job_id in jobs.list_jobs(workspace=seeded["ws"])["id"]:  # e.g. the quiz pool's top-up
+        jobs.cancel(job_id, workspace=seeded["ws"], wait=True, timeout=60)
     for _label, name in PAGES:
         assert (SCREENS / f"{name}.png").stat().st_size > 10_000, f"no screenshot of {name}"

@@ -18,6 +18,7 @@ from galaxysd_core.embedding.model import (
     galaxy_views,
     load_encoder,
     nt_xent,
+    save_encoder,
 )
 from galaxysd_core.embedding.train import train_simclr
 from galaxysd_core.errors import Cancelled, ConfigError, ImageReadError, ModelFolderError
@@ -187,3 +188,41 @@ def test_probe_encoder_compares_with_random_init(mock_sky, tmp_path):
         probe_encoder(tmp_path / "enc", mock_sky, tags=tags, progress=StopAtOnce())
     with pytest.raises(ImageReadError, match=r"truth\.parquet"):
         probe_encoder(tmp_path / "enc", tmp_path, tags=tags)
+
+
+def test_fine_tuning_starts_from_the_given_encoder(image_folder, tmp_path):
+    torch.manual_seed(5)
+    start = save_encoder(
+        Encoder(EncoderSpec(**{**TINY, "depths": [1, 1], "hidden_sizes": [8, 16]})),
+        tmp_path / "start",
+    )
+    config = SimCLRConfig(
+        data=image_folder, output_dir=tmp_path / "run", steps=1, batch_size=4, lr=1e-9,
+        init=start, **TINY,
+    )  # fmt: skip
+    tuned = load_encoder(train_simclr(config))
+    before = load_encoder(start)
+    for (name, a), b in zip(before.state_dict().items(), tuned.state_dict().values(), strict=True):
+        if a.is_floating_point() and "running" not in name:
+            torch.testing.assert_close(a, b, atol=1e-6, rtol=0)  # one step of lr 1e-9
+
+
+def test_randomised_views_stay_in_range_and_reproducible():
+    x = torch.rand(6, 3, 32, 32) * 0.3
+    a = galaxy_views(x, generator=torch.Generator().manual_seed(1), randomise=True)
+    b = galaxy_views(x, generator=torch.Generator().manual_seed(1), randomise=True)
+    assert a.shape == x.shape and torch.equal(a, b)
+    assert a.min() >= 0 and a.max() <= 1
+
+
+def test_probe_reads_a_prepared_datasets_tags(mock_sky, tmp_path):
+    from galaxysd_core.embedding.model import save_encoder
+    from galaxysd_core.embedding.probe import probe_encoder
+    from galaxysd_core.gz2 import PrepareConfig, prepare_dataset
+
+    prepared = prepare_dataset(PrepareConfig.from_sky(mock_sky, out=tmp_path / "ds"))
+    spec = EncoderSpec(image_size=32, depths=[1, 1], hidden_sizes=[8, 16], embedding_size=8)
+    save_encoder(Encoder(spec), tmp_path / "enc")
+    out = probe_encoder(tmp_path / "enc", prepared, tags=("features_or_disk", "no_such"), folds=3)
+    assert [r["tag"] for r in out["rows"]] == ["features_or_disk"]  # unseen tags are skipped
+    assert "catalogue tags" in out["note"] and 0 <= out["mean_linear"] <= 1

@@ -15,7 +15,13 @@ from galaxysd_core.jobs.registry import KINDS, KindUnavailableError
 from galaxysd_core.paths import check_name, resolve_in_workspace, workspace
 
 #: Fields a kind's validate() asks for (or whose default lies outside the workspace).
-NEEDED = {"evaluate": {"run": "runs/x"}, "simclr": {"data": "sky/x"}, "demo-build": {"out": "m"}}
+NEEDED = {
+    "evaluate": {"run": "runs/x"},
+    "simclr": {"data": "sky/x"},
+    "demo-build": {"out": "m"},
+    "grid": {"prompt": "sdss, spiral galaxy", "x": "seed=0,1"},
+    "quiz-pool": {"model": "m", "dataset": "d"},
+}
 
 
 def _path_cases():

@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"sky", "quiz"},
     {"diffusion"},
     {"classify"},
-    {"embedding"},
+    {"embedding", "quiz_pool"},  # quiz_pool: generates with diffusion, matches with classify
     {"metrics", "discovery"},
 ]
 

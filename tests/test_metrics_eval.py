@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
 from galaxysd_core.embedding import MapConfig
@@ -26,7 +27,7 @@ from galaxysd_core.metrics.feature_training import (
     train_feature_cnn,
     validation_split,
 )
-from galaxysd_core.metrics.features import FEATURES, feature_labels, prompt_answers
+from galaxysd_core.metrics.features import FEATURES, feature_labels, prompt_answers, tag_targets
 from galaxysd_core.metrics.results import compose_preset, trend
 
 #: A CNN small enough to train on the 400-galaxy mock sky in seconds.
@@ -114,8 +115,13 @@ def test_trained_classifiers_load_and_predict(mock_sky, tiny_classifiers, tmp_pa
     # in-memory PIL images (as evaluate hands over generated ones) give the same answers
     images = [Image.open(p).convert("RGB") for p in paths]
     assert np.array_equal(cnn.predict(images), pred)
-    with pytest.raises(ConfigError, match=r"no truth\.parquet"):
+    with pytest.raises(ConfigError, match=r"truth\.parquet.*metadata\.jsonl"):
         train_feature_classifiers(FeatureClassifierConfig(data=tmp_path, output_dir=tmp_path))
+    # any input size: a generator's 128 px images and 424 px cutouts are resampled to 64
+    big = [im.resize((128, 128)) for im in images] + [images[0].resize((424, 424))]
+    assert cnn.predict(big).shape == (6, 11) and cnn.predict(big).dtype == bool
+    tensor = torch.from_numpy(np.stack([np.asarray(i) for i in big[:5]])).permute(0, 3, 1, 2)
+    assert cnn.predict(tensor).shape == (5, 11)
 
 
 def test_zoomed_view_is_the_enlarged_centre_and_survives_save(tmp_path):
@@ -171,7 +177,8 @@ def test_thresholds_maximise_balanced_accuracy_on_validation(mock_sky):
     images, _ = load_images(
         [mock_sky / "images" / f"{a}.jpg" for a in truth["asset_id"]], TINY_CNN["image_size"]
     )
-    config = FeatureClassifierConfig(**{**TINY_CNN, "epochs": 1})
+    # without domain randomisation the cuts come from the clean validation split alone
+    config = FeatureClassifierConfig(**{**TINY_CNN, "epochs": 1, "randomise": False})
     cnn = train_feature_cnn(images, labels, asked, config=config)
     _, val = validation_split(len(truth), config.val_fraction, seed=config.seed)
     assert cnn.meta["training"]["n_val"] == len(val)
@@ -252,7 +259,7 @@ def evaluation(mock_sky, tiny_encoder, tiny_classifiers, tmp_path_factory):
     out = ws.runs / "eval-1"
     config = EvaluateConfig(
         run=model, real=mock_sky, encoder=tiny_encoder, feature_classifiers=tiny_classifiers,
-        prompts=("B", "H"), n_images=6,
+        prompts=("B", "H"), n_images=6, max_real=60, train=mock_sky, max_train=200,
         output_dir=out, sweep=True, sweep_prompts=("B",), sweep_guidance=(3.0, 7.0),
         sweep_strength=(0.5,), sweep_steps=(10,), sweep_weight=(1.0,),
     )  # fmt: skip
@@ -292,6 +299,34 @@ def test_evaluate_writes_metrics_reference_rows_and_pareto(evaluation):
     assert set(lines["mode"]) == {"text", "reference"} and reference is not None
 
 
+def test_evaluate_writes_physical_judges_and_copy_check(evaluation):
+    _, out = evaluation
+    metrics = pd.read_parquet(out / "metrics.parquet")
+    rows = metrics[metrics["prompt"] != "ALL"].set_index(["prompt", "mode"])
+    # every row carries the physical distance with its interval, real-vs-real included
+    assert rows["physical"].notna().all() and (rows["physical_low"] <= rows["physical"]).all()
+    # "reference" mode returns the real references: their morphology is the real one's
+    assert rows.loc[("B", "reference"), "physical"] < 0.5
+    # "reference" images are held-out galaxies: never closer to training than held-out ones;
+    # "text" images are the sky's first rows, most of them training images: exact copies found
+    assert (rows.xs("reference", level="mode")[["copy_pixel", "copy_embedding"]] == 0).all().all()
+    images = pd.read_parquet(out / "images.parquet")
+    text = images[(images["mode"] == "text") & (images["prompt"] == "B")]
+    exact = (text["pixel_distance"] < 1e-6).mean()
+    assert exact > 0 and rows.loc[("B", "text"), "copy_pixel"] == pytest.approx(exact)
+    morph = pd.read_parquet(out / "morphology.parquet")
+    assert {"real", "text", "reference"} <= set(morph["mode"].replace("real-vs-real", "real"))
+    assert morph[["gini", "flag", "reason", "prompt", "path"]].notna().all().all()
+    dist = pd.read_parquet(out / "morphology_distances.parquet")
+    assert {"statistic", "distance", "low", "high", "prompt", "mode"} <= set(dist.columns)
+    assert set(dist["mode"]) == {"real-vs-real", "text", "reference"}
+    pairs = pd.read_parquet(out / "closest_pairs.parquet")
+    assert set(pairs["space"]) == {"pixel", "embedding"}
+    assert pairs.groupby("space")["distance"].apply(lambda d: d.is_monotonic_increasing).all()
+    assert pairs["copy"].any()
+    assert images[["pixel_distance", "embedding_distance"]].notna().all().all()
+
+
 def test_map_rows_embeddings_and_neighbours(evaluation):
     _, out = evaluation
     images = pd.read_parquet(out / "images.parquet")
@@ -327,3 +362,60 @@ def test_evaluate_bad_runs(tmp_path, ws):
         EvaluateConfig.from_dict({"run": str(tmp_path), "prompts": ["Z"]})
     with pytest.raises(ConfigError, match="method must be one of"):
         MapConfig.from_dict({"method": "mds"})
+
+
+def test_tag_targets_know_a_no_from_the_gz2_path():
+    names = [f.name for f in FEATURES]
+    labels, known = tag_targets([("smooth", "completely_round"), ("spiral", "loose_arms")])
+    row = dict(zip(names, zip(labels[0], known[0], strict=True), strict=True))
+    # an elliptical has no bar: a known "no" for the joint target ...
+    assert row["bar"] == (False, True) and row["completely_round"] == (True, True)
+    assert row["ring"] == (False, False)  # "something odd?" was not answered: unknown
+    spiral = dict(zip(names, zip(labels[1], known[1], strict=True), strict=True))
+    assert spiral["tight_arms"] == (False, True) and spiral["spiral"] == (True, True)
+    assert spiral["bar"] == (False, False)  # the bar question had no well-sampled answer
+    # ... but unknown for the conditional one (the bar question is not asked of it)
+    _, cond = tag_targets([("smooth", "completely_round")], joint=False)
+    assert not cond[0, names.index("bar")] and cond[0, names.index("completely_round")]
+    with pytest.raises(ConfigError, match="no_such_tag"):
+        tag_targets([("no_such_tag",)])
+
+
+def test_classifiers_train_from_a_prepared_datasets_votes(mock_sky, tmp_path):
+    import json
+
+    from galaxysd_core.gz2 import PrepareConfig, prepare_dataset
+    from galaxysd_core.metrics.feature_training import training_targets
+
+    prepared = prepare_dataset(PrepareConfig.from_sky(mock_sky, out=tmp_path / "ds"))
+    paths, labels, known, source = training_targets(prepared)
+    assert source == "votes" and labels.shape == known.shape == (len(paths), 11)
+    assert all(p.is_file() for p in paths) and not (labels & ~known).any()
+    # the votes agree with the truth where they decide
+    truth_paths, truth_labels, _, _ = training_targets(mock_sky)
+    row = {p.name: i for i, p in enumerate(truth_paths)}
+    same = truth_labels[[row[p.name] for p in paths]]
+    assert (same[known] == labels[known]).mean() > 0.9
+    out = train_feature_classifiers(
+        FeatureClassifierConfig(data=prepared, output_dir=tmp_path / "fc", **TINY_CNN)
+    )
+    meta = json.loads((out / "feature_classifiers.json").read_text())
+    assert meta["training"]["labels_from"] == "votes" and meta["targets"] == "joint"
+    assert load_feature_cnn(out).predict([str(p) for p in paths[:3]]).shape == (3, 11)
+
+
+def test_fine_tuning_keeps_the_starting_classifiers_architecture(
+    mock_sky, tiny_classifiers, tmp_path
+):
+    import json
+
+    out = train_feature_classifiers(
+        FeatureClassifierConfig(
+            data=mock_sky, output_dir=tmp_path / "ft", init=tiny_classifiers, lr=1e-4,
+            **{**TINY_CNN, "hidden_sizes": (4, 4), "epochs": 1},
+        )
+    )  # fmt: skip
+    meta = json.loads((out / "feature_classifiers.json").read_text())
+    start = json.loads((tiny_classifiers / "feature_classifiers.json").read_text())
+    assert meta["architecture"] == start["architecture"]  # not the config's (4, 4)
+    assert "--init" in meta["training"]["command"]

@@ -101,3 +101,46 @@ def test_candidate_without_coordinates_or_with_an_outside_image(ws):
     assert "`x1`" in page and "RA, Dec" not in page
     assert any("Image not found" in w.value for w in at.warning)
     store.dispose()
+
+
+def test_note_display_tools_and_survey_links(seeded):
+    store, round_id = seeded
+    at = _sign_in("ann", "passphrase-ann")
+    page = " ".join(m.value for m in at.markdown)
+    assert "[SDSS SkyServer](https://skyserver.sdss.org/" in page and "[Legacy Survey](" in page
+    at.radio(key="review_stretch").set_value("asinh")
+    at.slider(key="review_zoom").set_value(2.0)
+    at.checkbox(key="review_invert").check().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.main.image) >= 1
+    at.text_input(key="review_note").input("faint lane to the NE").run()
+    at.button(key="review_yes").click().run()
+    assert store.votes(round_id)["comment"].tolist() == ["faint lane to the NE"]
+    assert at.text_input(key="review_note").value == ""  # the next vote starts blank
+
+
+def test_admin_manages_reviewers_and_decides_by_hand(seeded):
+    store, round_id = seeded
+    at = _sign_in("boss", "passphrase-boss")
+    at.text_input(key="review_new_name").input("dan")
+    at.text_input(key="review_new_phrase").input("short")
+    next(b for b in at.button if b.label == "Add reviewer").click().run()
+    assert any("at least 10 characters" in e.value for e in at.error)
+    assert "dan" not in set(store.reviewer_table()["name"])
+    at.text_input(key="review_new_name").input("dan")
+    at.text_input(key="review_new_phrase").input("dan-passphrase")
+    next(b for b in at.button if b.label == "Add reviewer").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "dan" in set(store.reviewer_table()["name"])
+    at.selectbox(key="review_pick").set_value("ann").run()
+    next(b for b in at.button if b.label == "Disable").click().run()
+    assert not store.reviewer_table().set_index("name").loc["ann", "active"]
+    at.text_input(key="review_reset_phrase").input("ann-new-passphrase")
+    next(b for b in at.button if b.label == "Reset passphrase").click().run()
+    assert any("New passphrase set for ann" in i.value for i in at.info)
+    next(b for b in at.button if b.label == "Accept").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    decided = store.decided(round_id)
+    assert decided["reason"].tolist() == ["admin"] and decided["accepted"].tolist() == [True]
+    shown = f"{decided['object_id'][0]} · accepted · admin"
+    assert any(shown in str(i.proto) for i in at.main.image), [str(i.proto) for i in at.main.image]

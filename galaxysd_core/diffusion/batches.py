@@ -96,13 +96,14 @@ class TrainingBatches:
         self.vae = pipe.vae
         self.latents: torch.Tensor | None = None
         if config.cache_latents:
-            cache = cache_dir / f"latents-{config.augment}.pt"
+            variants = 1 if config.augment_latents else config.augment
+            cache = cache_dir / f"latents-{variants}.pt"
             if cache.exists():
                 self.latents = torch.load(cache, weights_only=True)
             if self.latents is None or len(self.latents) != len(self.records):
                 t0 = time.monotonic()
                 self.latents = encode_latents(
-                    pipe.vae, self.records, size=self.size, variants=config.augment
+                    pipe.vae, self.records, size=self.size, variants=variants
                 )
                 log.info("cached %d latents in %.0f s", self.latents.numel(), time.monotonic() - t0)
                 if rank == 0:
@@ -133,7 +134,11 @@ class TrainingBatches:
             if c.shuffle_tags:
                 text = shuffle_phrases(text, prng, keep=c.tag_keep)
             texts.append("" if prng.random() < c.prompt_dropout else text)
-        if self.latents is not None:
+        if self.latents is not None and c.augment_latents:
+            latents = torch.stack(
+                [dihedral(self.latents[i, 0], int(k)) for i, k in zip(index, variant, strict=True)]
+            ).to(device, torch.float32)
+        elif self.latents is not None:
             latents = self.latents[index, variant].to(device, torch.float32)
         else:
             images = torch.stack(

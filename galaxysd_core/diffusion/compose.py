@@ -7,8 +7,10 @@ generation may start from).
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from galaxysd_core.errors import ConfigError
 from galaxysd_core.gz2.picker import chosen_tags, picker_tasks, task_options, task_question
@@ -16,20 +18,25 @@ from galaxysd_core.gz2.tree import TASKS
 
 __all__ = [
     "DEFAULT_SETTINGS",
+    "MAX_TOKENS",
     "REFERENCE_MODES",
     "TASKS",
+    "check_prompt",
     "choose_reference",
     "chosen_tags",
     "describe_spans",
     "picker_tasks",
     "prompt_for_choice",
     "same_tag_images",
+    "slug",
     "task_options",
     "task_question",
 ]
 
 #: Generation settings of a first visit to the Compose page.
 DEFAULT_SETTINGS: dict[str, float | int | str] = {
+    "ref": "none",
+    "negative_prompt": "",
     "strength": 0.6,
     "scheduler": "euler_a",
     "steps": 25,
@@ -37,17 +44,73 @@ DEFAULT_SETTINGS: dict[str, float | int | str] = {
     "seed": 0,
     "batch": 4,
 }
-#: How a generation may start: from a random real image carrying the chosen
-#: tags, from one the user picks among them, or from noise.
-REFERENCE_MODES = ("random with the same tags", "pick one", "none")
+#: How a generation may start: from noise (text only, the default), from a
+#: random real image carrying the chosen tags, from one the user picks among
+#: them, or from an image sent from History ("use as reference").
+REFERENCE_MODES = ("none", "random with the same tags", "pick one", "sent image")
+#: Tokens a prompt may use: the text encoder's 77-token window less BOS and EOS.
+MAX_TOKENS = 75
 
 
 def prompt_for_choice(tags: Sequence[str], weights: Mapping[str, float] | None = None) -> str:
-    """The paper's prompt for the tags, ``{phrase:w}`` where a weight is not 1."""
+    """The paper's prompt for the tags, ``{phrase:w}`` (the whole phrase) where a weight is not 1."""
     from galaxysd_core.gz2 import prompt_for
 
     weights = {t: w for t, w in (weights or {}).items() if t in tags and abs(w - 1.0) > 1e-9}
-    return prompt_for(tags, weights=weights or None)
+    return prompt_for(tags, weights=weights or None, whole=True)
+
+
+def check_prompt(tokenizer: Any, prompt: str) -> int:
+    """Refuse an empty, malformed or too long prompt; return its token count.
+
+    Parameters
+    ----------
+    tokenizer : transformers tokenizer
+        The model's (counts exactly what the text encoder will read).
+    prompt : str
+        A weighted prompt.
+
+    Returns
+    -------
+    int
+        Tokens used, out of :data:`MAX_TOKENS`.
+
+    Raises
+    ------
+    ConfigError
+        If the prompt has no words, cannot be parsed (the message names the
+        position) or needs more than :data:`MAX_TOKENS` tokens.
+    """
+    from galaxysd_core.errors import ConfigError
+    from galaxysd_core.prompts import parse_weighted
+
+    try:
+        spans = parse_weighted(prompt)
+    except ValueError as exc:
+        raise ConfigError(f"prompt: {exc}") from None
+    if not any(span.strip() for span, _ in spans):
+        raise ConfigError("prompt is empty: write or pick what the galaxy should look like")
+    used = sum(len(tokenizer(span, add_special_tokens=False)["input_ids"]) for span, _ in spans)
+    if used > MAX_TOKENS:
+        raise ConfigError(f"prompt has {used} tokens; at most {MAX_TOKENS} fit (shorten it)")
+    return used
+
+
+def slug(prompt: str, *, max_length: int = 60) -> str:
+    """A file-name-safe summary of a prompt: ``sdss-spiral-galaxy-dust-lane``.
+
+    Weights are dropped; a long prompt is cut at a word, within ``max_length``.
+    """
+    from galaxysd_core.prompts import plain_text
+
+    try:
+        text = plain_text(prompt)
+    except ValueError:
+        text = prompt
+    words = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    if len(words) > max_length:
+        words = words[: max_length + 1].rsplit("-", 1)[0]
+    return words or "galaxy"
 
 
 def same_tag_images(
@@ -87,7 +150,7 @@ def choose_reference(
     matches : sequence of Path
         Real images carrying the chosen tags (:func:`same_tag_images`).
     picked : Path, optional
-        The user's pick, for ``"pick one"``.
+        The user's pick, for ``"pick one"``; the image sent, for ``"sent image"``.
     seed : int, default 0
         Draws the image for ``"random with the same tags"`` (the generation
         seed, so the same settings start from the same image).
@@ -104,6 +167,8 @@ def choose_reference(
     """
     if mode not in REFERENCE_MODES:
         raise ConfigError(f"unknown reference mode {mode!r}; use one of {REFERENCE_MODES}")
+    if mode == "sent image":
+        return picked
     if mode == "none" or not matches:
         return None
     if mode == "pick one":

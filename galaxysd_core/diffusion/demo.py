@@ -1,17 +1,18 @@
-"""``galaxysd demo build``: the bundled 64x64 demo model, trained from scratch on a CPU.
+"""``galaxysd demo build``: the bundled 128x128 demo model, trained from scratch on a CPU.
 
 Stages, each skipped when its output already exists (so a killed build resumes):
 
 1. ``sky/``       a mock sky (``galaxysd_core.sky.build_sky``), unless ``sky`` is given;
 2. ``dataset/``   the prepared training pairs (``galaxysd_core.gz2.prepare_dataset``:
                   well-sampled tags, Table 1 phrases, balanced, known D-ETGs excluded);
-3. ``vae/``       a small AutoencoderKL (64x64x3 -> 16x16x4) trained on crops: a
-                  model trained from scratch needs its own latent space (SD-1.5
-                  users keep SD's VAE);
+3. ``vae/``       a small AutoencoderKL (128x128x3 -> 16x16x16 with the "v2"
+                  preset) trained on crops: a model trained from scratch needs its
+                  own latent space (SD-1.5 users keep SD's VAE);
 4. ``init-model/`` the pipeline with the trained VAE and fresh UNet + text encoder;
 5. ``finetune/``  :func:`~galaxysd_core.diffusion.finetune.finetune` with checkpoints
-                  (``resume="latest"``), EMA, min-SNR weighting, tag shuffling and
-                  prompt dropout (classifier-free guidance);
+                  (``resume="latest"``), EMA, min-SNR weighting, tag shuffling,
+                  prompt dropout (classifier-free guidance) and tag weights; with
+                  the zero-terminal-SNR schedule (v prediction, trailing steps);
 6. ``decoder/``   the VAE decoder refined alone (encoder frozen, so the UNet's
                   latent space stays valid; can run in parallel with stage 5);
 7. ``out``        the EMA weights exported in fp16 (< 40 MB).
@@ -36,6 +37,7 @@ from galaxysd_core.diffusion.pipelines import (
     save_pipeline,
     tiny_components,
 )
+from galaxysd_core.errors import ConfigError
 from galaxysd_core.paths import REPO_ROOT, workspace
 from galaxysd_core.progress import Progress, run_folder
 
@@ -48,6 +50,8 @@ def _draw_crops(
 ) -> torch.Tensor:
     """A batch of ``crop``-sided crops near the image centre, each rotated or flipped.
 
+    ``images`` are uint8 (N, 3, H, W) (a quarter of float32's memory: a 128 px
+    sky is gigabytes in float); the crops come back in [-1, 1] on its device.
     Offsets are drawn from the middle half of the possible range because GZ2
     cutouts centre their galaxy: uniform offsets gave mostly empty sky, and a
     VAE trained on them blurred away spiral arms and colour (the first demo build).
@@ -58,7 +62,8 @@ def _draw_crops(
     index = torch.randint(0, len(images), (batch,), generator=gen)
     x0, y0 = (int(v) for v in torch.randint(low, high + 1, (2,), generator=gen))
     k = int(torch.randint(0, 8, (1,), generator=gen))
-    return dihedral(images[index, :, y0 : y0 + crop, x0 : x0 + crop], k)
+    x = images[index.to(images.device), :, y0 : y0 + crop, x0 : x0 + crop]
+    return dihedral(x.float() / 127.5 - 1.0, k)
 
 
 def _reconstruction_loss(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -85,7 +90,7 @@ def train_vae(
     seed: int,
     progress: Progress,
 ) -> float:
-    """Train an AutoencoderKL on random crops of ``images`` (N, 3, H, W in [-1, 1]).
+    """Train an AutoencoderKL on random crops of ``images`` (N, 3, H, W uint8).
 
     Brightness-weighted L1 + MSE reconstruction (:func:`_reconstruction_loss`)
     plus a small KL term (as SD's VAE), AdamW, cosine decay.
@@ -112,7 +117,7 @@ def train_vae(
         progress.check_stop()
     vae.eval()
     with torch.no_grad():
-        latents = vae.encode(images[:256]).latent_dist.mean
+        latents = vae.encode(images[:256].float() / 127.5 - 1.0).latent_dist.mean
     vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
     return loss_value
 
@@ -159,6 +164,101 @@ def refine_decoder(
     return loss_value
 
 
+def warm_start(components: dict, folder: Path) -> dict[str, float]:
+    """Copy a model's UNet and text-encoder tensors into ``components`` where they fit.
+
+    Tensors are matched by name and shape, so an earlier model with another
+    latent (whose UNet ``conv_in``/``conv_out`` differ) still passes on its
+    text encoder and the UNet's inner layers; what does not fit keeps its
+    fresh initialisation. Returns the share of each network's tensors copied.
+
+    Raises
+    ------
+    ConfigError
+        If ``folder`` lacks a UNet or text encoder.
+    """
+    from safetensors.torch import load_file
+
+    files = {
+        "unet": folder / "unet" / "diffusion_pytorch_model.safetensors",
+        "text_encoder": folder / "text_encoder" / "model.safetensors",
+    }
+    shares = {}
+    for name, file in files.items():
+        if not file.is_file():
+            raise ConfigError(f"DemoBuildConfig.init_from: {file} does not exist")
+        target = components[name].state_dict()
+        fits = {
+            k: v.float()
+            for k, v in load_file(file).items()
+            if k in target and target[k].shape == v.shape
+        }
+        components[name].load_state_dict(fits, strict=False)
+        shares[name] = round(len(fits) / len(target), 3)
+    return shares
+
+
+def _load_uint8(records, size: int, device: str) -> torch.Tensor:
+    """The dataset's images as one uint8 (N, 3, size, size) tensor on ``device``."""
+    return torch.stack(
+        [((load_image(r.image, size=size) + 1) * 127.5).round().to(torch.uint8) for r in records]
+    ).to(device)
+
+
+def smooth_dusty_exclusions(sky: Path, out: Path, known: Path | None) -> Path:
+    """Write the objids to keep out of training: known D-ETGs and every smooth dusty galaxy.
+
+    The held-back class must not leak into training: besides the known D-ETGs
+    (``known``, the paper's exclusion), every galaxy whose truth is smooth with
+    a dust lane goes, listed or not, so a model that draws D-ETGs composes
+    them from smooth hosts and (disk) dust lanes it saw apart.
+    """
+    import pandas as pd
+
+    from galaxysd_core.gz2.features import feature_labels
+
+    truth = pd.read_parquet(sky / "truth.parquet")
+    labels, _ = feature_labels(truth)
+    smooth_dusty = (labels["dust_lane"] & ~labels["features"]).to_numpy(bool)
+    ids = set(truth.loc[smooth_dusty | truth["is_detg"].to_numpy(bool), "dr7objid"])
+    if known is not None and Path(known).is_file():
+        ids |= set(pd.read_csv(known)["dr7objid"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"dr7objid": sorted(ids)}).to_csv(out, index=False)
+    log.info("keeping %d smooth dusty galaxies and known D-ETGs out of training", len(ids))
+    return out
+
+
+def dust_lane_pairs(dataset: Path, sky: Path) -> dict[str, int]:
+    """Training pairs captioned ``dust_lane``, counted by the host's kind in the sky's truth.
+
+    Kinds: ``edge-on disk``, ``other disk`` (features, not edge-on) and
+    ``smooth`` (smooth hosts; known D-ETGs are excluded by ``prepare``, so
+    these are the smooth dusty galaxies that reach training). Empty when the
+    sky has no truth table.
+    """
+    import pandas as pd
+
+    from galaxysd_core.gz2.features import feature_labels
+
+    truth_file = sky / "truth.parquet"
+    if not truth_file.is_file():
+        return {}
+    truth = pd.read_parquet(truth_file)
+    labels, _ = feature_labels(truth)
+    kind = pd.Series("other disk", index=truth.index)
+    kind[labels["edge_on"].to_numpy(bool)] = "edge-on disk"
+    kind[~labels["features"].to_numpy(bool)] = "smooth"
+    kind.index = truth["asset_id"].astype(str)
+    counts: dict[str, int] = {"total": 0}
+    for record in read_metadata(dataset):
+        if "dust_lane" in record.tags:
+            host = kind.get(Path(record.image).stem, "unknown")
+            counts[host] = counts.get(host, 0) + 1
+            counts["total"] += 1
+    return counts
+
+
 def decoder_stage(config: DemoBuildConfig, work: Path, *, progress: Progress) -> Path:
     """Refine the decoder of ``init-model``'s VAE into ``work/decoder`` (skipped if done)."""
     from diffusers import AutoencoderKL
@@ -166,9 +266,8 @@ def decoder_stage(config: DemoBuildConfig, work: Path, *, progress: Progress) ->
     out = work / "decoder"
     if (out / "config.json").is_file():
         return out
-    vae = AutoencoderKL.from_pretrained(work / "init-model" / "vae")
-    records = read_metadata(work / "dataset")
-    images = torch.stack([load_image(r.image, size=vae.config.sample_size) for r in records])
+    vae = AutoencoderKL.from_pretrained(work / "init-model" / "vae").to(config.device)
+    images = _load_uint8(read_metadata(work / "dataset"), vae.config.sample_size, config.device)
     loss = refine_decoder(
         vae,
         images,
@@ -180,7 +279,7 @@ def decoder_stage(config: DemoBuildConfig, work: Path, *, progress: Progress) ->
         progress=progress,
     )
     with atomic_dir(out, overwrite=True) as tmp:
-        vae.save_pretrained(tmp)
+        vae.to("cpu").save_pretrained(tmp)
         atomic_write_json(
             tmp / "decoder_training.json", {"loss": loss, "steps": config.decoder_steps}
         )
@@ -201,6 +300,8 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
         ``config.out``, a diffusers folder with fp16 weights.
     """
     config.validate()
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("DemoBuildConfig.device is 'cuda' but no CUDA GPU is available")
     progress = progress or Progress()
     work = run_folder(config.output_dir) or workspace().runs / "demo-build"
     work.mkdir(parents=True, exist_ok=True)
@@ -212,7 +313,9 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
         from galaxysd_core.sky import SkyConfig, build_sky
 
         progress.update(0, 1, message="building the mock sky")
-        build_sky(SkyConfig(n=config.n, size=64, seed=config.seed, out=sky, overwrite=True))
+        build_sky(
+            SkyConfig(n=config.n, size=config.size, seed=config.seed, out=sky, overwrite=True)
+        )
     timings["sky"] = time.monotonic() - t0
 
     dataset = work / "dataset"
@@ -220,16 +323,25 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
         from galaxysd_core.gz2 import PrepareConfig, prepare_dataset
 
         progress.update(0, 1, message="preparing training pairs")
-        prepare_dataset(PrepareConfig.from_sky(sky, out=dataset, seed=config.seed, overwrite=True))
+        prepare = PrepareConfig.from_sky(sky, out=dataset, seed=config.seed, overwrite=True)
+        if config.exclude_smooth_dusty:
+            prepare.exclude = smooth_dusty_exclusions(sky, work / "exclude.csv", prepare.exclude)
+        prepare_dataset(prepare)
     records = read_metadata(dataset)
     log.info("%d training pairs", len(records))
     timings["prepare"] = time.monotonic() - t0
 
     init = work / "init-model"
     if not (init / "model_index.json").is_file():
-        components = tiny_components(config.seed, preset=config.preset)
-        size = components["vae"].config.sample_size
-        images = torch.stack([load_image(r.image, size=size) for r in records])
+        components = tiny_components(
+            config.seed,
+            preset=config.preset,
+            image_size=config.size,
+            latent_channels=config.latent_channels,
+            noise_schedule=config.noise_schedule,
+        )
+        images = _load_uint8(records, config.size, config.device)
+        components["vae"].to(config.device)
         loss = train_vae(
             components["vae"],
             images,
@@ -246,6 +358,11 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
             loss,
             components["vae"].config.scaling_factor,
         )
+        del images
+        components["vae"].to("cpu")
+        if config.init_from is not None:
+            shares = warm_start(components, Path(config.init_from))
+            log.info("warm start from %s: %s of the tensors", config.init_from, shares)
         save_pipeline(build_pipeline(components), init)
         atomic_write_json(init / "vae_training.json", {"loss": loss, "steps": config.vae_steps})
     timings["vae"] = time.monotonic() - t0
@@ -264,7 +381,10 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
         warmup_steps=config.warmup_steps,
         ema=True,
         ema_decay=0.999,
-        augment=8,
+        mixed_precision=config.mixed_precision,
+        augment=config.augment,
+        augment_latents=True,
+        tag_weights=dict(config.tag_weights),
         tag_keep=1.0,
         prompt_dropout=0.1,
         min_snr_gamma=config.min_snr_gamma,
@@ -300,6 +420,7 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
                 for k, v in config.to_dict().items()
             },
             "training_pairs": len(records),
+            "dust_lane_pairs_by_host": dust_lane_pairs(dataset, sky),
             "final_step": result.step,
             "final_loss": result.loss,
             "stopped_early": result.stopped_early,

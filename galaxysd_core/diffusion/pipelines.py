@@ -4,7 +4,10 @@ One loader serves every model the app meets: SD-1.5 or the authors' GalaxySD
 weights from a local folder, and our own small models. Presets build the same
 diffusers classes (AutoencoderKL, UNet2DConditionModel, CLIPTextModel) at tiny
 sizes: ``"tiny"`` for tests (seconds on a CPU, like diffusers'
-``get_dummy_components``) and ``"demo"`` for the bundled 64x64 demo model.
+``get_dummy_components``), ``"demo"`` for the first 64x64 demo model, ``"v2"``
+for the bundled 128x128 model (an f=8 VAE with 16 latent channels, as SD3 and
+FLUX use, so the UNet still works on a 16x16 grid) and ``"gpu"`` for a larger
+model built on one GPU.
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ log = logging.getLogger(__name__)
 
 # Sizes per preset. The demo UNet (~3.7M parameters) trains at about 0.25 s per
 # batch-16 step on 2 idle CPU cores; the text encoder is a 2-layer CLIP trained from
-# scratch on the tag phrases, the VAE maps 64x64x3 to 16x16x4 latents.
+# scratch on the tag phrases. The VAE downsamples by 2 per level after the first:
+# 3 levels map 64x64x3 to 16x16 latents, 4 levels map 128x128x3 to 16x16. Four
+# latent channels (SD-1.5's) erased thin dust lanes and the sky noise of the first
+# demo model; "v2" keeps 16 (SD3/FLUX).
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {
         "vae_channels": (8, 16),
@@ -35,6 +41,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "text_hidden": 32,
         "text_layers": 2,
         "image_size": 32,
+        "latent_channels": 4,
+        "unet_layers": 1,
         "groups": 4,
         "heads": 2,
     },
@@ -44,10 +52,52 @@ PRESETS: dict[str, dict[str, Any]] = {
         "text_hidden": 64,
         "text_layers": 2,
         "image_size": 64,
+        "latent_channels": 4,
+        "unet_layers": 1,
         "groups": 16,
         "heads": 4,
     },
+    # The UNet and text encoder have the demo's shapes (a warm start can reuse
+    # them); the VAE's full-resolution level is narrow because at 128 px it sets
+    # the cost of encoding and of VAE training on a CPU.
+    "v2": {
+        "vae_channels": (16, 32, 64, 64),
+        "unet_channels": (48, 96, 96),
+        "text_hidden": 64,
+        "text_layers": 2,
+        "image_size": 128,
+        "latent_channels": 16,
+        "unet_layers": 1,
+        "groups": 16,
+        "heads": 4,
+    },
+    # One GPU: a 17x larger UNet and a 4-layer text encoder (about 9 min on an H200).
+    "gpu": {
+        "vae_channels": (32, 64, 128, 128),
+        "unet_channels": (128, 256, 384),
+        "text_hidden": 256,
+        "text_layers": 4,
+        "image_size": 128,
+        "latent_channels": 16,
+        "unet_layers": 2,
+        "groups": 32,
+        "heads": 8,
+    },
 }
+
+# Noise schedules: SD-1.5's (epsilon prediction) and the
+# zero-terminal-SNR one of Lin et al. 2023 (v prediction, "trailing" timesteps),
+# whose last training step is pure noise, so sampling from noise can reach a
+# dark sky and the right brightness.
+NOISE_SCHEDULES: dict[str, dict[str, Any]] = {
+    "sd15": {},  # the scheduler's own defaults, as the first demo model was built
+    "zero_snr": {
+        "rescale_betas_zero_snr": True,
+        "prediction_type": "v_prediction",
+        "timestep_spacing": "trailing",
+    },
+}
+TIMESTEP_SPACINGS = ("leading", "trailing", "linspace")
 
 
 def load_pipeline(
@@ -95,14 +145,25 @@ def load_pipeline(
     return pipe.to(device)
 
 
-def tiny_components(seed: int = 0, *, preset: str = "tiny") -> dict[str, Any]:
+def tiny_components(
+    seed: int = 0,
+    *,
+    preset: str = "tiny",
+    image_size: int | None = None,
+    latent_channels: int | None = None,
+    noise_schedule: str = "sd15",
+) -> dict[str, Any]:
     """Build fresh, randomly initialised pipeline components from a preset.
 
     Parameters
     ----------
     seed : int, default 0
         Seeds the weight initialisation, so the same seed gives the same model.
-    preset : {"tiny", "demo"}, default "tiny"
+    preset : {"tiny", "demo", "v2", "gpu"}, default "tiny"
+    image_size, latent_channels : int, optional
+        Override the preset's output side and VAE latent channels.
+    noise_schedule : {"sd15", "zero_snr"}, default "sd15"
+        See ``NOISE_SCHEDULES``.
 
     Returns
     -------
@@ -116,7 +177,13 @@ def tiny_components(seed: int = 0, *, preset: str = "tiny") -> dict[str, Any]:
 
     if preset not in PRESETS:
         raise ConfigError(f"unknown model preset {preset!r}; known: {sorted(PRESETS)}")
-    p = PRESETS[preset]
+    if noise_schedule not in NOISE_SCHEDULES:
+        raise ConfigError(
+            f"unknown noise schedule {noise_schedule!r}; known: {sorted(NOISE_SCHEDULES)}"
+        )
+    p = {**PRESETS[preset]}
+    p["image_size"] = image_size or p["image_size"]
+    p["latent_channels"] = latent_channels or p["latent_channels"]
     levels = len(p["vae_channels"])
     torch.manual_seed(seed)
     vae = AutoencoderKL(
@@ -126,7 +193,7 @@ def tiny_components(seed: int = 0, *, preset: str = "tiny") -> dict[str, Any]:
         up_block_types=("UpDecoderBlock2D",) * levels,
         block_out_channels=p["vae_channels"],
         layers_per_block=1,
-        latent_channels=4,
+        latent_channels=p["latent_channels"],
         norm_num_groups=p["groups"] // 2,
         sample_size=p["image_size"],
         # Fully convolutional, so the VAE can train on crops (cheap on a CPU).
@@ -135,9 +202,9 @@ def tiny_components(seed: int = 0, *, preset: str = "tiny") -> dict[str, Any]:
     n_unet = len(p["unet_channels"])
     unet = UNet2DConditionModel(
         sample_size=p["image_size"] // 2 ** (levels - 1),
-        in_channels=4,
-        out_channels=4,
-        layers_per_block=1,
+        in_channels=p["latent_channels"],
+        out_channels=p["latent_channels"],
+        layers_per_block=p["unet_layers"],
         block_out_channels=p["unet_channels"],
         down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (n_unet - 1),
         up_block_types=("CrossAttnUpBlock2D",) * (n_unet - 1) + ("UpBlock2D",),
@@ -158,7 +225,7 @@ def tiny_components(seed: int = 0, *, preset: str = "tiny") -> dict[str, Any]:
             pad_token_id=49407,
         )
     )
-    return _with_tokenizer_and_scheduler(vae, unet, text_encoder)
+    return _with_tokenizer_and_scheduler(vae, unet, text_encoder, noise_schedule)
 
 
 def sd15_components(seed: int = 0, *, device: str | torch.device = "cpu") -> dict[str, Any]:
@@ -223,8 +290,14 @@ def sd15_components(seed: int = 0, *, device: str | torch.device = "cpu") -> dic
     return _with_tokenizer_and_scheduler(vae, unet, text_encoder)
 
 
-def _with_tokenizer_and_scheduler(vae, unet, text_encoder) -> dict[str, Any]:
-    """Complete the networks with the shipped tokenizer and SD-1.5's noise schedule."""
+def _with_tokenizer_and_scheduler(
+    vae, unet, text_encoder, noise_schedule: str = "sd15"
+) -> dict[str, Any]:
+    """Complete the networks with the shipped tokenizer and a noise schedule.
+
+    Both schedules use SD-1.5's betas; ``"zero_snr"`` rescales them to a zero
+    terminal SNR (see ``NOISE_SCHEDULES``).
+    """
     from diffusers import EulerAncestralDiscreteScheduler
     from transformers import CLIPTokenizer
 
@@ -236,6 +309,7 @@ def _with_tokenizer_and_scheduler(vae, unet, text_encoder) -> dict[str, Any]:
         beta_schedule="scaled_linear",
         num_train_timesteps=1000,
         steps_offset=1,
+        **NOISE_SCHEDULES[noise_schedule],
     )
     return {
         "vae": vae,
@@ -307,7 +381,7 @@ def _forget_source_paths(folder: Path) -> None:
             config_file.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def make_scheduler(name: str, config: Any):
+def make_scheduler(name: str, config: Any, *, timestep_spacing: str | None = None):
     """A sampler by name, built from a pipeline's scheduler config.
 
     Parameters
@@ -316,11 +390,14 @@ def make_scheduler(name: str, config: Any):
         Euler ancestral (the paper's choice), DPM-Solver++ 2M, DDIM.
     config : FrozenDict
         ``pipeline.scheduler.config`` (keeps the training noise schedule).
+    timestep_spacing : {"leading", "trailing", "linspace"}, optional
+        Override the model's spacing of sampling timesteps; "trailing" starts
+        at the last training step (Lin et al. 2023), also for SD-1.5 weights.
 
     Raises
     ------
     ConfigError
-        For an unknown name.
+        For an unknown name or spacing.
     """
     from diffusers import (
         DDIMScheduler,
@@ -328,12 +405,20 @@ def make_scheduler(name: str, config: Any):
         EulerAncestralDiscreteScheduler,
     )
 
+    extra = {}
+    if timestep_spacing is not None:
+        if timestep_spacing not in TIMESTEP_SPACINGS:
+            raise ConfigError(
+                f"timestep_spacing must be one of {list(TIMESTEP_SPACINGS)}, "
+                f"got {timestep_spacing!r}"
+            )
+        extra["timestep_spacing"] = timestep_spacing
     if name == "euler_a":
-        return EulerAncestralDiscreteScheduler.from_config(config)
+        return EulerAncestralDiscreteScheduler.from_config(config, **extra)
     if name == "dpmpp_2m":
         return DPMSolverMultistepScheduler.from_config(
-            config, algorithm_type="dpmsolver++", solver_order=2
+            config, algorithm_type="dpmsolver++", solver_order=2, **extra
         )
     if name == "ddim":
-        return DDIMScheduler.from_config(config, clip_sample=False, set_alpha_to_one=False)
+        return DDIMScheduler.from_config(config, clip_sample=False, set_alpha_to_one=False, **extra)
     raise ConfigError(f"unknown scheduler {name!r}; choose one of {list(SCHEDULERS)}")

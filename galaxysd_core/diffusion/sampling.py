@@ -10,8 +10,6 @@ size; its PNG carries the full recipe in text chunks and a sidecar JSON.
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 import os
 import random
@@ -23,10 +21,10 @@ from typing import Any, Literal
 import torch
 
 from galaxysd_core import __version__
-from galaxysd_core.atomic import atomic_write_bytes, atomic_write_text
 from galaxysd_core.diffusion.checks import check_generation
 from galaxysd_core.diffusion.data import Record, load_image, read_metadata
 from galaxysd_core.diffusion.pipelines import make_scheduler
+from galaxysd_core.diffusion.pnginfo import write_images
 from galaxysd_core.errors import ConfigError, ImageReadError
 from galaxysd_core.progress import Progress
 from galaxysd_core.prompts import encode_weighted, parse_weighted, plain_text
@@ -117,6 +115,8 @@ def generate(
     steps: int = 30,
     guidance: float = 7.0,
     scheduler: Literal["euler_a", "dpmpp_2m", "ddim"] = "euler_a",
+    timestep_spacing: Literal["leading", "trailing", "linspace"] | None = None,
+    guidance_rescale: float = 0.0,
     negative_prompt: str = "",
     reference: str | os.PathLike[str] | None = None,
     strength: float = 0.6,
@@ -146,6 +146,13 @@ def generate(
     guidance : float, default 7.0
         Classifier-free guidance scale (the paper: 6.5-7.5).
     scheduler : {"euler_a", "dpmpp_2m", "ddim"}, default "euler_a"
+    timestep_spacing : {"leading", "trailing", "linspace"}, optional
+        Override the model's sampling timesteps; ``"trailing"`` starts from
+        the last training step (Lin et al. 2023), also with SD-1.5 weights.
+    guidance_rescale : float, default 0.0
+        Rescale the guided prediction towards the conditional one's standard
+        deviation (Lin et al. 2023, Sec. 3.4; 0.7 there), against the
+        over-exposure of high CFG; text-only sampling only.
     negative_prompt : str, default ""
     reference : None, path or "auto", default None
         Start from this real image noised to ``strength``; ``"auto"`` picks a
@@ -181,6 +188,11 @@ def generate(
     from diffusers import StableDiffusionImg2ImgPipeline, StableDiffusionPipeline
 
     check_generation(n, steps, guidance, scheduler, strength)
+    if not 0.0 <= guidance_rescale <= 1.0:
+        raise ConfigError(f"guidance_rescale must be in [0, 1], got {guidance_rescale!r}")
+    if guidance_rescale and reference is not None:
+        # diffusers' img2img pipeline has no guidance_rescale.
+        raise ConfigError("guidance_rescale works for text-only sampling; drop the reference")
     prompts = [prompt] if isinstance(prompt, str) else list(prompt)
     stems = list(names) if names is not None else ["galaxy"] * len(prompts)
     if not prompts or len(stems) != len(prompts):
@@ -197,7 +209,9 @@ def generate(
     )
     parts = {
         **pipeline.components,
-        "scheduler": make_scheduler(scheduler, pipeline.scheduler.config),
+        "scheduler": make_scheduler(
+            scheduler, pipeline.scheduler.config, timestep_spacing=timestep_spacing
+        ),
     }
     kind = StableDiffusionPipeline if refs is None else StableDiffusionImg2ImgPipeline
     runner = kind(**parts, requires_safety_checker=False)
@@ -233,6 +247,8 @@ def generate(
             }
             if refs is None:
                 call.update(height=size, width=size)
+                if guidance_rescale:
+                    call.update(guidance_rescale=guidance_rescale)
             else:
                 call.update(
                     image=[img for _, img in refs[start : start + len(chunk)]], strength=strength
@@ -248,10 +264,12 @@ def generate(
             "seed": s,
             "model": name,
             "scheduler": scheduler,
+            "timestep_spacing": runner.scheduler.config.timestep_spacing,
+            "guidance_rescale": guidance_rescale,
             "steps": steps,
             "guidance": guidance,
             "reference": None if refs is None else refs[i][0],
-            "strength": None if refs is None else strength,
+            "strength": strength,  # as asked; it acts only with a reference
             "weighting": weighting,
             "size": size,
             "galaxysd_version": __version__,
@@ -263,35 +281,3 @@ def generate(
     if out is not None:
         result.paths = write_images(images, meta, out)
     return result
-
-
-def write_images(
-    images: list[Any], metadata: list[dict[str, Any]], out: str | os.PathLike[str]
-) -> list[Path]:
-    """Write PNGs with the recipe in text chunks, plus a sidecar JSON each, atomically."""
-    from PIL.PngImagePlugin import PngInfo
-
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for image, meta in zip(images, metadata, strict=True):
-        info = PngInfo()
-        info.add_text("parameters", json.dumps(meta))
-        for key in (
-            "prompt",
-            "seed",
-            "model",
-            "scheduler",
-            "steps",
-            "guidance",
-            "reference",
-            "strength",
-        ):
-            info.add_text(key, str(meta[key]))
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG", pnginfo=info)
-        path = out / f"{meta.get('file_stem') or 'galaxy-' + str(meta['seed'])}.png"
-        atomic_write_bytes(path, buffer.getvalue())
-        atomic_write_text(path.with_suffix(".json"), json.dumps(meta, indent=2) + "\n")
-        paths.append(path)
-    return paths

@@ -52,8 +52,40 @@ def round_votes(name: str, store) -> list[tuple[int, pd.DataFrame, pd.DataFrame]
     return out
 
 
+def campaign_names(store) -> list[str]:
+    """Every campaign: those with round folders (discovery jobs) and those with
+    review rounds only (opened from a CSV on the Review page or the CLI)."""
+    from galaxysd_core.paths import workspace
+
+    root = workspace().campaigns
+    folders = {p.name for p in root.iterdir() if p.is_dir()} if root.is_dir() else set()
+    return sorted(folders | set(store.rounds()["campaign"]))
+
+
+def _review_only_report(name: str, store) -> pd.DataFrame:
+    """Per review round of a campaign without round folders: the counts, no truth."""
+    rounds = store.rounds()
+    rows = []
+    for r in rounds[rounds["campaign"] == name].sort_values("number").itertuples():
+        table = store.consensus(int(r.round_id))
+        decided, accepted = table["decided"].astype(bool), table["accepted"].astype(bool)
+        rows.append(
+            {
+                "round": int(r.number),
+                "candidates": len(table),
+                "decided": int(decided.sum()),
+                "accepted": int(accepted.sum()),
+                "rejected": int((decided & ~accepted).sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def round_report(name: str, store) -> pd.DataFrame:
     """Per round: candidates, decided, accepted, and (mock skies) truth-scored rates.
+
+    A campaign opened only on the Review page (no round folders) gets the
+    counts of its review rounds.
 
     Columns ``candidate_purity`` and ``accepted_purity`` are the fractions of
     candidates / accepted ones that are true D-ETGs; ``recall_candidates`` and
@@ -61,6 +93,8 @@ def round_report(name: str, store) -> pd.DataFrame:
     (true D-ETGs not in the known list) found so far. NaN without truth.
     """
     rounds = round_dirs(name)
+    if not rounds and name in set(store.rounds()["campaign"]):
+        return _review_only_report(name, store)
     if not rounds:
         raise ConfigError(f"campaign {name!r} has no round in {campaign_dir(name)}")
     sky = _sky_of(rounds[0])
@@ -109,6 +143,8 @@ def final_catalogue(name: str, store) -> pd.DataFrame:
         score first; ``votes`` reads e.g. ``"2/3 yes"``.
     """
     rounds = round_dirs(name)
+    if not rounds and name in set(store.rounds()["campaign"]):
+        return _review_only_report(name, store)
     if not rounds:
         raise ConfigError(f"campaign {name!r} has no round in {campaign_dir(name)}")
     sky = _sky_of(rounds[0])
@@ -202,6 +238,8 @@ def campaign_curves(
     from galaxysd_core.discovery.compare import campaign_samples, compare_samples
 
     rounds = round_dirs(name)
+    if not rounds and name in set(store.rounds()["campaign"]):
+        return _review_only_report(name, store)
     if not rounds:
         raise ConfigError(f"campaign {name!r} has no round in {campaign_dir(name)}")
     sky = _sky_of(rounds[0])

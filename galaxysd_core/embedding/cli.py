@@ -20,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "balanced accuracies as JSON (the demo encoder's probe.json).",
     )
     q.add_argument("--encoder", required=True, help="encoder folder")
-    q.add_argument("--sky", required=True, help="mock sky folder with truth.parquet")
+    q.add_argument(
+        "--sky", required=True, help="mock sky (truth.parquet) or prepared dataset (votes)"
+    )
     q.add_argument("--folds", type=int, default=3, help="cross-validation folds (default 3)")
     q.add_argument("--seed", type=int, default=0, help="random-init and fold seed (default 0)")
     q.add_argument("--out", required=True, help="JSON file to write")

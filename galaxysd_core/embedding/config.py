@@ -35,6 +35,12 @@ class SimCLRConfig(TaskConfig):
         Checkpoint interval in steps; ``keep_checkpoints`` newest are kept.
     resume : str, optional
         ``"latest"`` or a checkpoint folder to continue from.
+    init : Path, optional
+        An encoder folder to start from (fine-tuning); ignored when resuming
+        from a checkpoint. Its architecture replaces ``depths`` etc.
+    randomise : bool, default True
+        Survey domain randomisation of each view (sky, noise, PSF, stretch,
+        JPEG, stars, resolution), so the embedding holds on real images.
     half : bool, default False
         Store the final encoder's weights in fp16.
     lr : float, default 1e-3
@@ -66,6 +72,8 @@ class SimCLRConfig(TaskConfig):
     save_every: int = 200
     keep_checkpoints: int = 2
     resume: str | None = None
+    init: Path | None = None
+    randomise: bool = True
     half: bool = False
     seed: int = 0
     device: str = "cpu"

@@ -95,7 +95,9 @@ class Encoder(nn.Module):
         return self.head(h)
 
 
-def galaxy_views(images: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+def galaxy_views(
+    images: torch.Tensor, *, generator: torch.Generator | None = None, randomise: bool = False
+) -> torch.Tensor:
     """One random view per image of a float [0, 1] batch ``(B, 3, H, W)``.
 
     Geometry: any rotation, mirror flips and mild resized crops (a galaxy has no
@@ -107,6 +109,12 @@ def galaxy_views(images: torch.Tensor, *, generator: torch.Generator | None = No
     red, old bulges and ellipticals versus blue, star-forming arms (and the
     red D-ETG dust lanes) - and an encoder taught to ignore colour would call
     a blue spiral and a red one of the same shape identical.
+
+    With ``randomise``, each view also gets survey domain randomisation
+    (:func:`~galaxysd_core.classify.augment.survey_randomise`: sky level,
+    noise grain, PSF, stretch, JPEG, stars, resolution) with a colour tilt of
+    at most 0.05 in log gain, so two views of one galaxy differ the way two
+    surveys' cutouts would and the embedding learns to ignore the renderer.
     """
     from galaxysd_core.classify.augment import random_affine
 
@@ -115,6 +123,10 @@ def galaxy_views(images: torch.Tensor, *, generator: torch.Generator | None = No
     # 0.6 crop (the first demo encoder's) cut them off and made a merger and an
     # isolated galaxy a positive pair; a >= 0.75 inscribed radius keeps them in view.
     x = random_affine(images, generator=generator, crop_scale=(0.8, 1.0), max_shift=0.05)
+    if randomise:
+        from galaxysd_core.classify.augment import survey_randomise
+
+        x = survey_randomise(x, generator=generator, colour=0.05)
     n = x.shape[0]
     bright = 0.8 + 0.4 * torch.rand(n, 1, 1, 1, generator=generator)
     sigma = 0.03 * torch.rand(n, 1, 1, 1, generator=generator)

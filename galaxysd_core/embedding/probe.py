@@ -19,6 +19,7 @@ import pandas as pd
 from galaxysd_core.embedding.vectors import EmbeddingError, check_embeddings, normalise
 from galaxysd_core.errors import ImageReadError
 from galaxysd_core.gz2.folders import tag_frame
+from galaxysd_core.gz2.tree import ANSWER_BY_TAG
 from galaxysd_core.progress import Progress
 
 
@@ -136,8 +137,9 @@ def probe_encoder(
     encoder_dir : path-like
         Encoder folder (``config.json`` + ``model.safetensors``).
     sky : path-like
-        A mock sky with ``truth.parquet`` and ``images/{asset_id}.jpg``; use a
-        seed other than the training sky's.
+        A mock sky with ``truth.parquet`` and ``images/{asset_id}.jpg`` (use a
+        seed other than the training sky's), or a prepared dataset (its
+        catalogue tags: what a real user has).
     tags : sequence of str, default PROBE_TAGS
         Tags to probe.
     folds : int, default 3
@@ -167,10 +169,25 @@ def probe_encoder(
 
     root = Path(sky)
     truth_file = root / "truth.parquet"
-    if not truth_file.is_file():
-        raise ImageReadError(f"{root} has no truth.parquet: probes need a mock sky's true tags")
-    truth = pd.read_parquet(truth_file)
-    paths = [root / "images" / f"{a}.jpg" for a in truth["asset_id"]]
+    if truth_file.is_file():
+        truth = pd.read_parquet(truth_file)
+        paths = [root / "images" / f"{a}.jpg" for a in truth["asset_id"]]
+        source = "the true tags of a held-out mock sky"
+    elif (root / "metadata.jsonl").is_file():
+        from galaxysd_core.gz2.dataset import prepared_tags
+
+        paths, galaxy_tags = prepared_tags(root)
+        # a tag is positive where the catalogue's votes give it, negative elsewhere
+        truth = pd.DataFrame({t: [t in g for g in galaxy_tags] for t in ANSWER_BY_TAG})
+        source = "the well-sampled catalogue tags of a prepared dataset"
+    else:
+        raise ImageReadError(
+            f"{root} has neither truth.parquet (a mock sky) nor metadata.jsonl (a prepared "
+            "dataset): probes need labelled galaxies"
+        )
+    counts = tag_frame(truth).sum()
+    # a tag needs a positive and a negative in every fold
+    tags = [t for t in tags if folds <= counts.get(t, 0) <= len(truth) - folds]
     trained = load_encoder(encoder_dir)
     torch.manual_seed(seed)
     random_init = Encoder(trained.spec).eval()
@@ -195,7 +212,7 @@ def probe_encoder(
         rows[f"{col}_random_init"] = scores["_random_init"][col].to_numpy()
     rows = rows.round(4)
     return {
-        "note": f"{folds}-fold CV balanced accuracy on the true tags of a held-out mock sky; "
+        "note": f"{folds}-fold CV balanced accuracy on {source}; "
         "random_init = same architecture, untrained",
         "sky": str(root),
         "galaxies": len(truth),

@@ -144,7 +144,13 @@ def train_simclr(config: SimCLRConfig, *, progress: Progress | None = None) -> P
 
     start = 0
     ckpt = _resume_from(config, out)
-    encoder = load_encoder(ckpt) if ckpt else Encoder(spec_of(config))
+    if ckpt:
+        encoder = load_encoder(ckpt)
+    elif config.init is not None:  # fine-tune: backbone and projection head as saved
+        encoder = load_encoder(config.init)
+        log.info("starting from the encoder in %s", config.init)
+    else:
+        encoder = Encoder(spec_of(config))
     encoder = encoder.to(config.device).train()
     opt = torch.optim.Adam(encoder.parameters(), lr=config.lr)
     if ckpt:
@@ -158,7 +164,8 @@ def train_simclr(config: SimCLRConfig, *, progress: Progress | None = None) -> P
     while step < config.steps:
         idx = torch.randint(images.shape[0], (batch,), generator=gen)
         x = images[idx].float() / 255.0
-        v1, v2 = galaxy_views(x, generator=gen), galaxy_views(x, generator=gen)
+        v1 = galaxy_views(x, generator=gen, randomise=config.randomise)
+        v2 = galaxy_views(x, generator=gen, randomise=config.randomise)
         views = encoder.scale(torch.cat([v1, v2]).to(config.device))
         z = encoder.project(encoder(views))
         loss = nt_xent(z[:batch], z[batch:], temperature=config.temperature)
@@ -179,5 +186,6 @@ def train_simclr(config: SimCLRConfig, *, progress: Progress | None = None) -> P
             break
     _save_checkpoint(encoder, opt, step, config, out)
     extra = {"step": step, "images": int(images.shape[0]), "data": str(config.data)}
+    extra |= {"init": str(config.init) if config.init else None, "randomise": config.randomise}
     extra["version"] = __version__
     return save_encoder(encoder.eval(), out / "encoder", half=config.half, extra=extra)

@@ -12,6 +12,8 @@ Public names are imported lazily so ``galaxysd --help`` does not pay for pandas.
 - :mod:`~galaxysd_core.gz2.folders` a dataset folder's images, tags and catalogue
   (``real_table``, ``catalog_items``, ``read_truth``)
 - :mod:`~galaxysd_core.gz2.picker` valid tag choices along the tree (Compose)
+- :mod:`~galaxysd_core.gz2.features` the 11 features of consistency (``FEATURES``,
+  ``feature_labels``; re-exported by ``metrics.features``)
 - :mod:`~galaxysd_core.gz2.overview` ``overview`` (what the Dataset page shows)
 - :mod:`~galaxysd_core.gz2.stats`, :mod:`~galaxysd_core.gz2.plots` counts, UpSet data, figures
 """

@@ -341,3 +341,37 @@ def read_prepared(folder: str | os.PathLike[str]) -> tuple[pd.DataFrame, dict[st
     summary_path = folder / "stats" / "summary.json"
     summary = json.loads(summary_path.read_text("utf-8")) if summary_path.exists() else {}
     return metadata, summary
+
+
+def prepared_tags(folder: str | os.PathLike[str]) -> tuple[list[Path], list[tuple[str, ...]]]:
+    """Images of a prepared dataset with every well-sampled tag of each galaxy.
+
+    ``metadata.jsonl`` keeps only the tags that have a phrase (the prompt's);
+    ``stats/galaxies.csv`` has all of them, negative answers such as
+    ``no_bar`` or ``not_odd`` included, which is what a classifier or probe
+    trained from the catalogue's votes needs to know a "no". Without that
+    file the prompt tags are used.
+
+    Returns
+    -------
+    paths : list of Path
+        The dataset's images, in ``metadata.jsonl`` order.
+    tags : list of tuple of str
+        Well-sampled tags per image.
+
+    Raises
+    ------
+    CatalogError
+        If ``metadata.jsonl`` is missing or not JSON lines.
+    """
+    folder = Path(folder)
+    metadata, _ = read_prepared(folder)
+    tags = [tuple(t) for t in metadata["tags"]]
+    full = folder / "stats" / "galaxies.csv"
+    if full.is_file() and ID in metadata:
+        every = pd.read_csv(full, usecols=[ID, "tags"]).set_index(ID)["tags"].fillna("")
+        tags = [
+            tuple(str(every.get(i, "")).split()) or t
+            for i, t in zip(metadata[ID], tags, strict=True)
+        ]
+    return [Path(p) for p in metadata["image"]], tags

@@ -130,17 +130,22 @@ def _check_tags(tags: Iterable[str]) -> list[str]:
     return tags
 
 
-def _weighted(tag: str, weight: float) -> str:
+def _weighted(tag: str, weight: float, *, whole: bool = False) -> str:
     phrase = PHRASES[tag]
     # The weight covers the descriptive words, not the generic noun, as in the
-    # authors' "{completely round:1.2} galaxy" (Fig. 7).
-    if phrase.endswith(" galaxy"):
+    # authors' "{completely round:1.2} galaxy" (Fig. 7); a slider named after
+    # the whole phrase (Compose) weights all of it.
+    if phrase.endswith(" galaxy") and not whole:
         return f"{{{phrase[: -len(' galaxy')]}:{weight:g}}} galaxy"
     return f"{{{phrase}:{weight:g}}}"
 
 
 def phrases_for(
-    tags: Iterable[str], *, weights: Mapping[str, float] | None = None, order: bool = True
+    tags: Iterable[str],
+    *,
+    weights: Mapping[str, float] | None = None,
+    order: bool = True,
+    whole: bool = False,
 ) -> list[str]:
     """The phrases of ``tags`` (tags without a phrase dropped), optionally weighted.
 
@@ -152,6 +157,9 @@ def phrases_for(
         Emphasis weights rendered as ``{phrase:weight}``.
     order : bool, default True
         Sort into :data:`PHRASE_ORDER`; False keeps the given order.
+    whole : bool, default False
+        Weight the whole phrase (``{spiral galaxy:1.2}``) rather than the
+        authors' descriptive words only (``{spiral:1.2} galaxy``).
 
     Returns
     -------
@@ -168,10 +176,12 @@ def phrases_for(
     kept = list(dict.fromkeys(t for t in tags if t in PHRASES))
     if order:
         kept.sort(key=PHRASE_ORDER.index)
-    return [_weighted(t, weights[t]) if t in weights else PHRASES[t] for t in kept]
+    return [_weighted(t, weights[t], whole=whole) if t in weights else PHRASES[t] for t in kept]
 
 
-def prompt_for(tags: Iterable[str], *, weights: Mapping[str, float] | None = None) -> str:
+def prompt_for(
+    tags: Iterable[str], *, weights: Mapping[str, float] | None = None, whole: bool = False
+) -> str:
     """The training/inference prompt for a set of tags.
 
     Parameters
@@ -182,6 +192,8 @@ def prompt_for(tags: Iterable[str], *, weights: Mapping[str, float] | None = Non
         are dropped; duplicates count once.
     weights : mapping of tag to float, optional
         Emphasis weights, e.g. ``{"dust_lane": 1.3}`` -> ``{dust lane:1.3}``.
+    whole : bool, default False
+        See :func:`phrases_for`.
 
     Returns
     -------
@@ -195,7 +207,32 @@ def prompt_for(tags: Iterable[str], *, weights: Mapping[str, float] | None = Non
     ValueError
         If a tag is unknown (the message names it).
     """
-    return ", ".join([SURVEY_TOKEN, *phrases_for(tags, weights=weights)])
+    return ", ".join([SURVEY_TOKEN, *phrases_for(tags, weights=weights, whole=whole)])
+
+
+def tags_of_prompt(text: str) -> list[str]:
+    """The tags whose phrase is one of a prompt's comma-separated phrases (weights ignored).
+
+    Parameters
+    ----------
+    text : str
+        A (weighted) prompt, e.g. ``"sdss, {spiral:1.2} galaxy, dust lane"``.
+
+    Returns
+    -------
+    list of str
+        Tags in :data:`PHRASE_ORDER` (``["spiral", "dust_lane"]``); words that are
+        no tag's phrase are ignored.
+
+    Raises
+    ------
+    ValueError
+        For a malformed weighted prompt.
+    """
+    from galaxysd_core.prompts import plain_text
+
+    said = {p.strip().lower() for p in plain_text(text).split(",")}
+    return [t for t in PHRASE_ORDER if PHRASES[t] in said]
 
 
 def table1_prompt(letter: str) -> str:

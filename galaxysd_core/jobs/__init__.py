@@ -17,7 +17,8 @@ from galaxysd_core._lazy import lazy_package
 __getattr__, __dir__, __all__ = lazy_package(
     __name__,
     runner="launch cancel resume reconcile dispatch delete validate_config max_heavy_jobs",
-    views="status list_jobs tail_log events checkpoints queue_state",
+    views="status list_jobs tail_log events checkpoints queue_state can_resume end_reason",
+    estimate="estimate Estimate",
     store="JobError",
     registry="KINDS JobKind KindUnavailableError available_kinds",
 )

@@ -76,6 +76,8 @@ KINDS: dict[str, JobKind] = {
         ),
         JobKind("simclr", "galaxysd_core.embedding.SimCLRConfig", ("simclr",), heavy=True),
         JobKind("map", "galaxysd_core.embedding.MapConfig", ("map",), heavy=False),
+        # Light: a few minutes of sampling, and the Quiz page waits for it.
+        JobKind("quiz-pool", "galaxysd_core.quiz_pool.QuizPoolConfig", ("quiz-pool",), heavy=False),
         JobKind(
             "feature-classifiers",
             "galaxysd_core.metrics.FeatureClassifierConfig",
@@ -89,6 +91,7 @@ KINDS: dict[str, JobKind] = {
             ("classify-experiment",),
             heavy=True,
         ),
+        JobKind("grid", "galaxysd_core.metrics.grid.GridConfig", ("grid",), heavy=True),
         JobKind(
             "discover-round",
             "galaxysd_core.discovery.RoundConfig",

@@ -10,9 +10,11 @@ from typing import Any
 
 import pandas as pd
 
+from galaxysd_core.errors import GalaxySDError
 from galaxysd_core.jobs import runner, store
+from galaxysd_core.jobs.registry import job_kind
 from galaxysd_core.paths import Workspace
-from galaxysd_core.progress import PROGRESS_FILE, read_events
+from galaxysd_core.progress import PROGRESS_FILE, STOP_FILE, read_events
 
 WorkspaceLike = Workspace | str | os.PathLike[str] | None
 PROGRESS_KEYS = ("step", "total", "loss", "eta", "elapsed", "message", "images")
@@ -67,8 +69,12 @@ def status(job_id: str, *, workspace: WorkspaceLike = None) -> dict[str, Any]:
         ``id, kind, status, run_dir, pid, host, exit_code, error, heavy,
         num_processes, created_at, started_at, ended_at`` (ISO strings), and
         ``step, total, loss, eta, elapsed, message, images`` (``None`` / ``[]``
-        before the first event), ``fraction`` (0-1 or ``None``) and
-        ``queue_position`` (1 = next to start; ``None`` unless queued).
+        before the first event; ``eta`` ``None`` once ended), ``fraction``
+        (0-1 or ``None``), ``queue_position`` (1 = next to start; ``None``
+        unless queued), ``stopping`` (a stop was requested and the process has
+        not ended yet), ``can_resume`` (see :func:`can_resume`) and ``reason``
+        (one line saying why a failed, cancelled or interrupted job ended;
+        ``None`` otherwise).
 
     Raises
     ------
@@ -88,6 +94,11 @@ def status(job_id: str, *, workspace: WorkspaceLike = None) -> dict[str, Any]:
     out.update(_progress_summary(row["run_dir"]))
     step, total = out["step"], out["total"]
     out["fraction"] = min(1.0, step / total) if step is not None and total else None
+    if row["status"] not in store.ACTIVE:
+        out["eta"] = None  # the last event's time-left is stale once the job ended
+    out["stopping"] = row["status"] == store.RUNNING and (Path(row["run_dir"]) / STOP_FILE).exists()
+    out["can_resume"] = can_resume(row)
+    out["reason"] = end_reason(row)
     out["queue_position"] = None
     if row["status"] == store.QUEUED:
         queued = [r["id"] for r in store.rows(engine, statuses=(store.QUEUED,), ws=ws)]
@@ -145,17 +156,7 @@ def tail_log(job_id: str, n: int = 50, *, workspace: WorkspaceLike = None) -> st
     if n < 1:
         raise store.JobError(f"n must be >= 1, got {n}")
     row = store.get_row(store.engine_for(store.resolve_workspace(workspace)), job_id)
-    path = Path(row["run_dir"]) / runner.LOG_FILE
-    if not path.exists():
-        return ""
-    with path.open("rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        size = handle.tell()
-        handle.seek(max(0, size - 200 * n - 4096))
-        text = handle.read().decode("utf-8", errors="replace")
-    # tqdm redraws with carriage returns; keep the last state of each line.
-    lines = [line.rsplit("\r", 1)[-1] for line in text.splitlines()]
-    return "\n".join(lines[-n:])
+    return "\n".join(_tail_lines(Path(row["run_dir"]) / runner.LOG_FILE, n))
 
 
 def checkpoints(job_id: str, *, workspace: WorkspaceLike = None) -> list[Path]:
@@ -184,3 +185,70 @@ def queue_state(workspace: WorkspaceLike = None) -> dict[str, int | bool]:
     limit = runner.max_heavy_jobs()
     queued = len(store.rows(engine, statuses=(store.QUEUED,), ws=ws))
     return {"running_heavy": heavy, "max_heavy": limit, "queued": queued, "full": heavy >= limit}
+
+
+def can_resume(row: dict[str, Any]) -> bool:
+    """Whether resuming a job can continue its work rather than repeat a failure.
+
+    True for an interrupted job (killed, crashed machine) and a cancelled one
+    that left a checkpoint, when its kind has a ``resume`` field. A failed job
+    is not offered: it failed on its input or its code, and would fail again.
+    """
+    if row["status"] not in (store.INTERRUPTED, store.CANCELLED):
+        return False
+    try:
+        fields = job_kind(row["kind"]).load_config_class().__dataclass_fields__
+    except GalaxySDError:  # an unknown or unavailable kind cannot resume
+        return False
+    if "resume" not in fields:
+        return False
+    run_dir = Path(row["run_dir"])
+    saved = [*run_dir.glob("checkpoint-*"), *run_dir.glob("checkpoints/checkpoint-*")]
+    return row["status"] == store.INTERRUPTED or any(p.is_dir() for p in saved)
+
+
+# The CLI's one-line error, and the last line of a Python traceback.
+_ERROR_LINE = re.compile(r"^galaxysd: error: (?P<msg>.+)$")
+_EXCEPTION_LINE = re.compile(
+    r"^(?:[\w.]+\.)?(?P<name>\w*(?:Error|Exception|Interrupt))(?::\s*(?P<msg>.*))?$"
+)
+
+
+def end_reason(row: dict[str, Any]) -> str | None:
+    """One line saying why a job ended badly (``None`` while active or after success).
+
+    The recorded ``error`` when there is one; else, for a failed job, the last
+    ``galaxysd: error:`` line of its log, or the last exception line of a
+    traceback; else what its status means.
+    """
+    status = row["status"]
+    if status in (*store.ACTIVE, store.SUCCEEDED):
+        return None
+    if row.get("error"):
+        return str(row["error"]).strip().splitlines()[-1]
+    if status == store.CANCELLED:
+        return "cancelled on request"
+    if status == store.INTERRUPTED:
+        return "interrupted: its processes were gone"
+    path = Path(row["run_dir"]) / runner.LOG_FILE
+    lines = _tail_lines(path, 200)
+    for line in reversed(lines):
+        if match := _ERROR_LINE.match(line.strip()):
+            return match["msg"]
+    for line in reversed(lines):
+        if match := _EXCEPTION_LINE.match(line.strip()):
+            return f"{match['name']}: {match['msg']}" if match["msg"] else match["name"]
+    code = row.get("exit_code")
+    return f"exited with code {code}" if code is not None else "failed"
+
+
+def _tail_lines(path: Path, n: int) -> list[str]:
+    """The last ``n`` lines of a log; tqdm redraws (carriage returns) keep their last state."""
+    if not path.exists():
+        return []
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(0, size - 200 * n - 4096))
+        text = handle.read().decode("utf-8", errors="replace")
+    return [line.rsplit("\r", 1)[-1] for line in text.splitlines()][-n:]

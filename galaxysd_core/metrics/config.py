@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Literal
 
 from galaxysd_core.config import TaskConfig
 from galaxysd_core.errors import ConfigError
 
 _MODES = ("text", "reference")
+_TARGETS = ("joint", "conditional")
 
 
 @dataclasses.dataclass
@@ -19,13 +21,15 @@ class FeatureClassifierConfig(TaskConfig):
     masked, positive-weighted BCE (a feature's loss counts only where its GZ2
     question is asked). Defaults are the shipped ``assets/feature-classifiers``
     settings; their cost and the sweep that chose them are in
-    ``benchmarks/results/feature_classifiers.md``.
+    ``benchmarks/results/feature_classifiers.md``. Domain randomisation
+    (``randomise``) about doubles the CPU time per epoch.
 
     Attributes
     ----------
     data : Path, optional
-        A mock sky folder with ``truth.parquet`` and ``images/``; default the
-        workspace's ``sky/default``.
+        A mock sky folder (``truth.parquet``, ``images/``: true labels) or a
+        prepared dataset (``metadata.jsonl``: the catalogue's well-sampled
+        tags, what a real user has); default the workspace's ``sky/default``.
     output_dir : Path, optional
         Where ``model.safetensors`` + ``feature_classifiers.json`` go (the job
         runner fills it).
@@ -48,6 +52,18 @@ class FeatureClassifierConfig(TaskConfig):
         Share of galaxies held out to choose thresholds and measure accuracy.
     max_pos_weight : float
         Cap of the per-feature positive weight (negatives / positives).
+    targets : {"joint", "conditional"}, default "joint"
+        "joint": a head answers "is its answer true and its question asked?"
+        (the bar head says no on an elliptical); "conditional": its loss
+        counts only where its question is asked (the first classifiers).
+    randomise : bool, default True
+        Domain randomisation of the training images (sky, noise, PSF,
+        stretch, JPEG, stars, size, resolution) so the heads hold on real
+        survey images.
+    init : Path, optional
+        Classifiers to start from (fine-tuning, e.g. on a new sky version):
+        their architecture and input normalisation replace ``depths``,
+        ``hidden_sizes``, ``embedding_size`` and ``zoom``.
     seed : int
     device : str
     """
@@ -67,12 +83,17 @@ class FeatureClassifierConfig(TaskConfig):
     weight_decay: float = 1e-4
     val_fraction: float = 0.2
     max_pos_weight: float = 10.0
+    targets: Literal["joint", "conditional"] = "joint"
+    randomise: bool = True
+    init: Path | None = None
     seed: int = 0
     device: str = "cpu"
 
     def validate(self) -> None:
         """Raise ``ConfigError`` naming a bad field and value."""
         name = "FeatureClassifierConfig"
+        if self.targets not in _TARGETS:
+            raise ConfigError(f"{name}.targets must be one of {_TARGETS}, got {self.targets!r}")
         if len(self.depths) != len(self.hidden_sizes) or not self.depths:
             raise ConfigError(
                 f"{name}.depths {self.depths} and hidden_sizes {self.hidden_sizes} must be "
@@ -130,6 +151,20 @@ class EvaluateConfig(TaskConfig):
     sweep : bool
         Also run the guidance x strength x steps x feature-weight sweep on the
         last checkpoint, for ``sweep_prompts`` (writes ``pareto.parquet``).
+    morphology : bool, default True
+        Also measure the physical statistics (statmorph: Gini, M20, C, A, S,
+        ellipticity, r50, colour) of real and generated images and their
+        scaled Wasserstein distances (``physical``, ``w_<statistic>`` columns;
+        ``morphology.parquet``, ``morphology_distances.parquet``).
+    morph_size : int, default 64
+        Side in pixels every image is measured at (radii are in pixels).
+    train : Path, optional
+        The model's training images (mock sky or prepared dataset) for the
+        memorisation check (``copy_pixel``, ``copy_embedding``,
+        ``closest_pairs.parquet``); the ``real`` images are the held-out set.
+        None skips the check.
+    max_train : int, default 10000
+        At most this many training images are compared (a random subset).
     output_dir : Path, optional
         Where ``metrics.parquet``, ``pareto.parquet`` and ``images/`` go;
         default the run folder (or the job's folder).
@@ -156,6 +191,10 @@ class EvaluateConfig(TaskConfig):
     sweep_strength: tuple[float, ...] = (0.5, 0.8)
     sweep_steps: tuple[int, ...] = (10, 20)
     sweep_weight: tuple[float, ...] = (1.0, 1.3)
+    morphology: bool = True
+    morph_size: int = 64
+    train: Path | None = None
+    max_train: int = 10000
     seed: int = 0
     device: str = "cpu"
     output_dir: Path | None = None
@@ -179,7 +218,9 @@ class EvaluateConfig(TaskConfig):
             raise ConfigError(
                 f"EvaluateConfig.modes must be a non-empty subset of {_MODES}, got {self.modes}"
             )
-        for name in ("n_images", "steps", "max_checkpoints", "max_real"):
+        if self.morph_size < 16:
+            raise ConfigError(f"EvaluateConfig.morph_size must be >= 16, got {self.morph_size}")
+        for name in ("n_images", "steps", "max_checkpoints", "max_real", "max_train"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"EvaluateConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.n_images < 2:
@@ -188,3 +229,17 @@ class EvaluateConfig(TaskConfig):
             raise ConfigError(
                 f"EvaluateConfig: strengths must be in (0, 1], got {self.strength}, {self.sweep_strength}"
             )
+
+
+#: A CPU-sized evaluation (about a minute on 2 cores with the demo model): three
+#: well-populated, unlike prompts (round, edge-on, tight spiral), text mode, six
+#: images each (enough for precision/recall, which need more than k = 5 per set),
+#: ten sampler steps, at most 100 real galaxies per prompt.
+QUICK_EVALUATION: dict[str, object] = {
+    "prompts": ("B", "C", "H"),
+    "modes": ("text",),
+    "n_images": 6,
+    "steps": 10,
+    "max_real": 100,
+    "max_checkpoints": 1,
+}

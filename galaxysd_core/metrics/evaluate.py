@@ -11,6 +11,15 @@ reference line. Results: ``metrics.parquet`` (one row per
 checkpoint x prompt x mode, plus ``prompt="ALL"`` means over prompts, Eq. 2, 4,
 6), ``images.parquet`` (every generated image with its recipe) and, with
 ``sweep``, ``pareto.parquet`` (realism vs diversity per setting, front marked).
+
+The physical judges (:mod:`~galaxysd_core.metrics.morphology`, no training)
+add ``physical`` (mean scaled Wasserstein distance of eight statmorph
+statistics, with a bootstrap interval), ``w_<statistic>`` and
+``morph_failed`` to every row, and write ``morphology.parquet`` (per image)
+and ``morphology_distances.parquet`` (per statistic, with intervals). With a
+training set (``train``), the memorisation check adds ``copy_pixel`` and
+``copy_embedding`` (:mod:`~galaxysd_core.metrics.memorisation`) and writes
+``closest_pairs.parquet``.
 """
 
 from __future__ import annotations
@@ -32,7 +41,12 @@ from galaxysd_core.errors import ConfigError, ModelFolderError
 from galaxysd_core.gz2.folders import real_table
 from galaxysd_core.metrics.config import EvaluateConfig
 from galaxysd_core.metrics.consistency import consistency, pareto_front
-from galaxysd_core.metrics.distances import METRIC_COLUMNS, all_metrics, reference_metrics
+from galaxysd_core.metrics.distances import (
+    METRIC_COLUMNS,
+    PHYSICAL_COLUMNS,
+    all_metrics,
+    reference_metrics,
+)
 from galaxysd_core.metrics.features import FEATURES, prompt_answers
 from galaxysd_core.paths import DEMO_ENCODER, workspace
 from galaxysd_core.progress import Progress, run_folder
@@ -40,10 +54,11 @@ from galaxysd_core.progress import Progress, run_folder
 log = logging.getLogger(__name__)
 __all__ = [
     "METRIC_COLUMNS",
+    "PHYSICAL_COLUMNS",
     "evaluate_run",
     "mark_fronts",
     "prompt_text",
-]  # METRIC_COLUMNS: .distances
+]  # METRIC_COLUMNS, PHYSICAL_COLUMNS: .distances
 
 #: generate_fn(pipeline, prompt, *, n, seed, steps, guidance, strength, references) -> PIL images
 GenerateFn = Callable[..., list[Any]]
@@ -188,6 +203,15 @@ class _Evaluator:
         self.real_answers[used] = self.classifiers.predict(self.real["path"].iloc[used].tolist())
         self.rng = np.random.default_rng(config.seed)
         self.images: list[dict[str, Any]] = []
+        from galaxysd_core.metrics.physical import PhysicalJudges
+
+        self.judges = PhysicalJudges(
+            config,
+            self.real["path"].iloc[used].tolist(),
+            emb,
+            encoder_dir=encoder_dir,
+            cache_dir=ws.cache,
+        )
 
     def _select(self, letter: str) -> np.ndarray:
         from galaxysd_core.gz2.prompts import TABLE1_PROMPTS
@@ -206,7 +230,9 @@ class _Evaluator:
         """Rows of the real table carrying the prompt's tags (at most ``max_real``)."""
         return self.rows[letter]
 
-    def score(self, letter: str, gen_emb: np.ndarray, gen_answers: np.ndarray) -> dict[str, Any]:
+    def score(
+        self, letter: str, gen_emb: np.ndarray, gen_answers: np.ndarray, extra: dict[str, Any]
+    ) -> dict[str, Any]:
         from galaxysd_core.gz2.prompts import TABLE1_PROMPTS
 
         rows = self.real_rows(letter)
@@ -218,6 +244,7 @@ class _Evaluator:
         truth, applicable = prompt_answers(TABLE1_PROMPTS[letter])
         if applicable.any():
             out["consistency"] = consistency(gen_answers, truth, applicable=applicable)
+        out.update(extra)  # the physical judges' columns
         return out
 
     def reference_row(self, letter: str) -> dict[str, Any]:
@@ -232,6 +259,7 @@ class _Evaluator:
                 out["consistency"] = consistency(
                     self.real_answers[rows], truth, applicable=applicable
                 )
+            out.update(self.judges.real_vs_real(letter, self.real["path"].iloc[rows].tolist()))
         return out
 
     def make(
@@ -243,8 +271,14 @@ class _Evaluator:
         *,
         settings: dict[str, Any],
         meta: dict[str, Any],
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Generate one prompt's images, save them; return their embeddings and answers."""
+        record: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """Generate one prompt's images, save them; return embeddings, answers and the rest.
+
+        The rest (for :meth:`score`): the physical judges' columns
+        (:meth:`~galaxysd_core.metrics.physical.PhysicalJudges.judge`);
+        ``record`` False (sweep points) keeps the set out of their tables.
+        """
         from galaxysd_core.embedding.model import embed
 
         c = self.config
@@ -258,6 +292,7 @@ class _Evaluator:
             pipe, prompt, n=c.n_images, seed=c.seed, steps=settings["steps"], guidance=settings["guidance"],
             strength=settings["strength"], scheduler=c.scheduler, references=refs,
         )  # fmt: skip
+        first = len(self.images)
         for i, image in enumerate(images):
             path = folder / f"{i:03d}.png"
             _write_png(image, path)
@@ -266,7 +301,12 @@ class _Evaluator:
                  "reference": None if refs is None else refs[i], **settings, **meta}
             )  # fmt: skip
         answers = self.classifiers.predict(images)
-        return embed(images, encoder=self.encoder, device=c.device), answers
+        emb = embed(images, encoder=self.encoder, device=c.device)
+        extra = self.judges.judge(
+            letter, self.real["path"].iloc[rows].tolist(), images, emb=emb,
+            records=self.images[first:], meta={**meta, "mode": mode}, record=record,
+        )  # fmt: skip
+        return emb, answers, extra
 
 
 def _with_means(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -350,10 +390,12 @@ def evaluate_run(
         pipe = load_checkpoint_pipeline(folder, device=config.device)
         for letter, mode in itertools.product(config.prompts, config.modes):
             meta = {"checkpoint": name, "step": step}
-            emb, answers = ev.make(
+            emb, answers, extra = ev.make(
                 pipe, letter, mode, out / "images" / name / mode / letter, settings=base, meta=meta
             )
-            rows.append({**meta, "prompt": letter, "mode": mode, **ev.score(letter, emb, answers)})
+            rows.append(
+                {**meta, "prompt": letter, "mode": mode, **ev.score(letter, emb, answers, extra)}
+            )
             done += 1
             progress.update(done, total, message=f"{name} {letter} {mode}")
             progress.check_stop()
@@ -365,10 +407,10 @@ def evaluate_run(
                 settings = {"guidance": g, "strength": s, "steps": n, "weight": w}
                 meta = {"checkpoint": ckpts[-1][0], "step": ckpts[-1][1]}
                 folder = out / "images" / "sweep" / letter / f"g{g:g}-s{s:g}-n{n}-w{w:g}"
-                emb, answers = ev.make(
-                    pipe, letter, "reference", folder, settings=settings, meta=meta
+                emb, answers, extra = ev.make(
+                    pipe, letter, "reference", folder, settings=settings, meta=meta, record=False
                 )
-                scores = ev.score(letter, emb, answers)
+                scores = ev.score(letter, emb, answers, extra)
                 points.append({"prompt": letter, "prompt_text": prompt_text(letter, weight=w), **settings,
                                "scheduler": config.scheduler, "thumbnail": str(folder / "000.png"), **scores})  # fmt: skip
                 done += 1
@@ -376,16 +418,24 @@ def evaluate_run(
                 progress.check_stop()
         _write_parquet(mark_fronts(pd.DataFrame(points)), out / "pareto.parquet")
     _write_parquet(pd.DataFrame(ev.images), out / "images.parquet")
+    ev.judges.write(out, pd.DataFrame(ev.images), _write_parquet)
     return out / "metrics.parquet"
 
 
-def mark_fronts(points: pd.DataFrame) -> pd.DataFrame:
-    """Add ``on_front``: per prompt, Pareto-optimal in realism (up) vs diversity (down)."""
+def mark_fronts(points: pd.DataFrame, *, quality: str = "realism") -> pd.DataFrame:
+    """Add ``on_front``: per prompt, Pareto-optimal in ``quality`` vs diversity (down).
+
+    ``quality`` is ``realism`` (higher is better) or ``physical`` (the
+    statmorph distance: lower is better), the two axes the Metrics page offers.
+    """
     points = points.copy()
     points["on_front"] = False
+    if quality not in points:
+        return points
     for _, idx in points.groupby("prompt").groups.items():
-        sub = points.loc[idx, ["realism", "diversity"]]
+        sub = points.loc[idx, [quality, "diversity"]]
         ok = sub.notna().all(axis=1)
         if ok.any():
-            points.loc[sub.index[ok], "on_front"] = pareto_front(sub[ok].to_numpy(), [True, False])
+            higher = [quality != "physical", False]
+            points.loc[sub.index[ok], "on_front"] = pareto_front(sub[ok].to_numpy(), higher)
     return points

@@ -80,6 +80,10 @@ def _resnet(spec: CNNSpec) -> torch.nn.Module:
 def as_uint8_batch(images: Sequence[Any] | torch.Tensor, size: int) -> torch.Tensor:
     """Images (paths, PIL images or HxWx3 uint8 arrays) as a ``(N, 3, size, size)`` uint8 tensor.
 
+    Any input size is accepted: images are resampled to ``size`` (antialiased
+    when shrinking), so 128 px generations and 424 px SDSS cutouts are judged
+    at the classifiers' own resolution.
+
     Raises
     ------
     ImageReadError
@@ -92,7 +96,13 @@ def as_uint8_batch(images: Sequence[Any] | torch.Tensor, size: int) -> torch.Ten
     from galaxysd_core.images import read_image, to_rgb
 
     if isinstance(images, torch.Tensor):
-        return images
+        if images.shape[-2:] == (size, size) or images.ndim != 4:
+            return images
+        # another resolution (a generator's 128 px, a 424 px cutout): resample, antialiased
+        resized = torch.nn.functional.interpolate(
+            images.float(), size=(size, size), mode="bilinear", antialias=True
+        )
+        return resized.round().clamp(0, 255).to(torch.uint8)
     arrays = []
     for item in images:
         if isinstance(item, str | os.PathLike):

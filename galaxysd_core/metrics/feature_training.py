@@ -1,13 +1,20 @@
-"""Training of the multi-task consistency CNN on a labelled mock sky (Sec. 4.1).
+"""Training of the multi-task consistency CNN on a mock sky or catalogue votes (Sec. 4.1).
 
 The network and its saved form are :mod:`galaxysd_core.metrics.feature_cnn`.
 Training here uses:
 
-- masked BCE: a feature's loss counts only on galaxies where its GZ2
-  question is asked (the bar question on face-on disks, ring / merger / dust
-  lane on "something odd" galaxies), averaged over the asked entries of a batch;
+- targets from a mock sky's truth or from a prepared dataset's well-sampled
+  catalogue tags (:func:`training_targets`); "joint" targets (the default)
+  make a head answer "is its answer true *and* its question asked?", so the
+  bar head says no on an elliptical; "conditional" ones (the first shipped
+  classifiers') leave it free where the question is not asked;
+- masked BCE: a feature's loss counts only on galaxies where its target is
+  known, averaged over the known entries of a batch;
 - per-feature positive weight negatives / positives (capped), so rare
   answers (ring, merger, edge-on) are not drowned by the common "no";
+- domain randomisation (:func:`~galaxysd_core.classify.augment.survey_randomise`:
+  sky level and colour, noise and grain, PSF, stretch, JPEG quality, stars,
+  apparent size, resolution), so the heads hold on real survey images;
 - random dihedral augmentation (the 8 rotations by 90 degrees and mirrorings):
   a galaxy has no preferred orientation or handedness, and these transforms
   are exact on a pixel grid (no interpolation blur of thin arms or bars);
@@ -32,10 +39,11 @@ import pandas as pd
 import torch
 from torch.nn import functional as F  # noqa: N812 - the usual torch alias
 
+from galaxysd_core.classify.augment import survey_randomise
 from galaxysd_core.errors import ConfigError
 from galaxysd_core.metrics.config import FeatureClassifierConfig
 from galaxysd_core.metrics.feature_cnn import CNNSpec, FeatureCNN
-from galaxysd_core.metrics.features import FEATURES, feature_labels
+from galaxysd_core.metrics.features import FEATURES, feature_labels, tag_targets
 from galaxysd_core.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -254,18 +262,30 @@ def train_feature_cnn(
         )
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-    pixels = images[train].float() / 255.0
-    spec = CNNSpec(
-        image_size=config.image_size,
-        depths=tuple(config.depths),
-        hidden_sizes=tuple(config.hidden_sizes),
-        embedding_size=config.embedding_size,
-        zoom=config.zoom,
-        mean=tuple(round(float(v), 5) for v in pixels.mean(dim=(0, 2, 3))),
-        std=tuple(round(float(v), 5) for v in pixels.std(dim=(0, 2, 3)).clamp(min=1e-3)),
-    )
-    del pixels
-    cnn = FeatureCNN(spec)
+    if config.init is not None:
+        # fine-tuning: architecture, input normalisation and weights of saved classifiers
+        from galaxysd_core.metrics.feature_cnn import load_feature_cnn
+
+        start = load_feature_cnn(config.init)
+        cnn = FeatureCNN(start.spec, start.model)
+        if cnn.spec.image_size != config.image_size:
+            raise ConfigError(
+                f"FeatureClassifierConfig.init: {config.init} takes {cnn.spec.image_size} px "
+                f"images, image_size is {config.image_size}"
+            )
+    else:
+        pixels = images[train].float() / 255.0
+        spec = CNNSpec(
+            image_size=config.image_size,
+            depths=tuple(config.depths),
+            hidden_sizes=tuple(config.hidden_sizes),
+            embedding_size=config.embedding_size,
+            zoom=config.zoom,
+            mean=tuple(round(float(v), 5) for v in pixels.mean(dim=(0, 2, 3))),
+            std=tuple(round(float(v), 5) for v in pixels.std(dim=(0, 2, 3)).clamp(min=1e-3)),
+        )
+        del pixels
+        cnn = FeatureCNN(spec)
     cnn.model.to(config.device)
     y_all = torch.from_numpy(labels)
     m_all = torch.from_numpy(asked)
@@ -288,7 +308,10 @@ def train_feature_cnn(
         total = 0.0
         for b in range(per_epoch):
             idx = order[b * config.batch_size : (b + 1) * config.batch_size]
-            x = random_dihedral(cnn.normalise(images[idx]), generator=gen)
+            batch = images[idx]
+            if config.randomise:
+                batch = survey_randomise(batch, generator=gen)
+            x = random_dihedral(cnn.normalise(batch), generator=gen)
             loss = masked_bce(
                 cnn.logits(x),
                 y_all[idx].to(config.device),
@@ -334,8 +357,16 @@ def train_feature_cnn(
             val_bacc=mean_bacc,
             message=f"epoch {epoch}/{config.epochs}",
         )
+    val_images, val_labels, val_asked = images[val], labels[val], asked[val]
+    if config.randomise:
+        # Cuts chosen on the clean and on a randomised copy of the validation
+        # galaxies, so that they hold off the renderer's own sky too.
+        jitter = torch.Generator().manual_seed(config.seed + 1)
+        val_images = torch.cat([val_images, survey_randomise(val_images, generator=jitter, p=1.0)])
+        val_labels = np.concatenate([val_labels, val_labels])
+        val_asked = np.concatenate([val_asked, val_asked])
     cnn.thresholds, report = choose_thresholds(
-        cnn.predict_proba(images[val]), labels[val], asked[val], seed=config.seed
+        cnn.predict_proba(val_images), val_labels, val_asked, seed=config.seed
     )
     for i, f in enumerate(FEATURES):
         report[f.name].update(
@@ -345,8 +376,12 @@ def train_feature_cnn(
         )
     cnn.meta = {
         "threshold_rule": "per feature, the probability cut maximising balanced accuracy on the "
-        "validation galaxies where its question is asked; val_balanced_accuracy is cross-fitted "
+        "validation galaxies where its target is known"
+        + (" (clean and a domain-randomised copy)" if config.randomise else "")
+        + "; val_balanced_accuracy is cross-fitted "
         "(cut chosen on one random half of those galaxies, scored on the other, both ways averaged)",
+        "targets": config.targets,
+        "domain_randomisation": config.randomise,
         "report": report,
         "training": {
             "n_train": len(train),
@@ -359,10 +394,57 @@ def train_feature_cnn(
     return cnn
 
 
+def training_targets(
+    data: Path, *, targets: str = "joint"
+) -> tuple[list[Path], np.ndarray, np.ndarray, str]:
+    """Images and classifier targets of a mock sky (truth) or a prepared dataset (votes).
+
+    Parameters
+    ----------
+    data : Path
+        A mock sky (``truth.parquet``: the true morphology) or a dataset
+        written by ``galaxysd prepare`` (``metadata.jsonl``: the catalogue's
+        well-sampled tags; its ``stats/galaxies.csv``, when present, adds the
+        negative answers such as ``no_bar`` and ``not_odd`` that prompts drop).
+    targets : {"joint", "conditional"}
+        See :class:`~galaxysd_core.metrics.config.FeatureClassifierConfig`.
+
+    Returns
+    -------
+    paths : list of Path
+    labels, known : np.ndarray of bool, shape (n, 11)
+    source : str
+        ``"truth"`` or ``"votes"``.
+
+    Raises
+    ------
+    ConfigError
+        If the folder is neither.
+    """
+    joint = targets == "joint"
+    if (data / "truth.parquet").is_file():
+        truth = pd.read_parquet(data / "truth.parquet")
+        labels, asked = feature_labels(truth)
+        labels, asked = labels.to_numpy(), asked.to_numpy()
+        if joint:  # off-path answers are no: "bar?" of an elliptical
+            labels, asked = labels & asked, np.ones_like(asked)
+        return [data / "images" / f"{a}.jpg" for a in truth["asset_id"]], labels, asked, "truth"
+    if (data / "metadata.jsonl").is_file():
+        from galaxysd_core.gz2.dataset import prepared_tags
+
+        paths, tags = prepared_tags(data)
+        labels, known = tag_targets(tags, joint=joint)
+        return paths, labels, known, "votes"
+    raise ConfigError(
+        f"FeatureClassifierConfig.data: {data} has neither truth.parquet (a mock sky) nor "
+        "metadata.jsonl (a prepared dataset)"
+    )
+
+
 def train_feature_classifiers(
     config: FeatureClassifierConfig, *, progress: Progress | None = None
 ) -> Path:
-    """Train the CNN on a labelled mock sky and save it (job kind ``feature-classifiers``).
+    """Train the CNN on a mock sky or prepared dataset and save it (job kind ``feature-classifiers``).
 
     Parameters
     ----------
@@ -377,7 +459,8 @@ def train_feature_classifiers(
     Raises
     ------
     ConfigError
-        If no output folder is given or the data has no ``truth.parquet``.
+        If no output folder is given or the data is neither a mock sky nor a
+        prepared dataset.
     """
     from galaxysd_core.images import load_images
     from galaxysd_core.paths import workspace
@@ -389,26 +472,23 @@ def train_feature_classifiers(
     out = run_folder(config.output_dir)
     if out is None:
         raise ConfigError("FeatureClassifierConfig.output_dir: give a folder for the classifiers")
-    if not (data / "truth.parquet").is_file():
-        raise ConfigError(f"FeatureClassifierConfig.data: {data} has no truth.parquet (a mock sky)")
-    truth = pd.read_parquet(data / "truth.parquet")
-    labels, asked = feature_labels(truth)
-    progress.update(0, config.epochs, message=f"reading {len(truth)} images")
-    images, _ = load_images(
-        [data / "images" / f"{a}.jpg" for a in truth["asset_id"]], config.image_size
-    )
-    cnn = train_feature_cnn(
-        images, labels.to_numpy(), asked.to_numpy(), config=config, progress=progress
-    )
+    paths, labels, known, source = training_targets(data, targets=config.targets)
+    progress.update(0, config.epochs, message=f"reading {len(paths)} images")
+    images, _ = load_images(paths, config.image_size)
+    cnn = train_feature_cnn(images, labels, known, config=config, progress=progress)
     sky_config = data / "sky_config.json"
     cnn.meta["training"].update(
         data=str(data),
-        galaxies=len(truth),
+        labels_from=source,
+        galaxies=len(paths),
         sky=json.loads(sky_config.read_text()) if sky_config.is_file() else None,
         config=config.to_dict(),
         command=f"OMP_NUM_THREADS=1 galaxysd feature-classifiers --data {data} --output-dir {out}"
         f" --epochs {config.epochs} --seed {config.seed}"
         + (f" --zoom {config.zoom}" if config.zoom > 1 else "")
+        + (f" --targets {config.targets}" if config.targets != "joint" else "")
+        + (f" --init {config.init} --lr {config.lr}" if config.init is not None else "")
+        + ("" if config.randomise else " --no-randomise")
         + (f" --device {config.device}" if config.device != "cpu" else ""),
     )
     cnn.save(out)

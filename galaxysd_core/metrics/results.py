@@ -14,6 +14,7 @@ import pandas as pd
 
 from galaxysd_core.errors import ConfigError
 from galaxysd_core.metrics.evaluate import METRIC_COLUMNS
+from galaxysd_core.metrics.morphology import STATISTIC_HELP
 
 #: What each metric means, for labels and tooltips.
 METRIC_HELP: dict[str, str] = {
@@ -27,6 +28,25 @@ METRIC_HELP: dict[str, str] = {
     "density": "how densely generated images sit among real neighbours (~1 matching)",
     "coverage": "share of real neighbourhoods that hold a generated image",
     "c2st": "real-vs-generated classifier accuracy (0.5 = indistinguishable)",
+    "physical": "mean scaled Wasserstein distance of the 8 statmorph statistics (lower = closer)",
+    **{f"w_{s}": f"scaled Wasserstein distance of {s}: {h}" for s, h in STATISTIC_HELP.items()},
+    "morph_failed": "share of images statmorph could not measure (flagged)",
+    "copy_pixel": "share of images closer (pixels) to a training image than any held-out real",
+    "copy_embedding": "the same in the SimCLR space (copies up to flips and shifts)",
+}
+
+#: Why a cell can be empty, per group of columns (the page's "None" explanations).
+_MISSING = {
+    ("precision", "recall", "density", "coverage"): "need more than k = 5 images on both sides "
+    "(raise 'images per prompt' to 6 or more)",
+    ("c2st",): "needs at least 5 images on both sides",
+    ("realism", "diversity", "fd", "kid"): "no real galaxy in the dataset carries this "
+    "prompt's tags",
+    ("consistency",): "no feature classifier applies to this prompt's tags",
+    ("physical", *(f"w_{s}" for s in STATISTIC_HELP), "morph_failed"): "statmorph measured fewer "
+    "than 2 images of a side, or the evaluation ran without morphology (older results)",
+    ("copy_pixel", "copy_embedding"): "no training set was given (evaluate --train), or the row "
+    "is real vs real",
 }
 
 
@@ -68,6 +88,7 @@ def trend(metrics: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, float | Non
     """
     if metric not in METRIC_COLUMNS:
         raise ConfigError(f"unknown metric {metric!r}; known: {list(METRIC_COLUMNS)}")
+    metrics = metrics.reindex(columns=[*metrics.columns.difference([metric]), metric])
     means = metrics[metrics["prompt"] == "ALL"]
     ref = means.loc[means["mode"] == "real-vs-real", metric]
     lines = means[means["mode"] != "real-vs-real"][["step", "mode", metric]].rename(
@@ -85,10 +106,59 @@ def prompt_table(metrics: pd.DataFrame, *, checkpoint: str | None = None) -> pd.
         checkpoint = runs.sort_values("step", na_position="first")["checkpoint"].iloc[-1]
     chosen = metrics[(metrics["checkpoint"] == checkpoint) | (metrics["mode"] == "real-vs-real")]
     return (
-        chosen[["prompt", "mode", *METRIC_COLUMNS]]
+        chosen.reindex(columns=["prompt", "mode", *METRIC_COLUMNS])  # older results lack columns
         .sort_values(["prompt", "mode"])
         .reset_index(drop=True)
     )
+
+
+def explain_missing(table: pd.DataFrame) -> list[str]:
+    """One line per group of columns with empty cells in ``table``: which, and why."""
+    lines = []
+    for columns, why in _MISSING.items():
+        present = [c for c in columns if c in table]
+        empty = [c for c in present if table[c].isna().any()]
+        if empty:
+            rows = int(table[empty].isna().any(axis=1).sum())
+            lines.append(f"{', '.join(empty)} empty in {rows} of {len(table)} rows: {why}")
+    return lines
+
+
+def load_physical(folder: str | os.PathLike[str]) -> dict[str, pd.DataFrame]:
+    """The physical judges' tables of an evaluation, where written.
+
+    Returns
+    -------
+    dict
+        Any of ``morphology`` (per image), ``distances`` (per statistic,
+        with intervals) and ``pairs`` (closest generated-training pairs).
+    """
+    names = {"morphology": "morphology", "distances": "morphology_distances",
+             "pairs": "closest_pairs"}  # fmt: skip
+    folder = Path(folder)
+    return {
+        key: pd.read_parquet(folder / f"{name}.parquet")
+        for key, name in names.items()
+        if (folder / f"{name}.parquet").is_file()
+    }
+
+
+def distance_summary(distances: pd.DataFrame, *, checkpoint: str | None = None) -> pd.DataFrame:
+    """Per prompt and mode, each statistic's distance as "d [low-high]"; real vs real included."""
+    runs = distances[distances["mode"] != "real-vs-real"]
+    if checkpoint is None and len(runs):
+        checkpoint = runs["checkpoint"].iloc[-1]
+    chosen = distances[
+        (distances["checkpoint"] == checkpoint) | (distances["mode"] == "real-vs-real")
+    ]
+    cells = chosen.assign(
+        value=[f"{d:.3f} [{lo:.3f}-{hi:.3f}]" for d, lo, hi in
+               zip(chosen["distance"], chosen["low"], chosen["high"], strict=True)]
+    )  # fmt: skip
+    order = list(dict.fromkeys(chosen["statistic"]))
+    wide = cells.pivot_table(index=["prompt", "mode"], columns="statistic", values="value",
+                             aggfunc="first")  # fmt: skip
+    return wide.reindex(columns=order).reset_index()
 
 
 def compose_preset(point: dict[str, Any] | pd.Series) -> dict[str, Any]:

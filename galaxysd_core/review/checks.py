@@ -13,6 +13,7 @@ import pandas as pd
 
 from galaxysd_core.errors import OutsideWorkspaceError
 from galaxysd_core.paths import ASSETS, Workspace, resolve_in_workspace
+from galaxysd_core.review.auth import MIN_PASSPHRASE
 from galaxysd_core.review.errors import (
     BadLabelError,
     ReviewValueError,
@@ -220,3 +221,12 @@ def check_candidate_images(table: pd.DataFrame, workspace: Workspace) -> pd.Data
 def _lines(lines: list[int], shown: int = 10) -> str:
     text = ", ".join(map(str, lines[:shown]))
     return text + (f" and {len(lines) - shown} more" if len(lines) > shown else "")
+
+
+def check_passphrase(passphrase: Any, name: str) -> str:
+    """A passphrase of at least ``MIN_PASSPHRASE`` characters, else ``ReviewValueError``."""
+    if not isinstance(passphrase, str) or len(passphrase) < MIN_PASSPHRASE:
+        raise ReviewValueError(
+            f"the passphrase of {name!r} must have at least {MIN_PASSPHRASE} characters"
+        )
+    return passphrase

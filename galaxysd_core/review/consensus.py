@@ -38,7 +38,8 @@ def tally(
     Parameters
     ----------
     candidates : DataFrame
-        One row per candidate, with a ``candidate_id`` column (others are kept).
+        One row per candidate, with a ``candidate_id`` column (others are kept);
+        an ``admin_label`` column (``"yes"``/``"no"``/None) decides by hand.
     votes : DataFrame
         Current votes with ``candidate_id`` and ``label`` columns.
     panel_size, quorum : int
@@ -64,6 +65,12 @@ def tally(
     out["n_votes"] = out[list(LABELS)].sum(axis=1)
     out["decided"] = out["n_votes"] >= panel_size
     out["accepted"] = out["decided"] & (out["yes"] >= quorum)
+    if "admin_label" in candidates:
+        # An admin's decision overrides the panel's (ReviewStore.retire_candidate).
+        admin = candidates["admin_label"].to_numpy()
+        decided_by_admin = pd.notna(admin)
+        out.loc[decided_by_admin, "decided"] = True
+        out.loc[decided_by_admin, "accepted"] = admin[decided_by_admin] == "yes"
     rest = [c for c in candidates.columns if c != "candidate_id"]
     out = out.join(candidates[rest])
     return out[[*CONSENSUS_COLUMNS, "n_votes", *rest]].reset_index(drop=True)

@@ -1,7 +1,7 @@
 """The review schema as SQLAlchemy 2 models.
 
-Alembic revision ``0001_review`` creates exactly these tables (a test compares
-the two). Timestamps are UTC; SQLite gives them back without a zone, so readers
+Alembic revisions ``0001_review`` and ``0003_review_admin`` create exactly
+these tables (a test compares the two). Timestamps are UTC; SQLite gives them back without a zone, so readers
 go through :func:`as_utc`.
 """
 
@@ -17,6 +17,8 @@ ROLES = ("reviewer", "admin")
 ROUND_STATUSES = ("open", "closed")
 # What a vote_history row records: a first vote, a changed vote, an undo.
 ACTIONS = ("vote", "change", "undo")
+# What an admin may decide a candidate as (Candidate.admin_label).
+ADMIN_LABELS = ("yes", "no")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -57,6 +59,8 @@ class Reviewer(Base):
     role: Mapped[str] = mapped_column(sa.String(16))
     passphrase_hash: Mapped[str] = mapped_column(sa.String(256))
     created_at: Mapped[datetime] = mapped_column(TS)
+    # Revision 0003: a disabled reviewer cannot sign in (their votes stay).
+    disabled_at: Mapped[datetime | None] = mapped_column(TS)
 
 
 class Campaign(Base):
@@ -103,7 +107,12 @@ class Round(Base):
 
 class Candidate(Base):
     __tablename__ = "candidates"
-    __table_args__ = (sa.UniqueConstraint("round_id", "object_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("round_id", "object_id"),
+        sa.CheckConstraint(
+            "admin_label IS NULL OR " + _in("admin_label", ADMIN_LABELS), name="admin_label"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(sa.ForeignKey("rounds.id"), index=True)
@@ -112,6 +121,10 @@ class Candidate(Base):
     dec: Mapped[float | None] = mapped_column(sa.Float)
     image: Mapped[str] = mapped_column(sa.String(1024))
     score: Mapped[float | None] = mapped_column(sa.Float)
+    # Revision 0003: an admin may decide a candidate without waiting for the panel.
+    retired_at: Mapped[datetime | None] = mapped_column(TS)
+    retired_by: Mapped[int | None] = mapped_column(sa.ForeignKey("reviewers.id"))
+    admin_label: Mapped[str | None] = mapped_column(sa.String(8))
 
 
 class Vote(Base):

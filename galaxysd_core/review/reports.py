@@ -49,9 +49,16 @@ class ReportsMixin(StoreBase):
             return {**row._asdict(), "campaign": name.scalar_one()}
 
     def candidates(self, round_id: int) -> pd.DataFrame:
-        """The round's candidates: ``candidate_id, object_id, ra, dec, image, score``."""
+        """The round's candidates: ``candidate_id, object_id, ra, dec, image, score,
+        admin_label`` (an admin's ``yes``/``no`` decision, or None)."""
         query = sa.select(
-            C.c.id.label("candidate_id"), C.c.object_id, C.c.ra, C.c.dec, C.c.image, C.c.score
+            C.c.id.label("candidate_id"),
+            C.c.object_id,
+            C.c.ra,
+            C.c.dec,
+            C.c.image,
+            C.c.score,
+            C.c.admin_label,
         )
         with self.engine.connect() as conn:
             row = self._round(conn, round_id)

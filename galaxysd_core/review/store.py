@@ -37,12 +37,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from galaxysd_core.paths import check_name as check_folder_name
 from galaxysd_core.review import auth
+from galaxysd_core.review.admin import AdminMixin
 from galaxysd_core.review.base import C, H, Me, R, V, frame
 from galaxysd_core.review.checks import (
     REFERENCE_KEYS,
     check_candidate_id,
     check_label,
     check_name,
+    check_passphrase,
     check_positive,
     check_role,
     normalize_objects,
@@ -116,7 +118,7 @@ _VOTE_CONTEXT = (
 )
 
 
-class ReviewStore(ReportsMixin, QuizMixin):
+class ReviewStore(AdminMixin, ReportsMixin, QuizMixin):
     """Reviewers, rounds, candidates and votes, with the consensus rules.
 
     Parameters
@@ -165,11 +167,9 @@ class ReviewStore(ReportsMixin, QuizMixin):
         """
         check_name(name)
         check_role(role)
-        if not isinstance(passphrase, str) or len(passphrase) < auth.MIN_PASSPHRASE:
-            raise ReviewValueError(
-                f"the passphrase of {name!r} must have at least {auth.MIN_PASSPHRASE} characters"
-            )
-        digest = auth.hash_passphrase(passphrase)  # slow on purpose: outside the lock
+        digest = auth.hash_passphrase(
+            check_passphrase(passphrase, name)
+        )  # slow on purpose: outside the lock
         with self._write() as conn:
             self._admin(conn, session)
             if conn.execute(sa.select(Reviewer.id).where(Reviewer.name == name)).first():
@@ -199,12 +199,16 @@ class ReviewStore(ReportsMixin, QuizMixin):
         """
         with self.engine.connect() as conn:
             row = conn.execute(
-                sa.select(Reviewer.id, Reviewer.passphrase_hash).where(Reviewer.name == name)
+                sa.select(Reviewer.id, Reviewer.passphrase_hash, Reviewer.disabled_at).where(
+                    Reviewer.name == name
+                )
             ).first()
         stored = row.passphrase_hash if row is not None else auth.dummy_hash()
         good = isinstance(passphrase, str) and auth.verify_passphrase(passphrase, stored)
         if row is None or not good:
             raise AuthError("wrong reviewer name or passphrase")
+        if row.disabled_at is not None:
+            raise AuthError(f"reviewer {name!r} is disabled: ask an admin")
         token, now = auth.new_token(), self._now()
         with self._write() as conn:
             # Housekeeping: this reviewer's expired sessions are of no use.
@@ -493,6 +497,7 @@ class ReviewStore(ReportsMixin, QuizMixin):
                     n_votes.label("n_votes"),
                 )
                 .where(C.c.round_id == rnd.id, C.c.id.not_in(mine), n_votes < rnd.panel_size)
+                .where(C.c.admin_label.is_(None))  # decided by an admin
                 .order_by(C.c.score.is_(None), key, C.c.id)
                 .limit(0 if rnd.status != "open" else limit)
             )

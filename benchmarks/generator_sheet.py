@@ -1,0 +1,78 @@
+"""A side-by-side sheet: real SDSS cutouts, the mock sky, and each model's images.
+
+Columns are galaxy kinds (spiral, bar, edge-on, round, in-between + dust lane,
+D-ETG); rows are the real SDSS images of that kind (``../shared/reference/
+sdss_gz2``), mock-sky images carrying the kind's tags (a prepared dataset),
+then ``--n`` generated images per model (same seeds for every model). Every
+tile is shown at ``--tile`` px, so a 64 px and a 128 px model compare at one scale.
+
+    python benchmarks/generator_sheet.py --dataset DATASET --model OLD --model NEW --out sheet.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+
+import pandas as pd
+from PIL import Image, ImageDraw
+
+from galaxysd_core.diffusion import generate, load_pipeline
+from galaxysd_core.diffusion.data import read_metadata
+from galaxysd_core.gz2 import table1_prompt
+from galaxysd_core.paths import SHARED_REFERENCE
+
+# kind: (prompt, tags of mock-sky examples, SDSS reference category)
+KINDS = {
+    "spiral (G)": (table1_prompt("G"), ("spiral",), "loosely2spiralarms"),
+    "bar (M)": (table1_prompt("M"), ("bar",), "bar"),
+    "edge-on (C)": (table1_prompt("C"), ("edge_on",), "edgeon_with_bulge"),
+    "round (B)": (table1_prompt("B"), ("completely_round",), "completely_round"),
+    "dust lane (K)": (table1_prompt("K"), ("dust_lane",), "dustlane_earlyspiral"),
+    "D-ETG": ("sdss, {completely round:1.2} galaxy, {dust lane:1.3}", (), "dustlane"),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--model", action="append", required=True)
+    parser.add_argument("--n", type=int, default=2, help="generated rows per model")
+    parser.add_argument("--tile", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    sdss = SHARED_REFERENCE / "sdss_gz2"
+    labels = pd.read_csv(sdss / "labels.csv")
+    records = read_metadata(args.dataset)
+    rng = random.Random(0)
+    columns: list[list[Image.Image]] = []
+    row_names = ["SDSS", "mock sky"]
+    for model in args.model:
+        row_names += [f"{model.rstrip('/').split('/')[-1]} #{i}" for i in range(args.n)]
+    pipes = [load_pipeline(m) for m in args.model]
+    for prompt, tags, category in KINDS.values():
+        real = labels[labels["category"] == category]["file"].tolist()
+        tiles = [Image.open(sdss / real[0]).convert("RGB") if real else Image.new("RGB", (8, 8))]
+        mock = [r for r in records if tags and set(tags) <= set(r.tags)]
+        tiles.append(
+            Image.open(rng.choice(mock).image).convert("RGB") if mock else Image.new("RGB", (8, 8))
+        )
+        for pipe in pipes:
+            tiles += generate(pipe, prompt, n=args.n, seed=1000, steps=args.steps).images
+        columns.append(tiles)
+    t, label_w = args.tile, 150
+    sheet = Image.new("RGB", (label_w + t * len(columns), 20 + t * len(row_names)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for c, name in enumerate(KINDS):
+        draw.text((label_w + c * t + 4, 4), name, fill="black")
+        for r, tile in enumerate(columns[c]):
+            sheet.paste(tile.resize((t, t), Image.LANCZOS), (label_w + c * t, 20 + r * t))
+    for r, name in enumerate(row_names):
+        draw.text((4, 20 + r * t + t // 2), name, fill="black")
+    sheet.save(args.out)
+    print(args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""``galaxysd demo build`` with tiny settings: the v2 recipe end to end in seconds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from galaxysd_core.diffusion.demo import DemoBuildConfig, build_demo
+from galaxysd_core.errors import ConfigError
+
+
+@pytest.mark.slow
+def test_tiny_v2_build_writes_a_loadable_zero_snr_model(tmp_path, mock_sky):
+    from diffusers import StableDiffusionPipeline
+
+    from galaxysd_core.diffusion import generate, load_pipeline
+
+    config = DemoBuildConfig(
+        output_dir=tmp_path / "work",
+        out=tmp_path / "model",
+        sky=mock_sky,
+        preset="tiny",
+        size=64,
+        latent_channels=8,
+        vae_steps=2,
+        vae_batch=2,
+        vae_crop=32,
+        steps=3,
+        batch=2,
+        warmup_steps=1,
+        checkpoint_every=3,
+        tag_weights={"dust_lane": 4.0},
+    )
+    out = build_demo(config)
+    # Loads with plain diffusers, offline, as the contract says.
+    plain = StableDiffusionPipeline.from_pretrained(out, local_files_only=True)
+    assert plain.vae.config.latent_channels == 8 == plain.unet.config.in_channels
+    scheduler = plain.scheduler.config
+    assert scheduler.rescale_betas_zero_snr and scheduler.prediction_type == "v_prediction"
+    assert scheduler.timestep_spacing == "trailing"
+    card = json.loads((out / "galaxysd_model.json").read_text())
+    pairs = card["dust_lane_pairs_by_host"]
+    assert pairs["total"] == sum(v for k, v in pairs.items() if k != "total") > 0
+    made = generate(load_pipeline(out), "sdss, spiral galaxy", n=1, steps=2, guidance_rescale=0.7)
+    assert made.images[0].size == (64, 64)
+    assert made.metadata[0]["guidance_rescale"] == 0.7
+
+
+def test_latent_augmentation_rotates_the_cached_latent(tmp_path, mock_sky):
+    from galaxysd_core.diffusion.batches import TrainingBatches
+    from galaxysd_core.diffusion.finetune import FinetuneConfig
+    from galaxysd_core.diffusion.pipelines import build_pipeline, tiny_components
+    from galaxysd_core.gz2 import PrepareConfig, prepare_dataset
+
+    dataset = prepare_dataset(PrepareConfig.from_sky(mock_sky, out=tmp_path / "ds", seed=0))
+    pipe = build_pipeline(tiny_components(0))
+    config = FinetuneConfig(dataset=dataset, batch=64, augment=8, augment_latents=True)
+    batches = TrainingBatches(config, pipe, 0, tmp_path / "cache")
+    # One encoded variant per image, not eight.
+    assert batches.latents.shape[1] == 1
+    assert (tmp_path / "cache" / "latents-1.pt").is_file()
+    latents, _ = batches.draw(1, 0, torch.device("cpu"))
+    cached = batches.latents[:, 0].float()
+    rotated = [
+        any(torch.equal(z, torch.rot90(c, k, (-2, -1))) for c in cached for k in (1, 2, 3))
+        for z in latents[:8]
+    ]
+    assert any(rotated)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("size", 72, "size must be a multiple of 16"),
+        ("vae_crop", 256, "vae_crop must be a multiple of 8 and <= size"),
+        ("latent_channels", 0, "latent_channels must be >= 1"),
+        ("noise_schedule", "cosine", "noise_schedule must be one of"),
+        ("preset", "huge", "preset must be one of"),
+        ("device", "tpu", "device must be cpu or cuda"),
+    ],
+)
+def test_demo_build_config_names_the_bad_field(field, value, message):
+    with pytest.raises(ConfigError, match=message):
+        DemoBuildConfig(output_dir=".", **{field: value}).validate()
+
+
+def test_gpu_recipe_is_a_valid_demo_build_config():
+    from galaxysd_core.paths import REPO_ROOT
+
+    config = DemoBuildConfig.load(REPO_ROOT / "benchmarks" / "demo_build_gpu.json")
+    assert (config.preset, config.device, config.size) == ("gpu", "cuda", 128)
+    # The same recipe on the CPU (the GPU check sets device "cuda").
+    config.device, config.output_dir = "cpu", "."
+    config.validate()
+
+
+def test_cuda_build_without_a_gpu_says_so(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ConfigError, match="no CUDA GPU"):
+        build_demo(DemoBuildConfig(output_dir=tmp_path, device="cuda"))
+
+
+def test_warm_start_copies_what_fits(tmp_path):
+    from galaxysd_core.diffusion.demo import warm_start
+    from galaxysd_core.diffusion.pipelines import build_pipeline, save_pipeline, tiny_components
+
+    old = save_pipeline(build_pipeline(tiny_components(1)), tmp_path / "old")
+    new = tiny_components(2, latent_channels=8)
+    shares = warm_start(new, old)
+    # Another latent: the UNet's conv_in/conv_out stay fresh, the rest is copied.
+    assert shares["text_encoder"] == 1.0 and 0.9 < shares["unet"] < 1.0
+    old_unet = build_pipeline(tiny_components(1)).unet.state_dict()
+    new_unet = new["unet"].state_dict()
+    assert torch.equal(
+        new_unet["mid_block.resnets.0.conv1.weight"], old_unet["mid_block.resnets.0.conv1.weight"]
+    )
+    assert new_unet["conv_in.weight"].shape[1] == 8
+    with pytest.raises(ConfigError, match="init_from"):
+        warm_start(new, tmp_path / "missing")

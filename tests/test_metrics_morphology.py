@@ -1,0 +1,137 @@
+"""Physical judges on real SDSS images: statmorph statistics and their distances.
+
+Everything is computed for real (statmorph on the 28 reference cutouts of
+``../shared/reference/sdss_gz2``, measured at 64 px): no mocked statistics.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image, ImageFilter
+
+from galaxysd_core.errors import ConfigError
+from galaxysd_core.metrics.morphology import (
+    STATISTICS,
+    distance_table,
+    failure_counts,
+    measure_image,
+    morphology_distance,
+    morphology_table,
+    real_halves,
+    real_scale,
+)
+
+SIZE = 64
+
+
+@pytest.fixture(scope="module")
+def real_files(reference_dir):
+    return sorted((reference_dir / "sdss_gz2").glob("*/*.jpg"))
+
+
+@pytest.fixture(scope="module")
+def real(real_files):
+    return morphology_table(real_files, size=SIZE, workers=2)
+
+
+def _shifted(files, fn):
+    return [fn(Image.open(f).convert("RGB").resize((SIZE, SIZE))) for f in files]
+
+
+def test_real_statistics_are_finite_for_most(real, real_files):
+    assert len(real) == len(real_files)
+    for column in (*STATISTICS, "flag", "sky_level", "sky_noise", "reason"):
+        assert column in real.columns
+    assert real["flag"].dtype == bool
+    ok = real[~real["flag"]]
+    assert len(ok) >= 0.8 * len(real)
+    assert np.isfinite(ok[list(STATISTICS)].to_numpy()).mean() > 0.95
+    # physical ranges: Gini in (0, 1), concentration of galaxies ~1.5-5, M20 negative
+    assert ok["gini"].between(0.2, 0.8).all()
+    assert ok["concentration"].between(1.0, 5.5).all()
+    assert (ok["m20"] < 0).all()
+    assert (real.loc[real["flag"], "reason"] != "").all()
+
+
+def test_rows_follow_input_order_for_paths_and_images(real, real_files):
+    picked = [real_files[3], real_files[0]]
+    table = morphology_table([Image.open(p) for p in picked], size=SIZE, workers=1)
+    expected = real.iloc[[3, 0]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(table, expected)
+
+
+def test_edge_on_is_more_elliptical_than_round(real, real_files):
+    category = [p.parent.name for p in real_files]
+    edge = real["ellipticity"][[c == "dustlane_edgeon" for c in category]]
+    round_ = real["ellipticity"][[c == "completely_round" for c in category]]
+    assert edge.min() > round_.max() + 0.2
+
+
+def test_recoloured_and_blurred_sets_are_farther_than_real_vs_real(real, real_files):
+    a, b = real_halves(real, seed=0)
+    scale = real_scale(real)
+    floor = morphology_distance(a, b, scale=scale)
+    swap = morphology_table(_shifted(real_files, lambda im: Image.merge("RGB", im.split()[::-1])),
+                            workers=1)  # fmt: skip
+    recoloured = morphology_distance(real, swap, scale=scale)
+    assert recoloured["color"] > 3 * floor["color"]
+    assert np.nanmean(list(recoloured.values())) > np.nanmean(list(floor.values()))
+    blur = morphology_table(_shifted(real_files, lambda im: im.filter(ImageFilter.GaussianBlur(3))),
+                            workers=1)  # fmt: skip
+    blurred = morphology_distance(real, blur, scale=scale)
+    for statistic in ("concentration", "r50"):
+        assert blurred[statistic] > floor[statistic]
+    assert np.nanmean(list(blurred.values())) > np.nanmean(list(floor.values()))
+
+
+def test_distance_table_has_intervals_and_identity_is_zero(real):
+    same = morphology_distance(real, real)
+    assert all(v == pytest.approx(0.0, abs=1e-12) for v in same.values())
+    assert set(same) == set(STATISTICS)
+    a, b = real_halves(real, seed=1)
+    table = distance_table(a, b, n_boot=50, seed=0)
+    assert list(table["statistic"]) == [*STATISTICS, "mean"]
+    ok = table.dropna()
+    assert (ok["low"] <= ok["distance"] + 1e-12).all() and (
+        ok["distance"] <= ok["high"] + 1e-12
+    ).all()
+    assert set(a.index).isdisjoint(b.index)
+
+
+def test_failures_are_counted_with_a_reason():
+    blank = Image.new("RGB", (SIZE, SIZE))
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 30, (SIZE, SIZE, 3), np.uint8))
+    table = morphology_table([blank, noise], workers=1)
+    assert table["flag"].all()
+    assert table["reason"].str.startswith("no source").all()
+    counts = failure_counts(table.assign(prompt=["A", "B"]), by="prompt")
+    assert counts["images"].sum() == 2 and set(counts["prompt"]) == {"A", "B"}
+    unreadable = measure_image("/nonexistent.png")
+    assert unreadable["flag"] and unreadable["reason"].startswith("unreadable")
+
+
+def test_bad_arguments_name_the_value():
+    with pytest.raises(ConfigError, match="workers must be >= 1, got 0"):
+        morphology_table([], workers=0)
+    with pytest.raises(ConfigError, match="size must be >= 16 pixels, got 8"):
+        morphology_table([], size=8)
+
+
+def test_cli_measures_a_folder_and_compares_it_with_real(real_files, tmp_path, capsys):
+    from galaxysd_core.cli import main
+
+    images, real = tmp_path / "images", tmp_path / "real"
+    for folder, files in ((images, real_files[:6]), (real, real_files[6:18])):
+        folder.mkdir()
+        for f in files:
+            Image.open(f).convert("RGB").resize((SIZE, SIZE)).save(folder / f"{f.stem}.png")
+    out = tmp_path / "table.csv"
+    args = ["morphology", "--images", str(images), "--real", str(real), "--workers", "1"]
+    assert main([*args, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "6 images" in printed and "real vs real" in printed and "images vs real" in printed
+    table = pd.read_csv(out)
+    assert len(table) == 6 and {"gini", "flag", "path"} <= set(table.columns)
+    assert main(["morphology", "--images", str(tmp_path / "missing")]) == 2
