@@ -23,7 +23,7 @@ from PIL import Image
 from galaxysd_core.diffusion import build_pipeline, save_pipeline, tiny_components
 from galaxysd_core.diffusion.data import encode_latents, read_metadata
 from galaxysd_core.diffusion.finetune import FinetuneConfig, finetune
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 
 
 class Clock(Progress):

@@ -46,8 +46,8 @@ from galaxysd_core.diffusion import (
 )
 from galaxysd_core.diffusion.finetune import FinetuneConfig, finetune
 from galaxysd_core.diffusion.pipelines import sd15_components
-from galaxysd_core.jobs.progress import Progress
 from galaxysd_core.paths import DEMO_MODEL
+from galaxysd_core.progress import Progress
 
 PROMPT = "sdss, spiral galaxy, tightly wound spiral arms"
 

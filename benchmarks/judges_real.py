@@ -41,9 +41,9 @@ import torch
 from PIL import Image
 
 from galaxysd_core.embedding.model import Encoder, embed, load_encoder
+from galaxysd_core.gz2.folders import real_table
 from galaxysd_core.gz2.prompts import DETG_PROMPTS, DETG_TAGS, TABLE1_PROMPTS, TABLE1_TEXT
 from galaxysd_core.metrics.consistency import consistency_per_image
-from galaxysd_core.metrics.evaluate import real_table
 from galaxysd_core.metrics.feature_cnn import DEFAULT_FOLDER, load_feature_cnn
 from galaxysd_core.metrics.features import FEATURES, feature_labels, prompt_answers
 from galaxysd_core.paths import ASSETS, REPO_ROOT, SHARED_REFERENCE

@@ -1,7 +1,11 @@
 """Lazy package exports, so ``galaxysd --help`` and light modules skip torch and pandas.
 
 A package's ``__init__`` lists which sub-module holds each public name; the name
-is imported on first access (PEP 562) and then cached in the package.
+is imported on first access (PEP 562) and then cached in the package::
+
+    __getattr__, __dir__, __all__ = lazy_package(
+        __name__, sampling="Generation generate", config="FinetuneConfig"
+    )
 """
 
 from __future__ import annotations
@@ -37,3 +41,17 @@ def lazy_exports(
         return sorted(set(vars(sys.modules[package])) | set(where))
 
     return __getattr__, __dir__
+
+
+def lazy_package(
+    package: str, **modules: str
+) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+    """:func:`lazy_exports` from ``sub_module="Name other_name ..."`` keywords.
+
+    Returns
+    -------
+    tuple
+        ``(__getattr__, __dir__, __all__)``; ``__all__`` is the sorted names.
+    """
+    where = {name: module for module, names in modules.items() for name in names.split()}
+    return (*lazy_exports(package, where), sorted(where))

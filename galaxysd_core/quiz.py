@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from galaxysd_core.errors import CatalogError, ConfigError
-from galaxysd_core.gz2.tree import ANSWER_BY_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +30,7 @@ N_CHOICES = 4  # four images per round, one generated (as on the authors' page)
 # the paper's 30-50 steps at these image sizes, and a round must not keep a
 # player waiting on a CPU.
 GENERATION_STEPS = 20
-METADATA = "metadata.jsonl"
-TRUTH = "truth.parquet"
+METADATA, TRUTH = "metadata.jsonl", "truth.parquet"  # the two dataset layouts (gz2.folders)
 
 
 @dataclass(frozen=True)
@@ -133,63 +131,16 @@ def load_pool(folder: str | Path) -> list[PoolItem]:
     CatalogError
         If the folder is neither layout or holds no usable image.
     """
-    folder = Path(folder)
-    if (folder / METADATA).is_file():
-        items = _pool_from_metadata(folder)
-    elif (folder / TRUTH).is_file():
-        items = _pool_from_truth(folder)
-    else:
-        raise CatalogError(
-            f"{folder} is not a dataset: expected {METADATA} (prepared dataset) or "
-            f"{TRUTH} (mock sky)"
-        )
-    items = [it for it in items if it.tags and it.path.is_file()]
+    from galaxysd_core.gz2.folders import real_table
+
+    table = real_table(folder)
+    rows = zip(table["path"], table["tags"], strict=True)
+    items = [PoolItem(Path(p), tuple(sorted(t))) for p, t in rows if t and Path(p).is_file()]
     if len(items) < N_CHOICES - 1:
         raise CatalogError(
             f"{folder} has {len(items)} tagged images; a quiz round needs {N_CHOICES - 1}"
         )
     return items
-
-
-def _pool_from_metadata(folder: Path) -> list[PoolItem]:
-    items = []
-    for number, line in enumerate((folder / METADATA).read_text("utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            path = folder / row["file_name"]
-            tags = tuple(sorted(row.get("tags", [])))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise CatalogError(f"{folder / METADATA} line {number} is malformed: {exc}") from exc
-        # A file name may not lead out of the dataset (``../../etc/passwd``).
-        if not path.resolve().is_relative_to(folder.resolve()):
-            raise CatalogError(
-                f"{folder / METADATA} line {number}: file_name {row['file_name']!r} "
-                "points outside the dataset folder"
-            )
-        items.append(PoolItem(path, tags))
-    return items
-
-
-def _pool_from_truth(folder: Path) -> list[PoolItem]:
-    import pandas as pd  # heavy; only needed for mock skies
-
-    truth = pd.read_parquet(folder / TRUTH)
-    if "asset_id" not in truth.columns:
-        raise CatalogError(f"{folder / TRUTH} lacks the asset_id column")
-    tag_columns = {c: ANSWER_BY_PREFIX[c].tag for c in truth.columns if c in ANSWER_BY_PREFIX}
-    if not tag_columns:
-        raise CatalogError(f"{folder / TRUTH} has no GZ2 answer columns")
-    flags = truth[list(tag_columns)].fillna(False).astype(bool)
-    names = [tag_columns[c] for c in flags.columns]
-    return [
-        PoolItem(
-            folder / "images" / f"{asset}.jpg",
-            tuple(sorted(n for n, on in zip(names, row, strict=True) if on)),
-        )
-        for asset, row in zip(truth["asset_id"], flags.itertuples(index=False), strict=True)
-    ]
 
 
 def sample_round(pool: list[PoolItem], *, seed: int) -> QuizRound:

@@ -11,6 +11,7 @@ noise for the generated one (the sky matching of
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import hashlib
 import io
@@ -21,7 +22,7 @@ from typing import Any, ClassVar
 
 from galaxysd_core.config import TaskConfig
 from galaxysd_core.errors import ConfigError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 from galaxysd_core.quiz import (
     GENERATION_STEPS,
     JPEG_QUALITY,
@@ -345,3 +346,18 @@ def _builds(run_dir: Path, folder: Path) -> bool:
         return json.loads((run_dir / "config.json").read_text()).get("pool") == str(folder)
     except (OSError, ValueError):
         return False
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``galaxysd quiz-pool`` (its options derived from :class:`QuizPoolConfig`)."""
+    from galaxysd_core.cli import add_task_command
+
+    add_task_command(subparsers, "quiz-pool", QuizPoolConfig, _quiz_pool)
+
+
+def _quiz_pool(args: argparse.Namespace) -> int:
+    from galaxysd_core.cli import config_from_args, run_with_progress
+
+    folder = run_with_progress(build_pool, config_from_args(QuizPoolConfig, args), "quiz questions")
+    print(f"quiz pool ready: {folder}")
+    return 0

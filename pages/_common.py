@@ -19,8 +19,8 @@ from galaxysd_core.errors import GalaxySDError
 from galaxysd_core.errors import (
     OutsideWorkspaceError as OutsideWorkspaceError,
 )  # pages import it here
-from galaxysd_core.jobs.progress import Progress
 from galaxysd_core.paths import ASSETS, DEMO_MODEL, Workspace, resolve_in_workspace, workspace
+from galaxysd_core.progress import Progress
 
 # The mock sky built in the background on first run (Home page): big enough for
 # quiz rounds and a first look at the Dataset page, small enough for 2 CPU cores.

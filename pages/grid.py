@@ -14,9 +14,9 @@ import streamlit as st
 
 from galaxysd_core import jobs
 from galaxysd_core.diffusion import SCHEDULERS
-from galaxysd_core.diffusion.grid import AXES, GridConfig, grid_runs, heat_table, run_grid
 from galaxysd_core.gz2 import PHRASES
 from galaxysd_core.gz2.prompts import tags_of_prompt
+from galaxysd_core.metrics.grid import AXES, GridConfig, grid_runs, heat_table, run_grid
 from pages import _common as common
 
 DEFAULTS = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from galaxysd_core.classify.config import ClassifierConfig
 from galaxysd_core.classify.experiments import (
     ExperimentConfig,
     _synthetic_images,
@@ -15,26 +16,29 @@ from galaxysd_core.diffusion import build_pipeline, save_pipeline, tiny_componen
 from galaxysd_core.discovery import RoundConfig, run_round
 from galaxysd_core.discovery.simulated import render_stand_ins
 from galaxysd_core.errors import ConfigError, GalaxySDError, ModelFolderError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 
 
 @pytest.mark.parametrize("match_sky", [False, True])
 def test_tiny_disk_experiment_writes_table_beside_paper(mock_sky, tmp_path, match_sky):
     synthetic = tmp_path / "edge_on"
     render_stand_ins(synthetic, n=6, size=64, where="t02_edgeon_a04_yes")
-    cfg = ExperimentConfig(
-        task="disk",
-        sky=str(mock_sky),
-        scale=0.02,  # 200 negatives, 20 positives
-        arms=("baseline", "synthetic"),
-        n_synthetic=300,  # x 0.02 = 6 synthetic positives
-        synthetic_dir=str(synthetic),
-        match_sky=match_sky,
-        arch="tiny",
-        image_size=32,
-        epochs=1,
-        n_boot=50,
-        output_dir=str(tmp_path / "run"),
+    # Flat keys (arch, image_size, epochs) as saved before `classifier` nested them.
+    cfg = ExperimentConfig.from_dict(
+        dict(
+            task="disk",
+            sky=str(mock_sky),
+            scale=0.02,  # 200 negatives, 20 positives
+            arms=("baseline", "synthetic"),
+            n_synthetic=300,  # x 0.02 = 6 synthetic positives
+            synthetic_dir=str(synthetic),
+            match_sky=match_sky,
+            arch="tiny",
+            image_size=32,
+            epochs=1,
+            n_boot=50,
+            output_dir=str(tmp_path / "run"),
+        )
     )
     summary = run_experiment(cfg)
     assert summary["arm"].tolist() == ["baseline", "synthetic"]
@@ -71,7 +75,9 @@ class Recorder(Progress):
 
 def test_synthetic_arm_reports_every_sampler_step_and_reuses_images(tmp_path):
     model = save_pipeline(build_pipeline(tiny_components(0)), tmp_path / "tiny")
-    cfg = ExperimentConfig(task="disk", model=str(model), steps=2, image_size=32)
+    cfg = ExperimentConfig(
+        task="disk", model=str(model), steps=2, classifier=ClassifierConfig(image_size=32)
+    )
     progress = Recorder()
     images = _synthetic_images(cfg, tmp_path / "run", 3, progress)
     assert tuple(images.shape) == (3, 3, 32, 32)

@@ -20,10 +20,10 @@ from galaxysd_core.diffusion import (
     save_pipeline,
     tiny_components,
 )
-from galaxysd_core.diffusion.grid import GridConfig, heat_table, parse_axis, with_weight
 from galaxysd_core.diffusion.history import filter_history, load_history, zip_images
 from galaxysd_core.diffusion.pnginfo import SETTINGS_KEYS, PngSettingsError
 from galaxysd_core.errors import ConfigError, ImageReadError
+from galaxysd_core.metrics.grid import GridConfig, heat_table, parse_axis, with_weight
 
 PROMPT = "sdss, spiral galaxy, {dust lane:1.3}"
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ from galaxysd_core.diffusion import (
     tiny_components,
 )
 from galaxysd_core.errors import Cancelled, ConfigError, ImageReadError, ModelFolderError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 
 PROMPT = "sdss, spiral galaxy, {dust lane:1.3}"
 

@@ -20,7 +20,7 @@ from galaxysd_core.diffusion.data import Record
 from galaxysd_core.diffusion.finetune import FinetuneConfig, finetune
 from galaxysd_core.diffusion.lr_schedule import make_lr_scheduler, one_cycle_factor
 from galaxysd_core.errors import Cancelled, ConfigError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,12 @@ import pytest
 from galaxysd_core.classify.model import ClassifierConfig, GalaxyClassifier
 from galaxysd_core.discovery import RoundConfig, run_round
 from galaxysd_core.discovery.campaign import CampaignError
-from galaxysd_core.discovery.catalog import catalog_items, read_truth
 from galaxysd_core.discovery.results import export_catalogue, final_catalogue, round_report
 from galaxysd_core.discovery.scoring import read_scores, score_catalog
 from galaxysd_core.discovery.simulated import SimulatedPanel, render_stand_ins
 from galaxysd_core.errors import Cancelled, CatalogError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.gz2.folders import catalog_items, read_truth
+from galaxysd_core.progress import Progress
 
 
 class StopAfter(Progress):
@@ -36,7 +36,7 @@ class StopAfter(Progress):
 @pytest.fixture(scope="module")
 def tiny_clf(tmp_path_factory):
     folder = tmp_path_factory.mktemp("clf") / "clf"
-    cfg = ClassifierConfig(depths=(1, 1), hidden_sizes=(8, 16), embedding_size=8, image_size=32)
+    cfg = ClassifierConfig(arch="tiny", image_size=32)
     GalaxyClassifier(cfg).save(folder)
     return folder
 
@@ -72,7 +72,7 @@ def test_scoring_with_two_processes_matches_one(mock_sky, tiny_clf, tmp_path):
     items.to_parquet(tmp_path / "items.parquet")
     one = score_catalog(tiny_clf, items, tmp_path / "one", chunk_size=8)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-    cmd += ["-m", "galaxysd_core.discovery.score_cli", str(tiny_clf)]
+    cmd += ["-m", "galaxysd_core.cli", "discover", "score", str(tiny_clf)]
     cmd += [str(tmp_path / "items.parquet"), str(tmp_path / "two"), "--chunk-size", "8"]
     subprocess.run(cmd, check=True, capture_output=True, timeout=300)
     two = read_scores(tmp_path / "two")
@@ -92,10 +92,7 @@ def test_two_round_campaign_with_simulated_panel(ws, mock_sky, tmp_path):
         n_negatives=60,
         top_k=8,
         min_score=0.0,
-        arch="tiny",
-        image_size=32,
-        epochs=2,
-        lr=3e-3,
+        classifier=ClassifierConfig(arch="tiny", image_size=32, epochs=2, lr=3e-3),
         chunk_size=128,
     )
     state0 = run_round(cfg)
@@ -144,8 +141,8 @@ def test_round_cut_off_after_opening_its_review_reuses_that_review(ws, mock_sky,
     synthetic = tmp_path / "synthetic"
     render_stand_ins(synthetic, n=6, size=64)
     cfg = RoundConfig(campaign="cut", sky=str(mock_sky), synthetic_dir=str(synthetic),
-                      n_synthetic=6, n_negatives=40, top_k=5, min_score=0.0, arch="tiny",
-                      image_size=32, epochs=1, chunk_size=256)  # fmt: skip
+                      n_synthetic=6, n_negatives=40, top_k=5, min_score=0.0, chunk_size=256,
+                      classifier=ClassifierConfig(arch="tiny", image_size=32, epochs=1))  # fmt: skip
     state = run_round(cfg)
     # As if the process died after the review round opened, before round.json.
     (ws.campaigns / "cut" / "round-0" / "round.json").unlink()

@@ -13,8 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from galaxysd_core.classify.experiments import summarise
 from galaxysd_core.db import database_url
-from galaxysd_core.discovery.catalog import catalog_items, read_truth
 from galaxysd_core.discovery.simulated import SimulatedPanel
+from galaxysd_core.gz2.folders import catalog_items, read_truth
 from galaxysd_core.review import ReviewStore
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,13 +13,13 @@ from PIL import Image
 
 from galaxysd_core.cli import main
 from galaxysd_core.diffusion import build_pipeline, save_pipeline, tiny_components
+from galaxysd_core.diffusion.batched import generate_into
 from galaxysd_core.discovery import RoundConfig
 from galaxysd_core.discovery.campaign import _generate
-from galaxysd_core.discovery.catalog import catalog_items, read_truth
 from galaxysd_core.discovery.simulated import simulate_votes
-from galaxysd_core.discovery.synthetic import generate_into
 from galaxysd_core.errors import Cancelled
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.gz2.folders import catalog_items, read_truth
+from galaxysd_core.progress import Progress
 from galaxysd_core.review import ReviewStore
 
 PROMPT = "sdss, {completely round:1.2} galaxy, {dust lane:1.3}"

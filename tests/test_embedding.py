@@ -22,7 +22,7 @@ from galaxysd_core.embedding.model import (
 )
 from galaxysd_core.embedding.train import train_simclr
 from galaxysd_core.errors import Cancelled, ConfigError, ImageReadError, ModelFolderError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 
 TINY = {"image_size": 32, "depths": (1, 1), "hidden_sizes": (8, 16), "embedding_size": 8}
 
@@ -104,7 +104,7 @@ def test_bad_inputs(image_folder, tmp_path):
 def test_tag_frame_prefers_answer_columns():
     import pandas as pd
 
-    from galaxysd_core.embedding.probe import tag_frame
+    from galaxysd_core.gz2.folders import tag_frame
 
     truth = pd.DataFrame(
         {

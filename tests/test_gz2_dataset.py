@@ -16,7 +16,7 @@ from galaxysd_core.gz2.catalog import normalise_catalog
 from galaxysd_core.gz2.cli import register
 from galaxysd_core.gz2.dataset import balance, label_catalog, select
 from galaxysd_core.gz2.tree import ANSWERS
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 
 SLICE = "gz2_catalog/willett2013_table5_first2000.csv.gz"
 ODD = "t06_odd_a14_yes"

@@ -19,8 +19,8 @@ NEEDED = {
     "evaluate": {"run": "runs/x"},
     "simclr": {"data": "sky/x"},
     "demo-build": {"out": "m"},
-    "grid": {"prompt": "sdss, spiral galaxy", "x": "guidance=3,7", "y": "seed=0,1"},
-    "quiz-pool": {"dataset": "datasets/x"},
+    "grid": {"prompt": "sdss, spiral galaxy", "x": "seed=0,1"},
+    "quiz-pool": {"model": "m", "dataset": "d"},
 }
 
 

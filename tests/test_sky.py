@@ -14,7 +14,7 @@ from PIL import Image
 from galaxysd_core.cli import main
 from galaxysd_core.errors import Cancelled, ConfigError, GalaxySDError
 from galaxysd_core.gz2.tree import ANSWER_BY_TAG, ANSWERS, TASKS, answers_of
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 from galaxysd_core.sky import SkyConfig, SkyOutputError, build_sky, sample_morphology
 from galaxysd_core.sky.build import add_identifiers, choose_known_detg
 from galaxysd_core.sky.config import SKY_VERSION

@@ -22,21 +22,29 @@ import numpy as np
 import pandas as pd
 
 from galaxysd_core.atomic import atomic_write_text
+from galaxysd_core.classify.config import ARCHS, ARMS, TASKS, ExperimentConfig
 from galaxysd_core.classify.metrics import bootstrap_metrics
-from galaxysd_core.config import TaskConfig
-from galaxysd_core.errors import CatalogError, ConfigError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.errors import CatalogError
+from galaxysd_core.progress import Progress
 
 log = logging.getLogger(__name__)
+# ARCHS, ARMS, TASKS and ExperimentConfig live in .config; named here too for
+# the callers that import them from this module.
+__all__ = [
+    "ARCHS",
+    "ARMS",
+    "PAPER",
+    "PROMPTS",
+    "TASKS",
+    "ExperimentConfig",
+    "display_table",
+    "draw_sample",
+    "paper_table",
+    "positive_labels",
+    "run_experiment",
+    "summarise",
+]
 
-#: Task -> (GZ2 tag of the positive class or None for D-ETG, positive fraction).
-TASKS: dict[str, tuple[str | None, float]] = {
-    "spiral": ("spiral", 0.43),
-    "disk": ("edge_on", 0.09),
-    "bar": ("bar", 0.10),
-    "bulge": ("obvious_bulge", 0.07),
-    "detg": (None, 1 / 101),  # 1 positive per 100 negatives (Table 3)
-}
 #: Default prompt of the synthetic arm per task (Table 1 phrasing; Fig. 7 for D-ETG).
 PROMPTS: dict[str, str] = {
     "spiral": "sdss, spiral galaxy",
@@ -45,7 +53,6 @@ PROMPTS: dict[str, str] = {
     "bulge": "sdss, spiral galaxy, obvious bulge prominence",
     "detg": "sdss, {completely round:1.2} galaxy, {dust lane:1.3}",
 }
-ARMS = ("baseline", "focal", "synthetic")
 #: Tables 2 and 3 of the paper: (purity, completeness, F1); "synthetic" is "ours".
 PAPER: dict[tuple[str, str], tuple[float, float, float]] = {
     ("spiral", "baseline"): (0.67, 0.45, 0.54),
@@ -64,83 +71,6 @@ PAPER: dict[tuple[str, str], tuple[float, float, float]] = {
     ("detg", "focal"): (0.48, 0.16, 0.24),
     ("detg", "synthetic"): (0.74, 0.60, 0.66),
 }
-
-
-@dataclasses.dataclass
-class ExperimentConfig(TaskConfig):
-    """One Table 2/3 experiment: a task, its arms, several seeds.
-
-    Sizes are the paper's (10,000 negatives) times ``scale``; positives follow
-    ``positive_fraction`` (default: the paper's for the task). ``synthetic_dir``
-    replaces generation with ready-made images (e.g. from the Compose page).
-    ``match_sky`` (beyond the paper) gives the synthetic positives the sky
-    level, noise and JPEG coding of each seed's real training images
-    (:func:`~galaxysd_core.classify.skymatch.match_sky`).
-    """
-
-    kind = "classify-experiment"
-
-    task: str = "detg"
-    sky: str | None = None  # catalogue folder with truth.parquet; default: workspace sky/default
-    scale: float = 0.05
-    n_negatives: int = 10000
-    positive_fraction: float | None = None
-    arms: tuple[str, ...] = ARMS
-    n_synthetic: int = 2000  # synthetic positives at scale 1 (times scale)
-    model: str | None = None  # diffusion model; default: the demo model
-    prompt: str | None = None  # default: PROMPTS[task]
-    synthetic_dir: str | None = None
-    match_sky: bool = False
-    steps: int = 30
-    guidance: float = 7.0
-    seeds: tuple[int, ...] = (0,)
-    arch: str = "resnet18"
-    image_size: int = 64
-    epochs: int = 10
-    patience: int = 3
-    lr: float = 1e-4
-    batch_size: int = 32
-    focal_alpha: float = 0.25
-    focal_gamma: float = 2.0
-    n_boot: int = 1000
-    output_dir: str | None = None
-    resume: str | None = None
-
-    def validate(self) -> None:
-        """Raise ``ConfigError`` naming the bad field and value."""
-        from galaxysd_core.discovery.config import ARCHS
-
-        name = type(self).__name__
-        if self.task not in TASKS:
-            raise ConfigError(f"{name}.task: {self.task!r} is not one of {sorted(TASKS)}")
-        bad = [a for a in self.arms if a not in ARMS]
-        if bad or not self.arms:
-            raise ConfigError(
-                f"{name}.arms: {list(self.arms)} must be a non-empty subset of {ARMS}"
-            )
-        if not 0 < self.scale <= 10:
-            raise ConfigError(f"{name}.scale: must be in (0, 10], got {self.scale}")
-        if self.positive_fraction is not None and not 0 < self.positive_fraction < 1:
-            raise ConfigError(
-                f"{name}.positive_fraction: must be in (0, 1), got {self.positive_fraction}"
-            )
-        if self.arch not in ARCHS:
-            raise ConfigError(f"{name}.arch: {self.arch!r} is not one of {sorted(ARCHS)}")
-        if not self.seeds:
-            raise ConfigError(f"{name}.seeds: give at least one seed")
-        for field in ("n_negatives", "n_synthetic", "epochs", "batch_size", "n_boot", "steps"):
-            if getattr(self, field) < 1:
-                raise ConfigError(f"{name}.{field}: must be >= 1, got {getattr(self, field)}")
-
-    def sizes(self) -> tuple[int, int, int]:
-        """``(negatives, positives, synthetic)`` after scaling."""
-        frac = self.positive_fraction or TASKS[self.task][1]
-        neg = max(10, round(self.n_negatives * self.scale))
-        return (
-            neg,
-            max(2, round(neg * frac / (1 - frac))),
-            max(1, round(self.n_synthetic * self.scale)),
-        )
 
 
 def positive_labels(truth: pd.DataFrame, task: str) -> pd.Series:
@@ -170,12 +100,12 @@ def draw_sample(labels: pd.Series, n_neg: int, n_pos: int, *, seed: int) -> pd.S
 def _synthetic_images(config: ExperimentConfig, out: Path, n: int, progress: Progress):
     """The synthetic arm's ``n`` positives: ready-made, or generated batch by batch
     into ``out/synthetic`` (resumed on a rerun, every sampler step reported)."""
-    from galaxysd_core.classify.images import image_files, load_images
+    from galaxysd_core.images import image_files, load_images
 
     if config.synthetic_dir:
         files = image_files(config.synthetic_dir)[:n]
     else:
-        from galaxysd_core.discovery.synthetic import generate_into
+        from galaxysd_core.diffusion.batched import generate_into
         from galaxysd_core.paths import DEMO_MODEL
 
         prompt = config.prompt or PROMPTS[config.task]
@@ -192,7 +122,7 @@ def _synthetic_images(config: ExperimentConfig, out: Path, n: int, progress: Pro
         )
     if not files:
         raise CatalogError("no synthetic image for the synthetic arm")
-    return load_images(files, config.image_size)[0]
+    return load_images(files, config.classifier.image_size)[0]
 
 
 def run_experiment(config: ExperimentConfig, *, progress: Progress | None = None) -> pd.DataFrame:
@@ -206,15 +136,14 @@ def run_experiment(config: ExperimentConfig, *, progress: Progress | None = None
     """
     import torch
 
-    from galaxysd_core.classify.images import load_images
-    from galaxysd_core.classify.model import ClassifierConfig, split_validation, train_classifier
+    from galaxysd_core.classify.model import split_validation, train_classifier
     from galaxysd_core.classify.skymatch import match_sky
-    from galaxysd_core.discovery.catalog import catalog_items, read_truth
-    from galaxysd_core.discovery.config import ARCHS
+    from galaxysd_core.gz2.folders import catalog_items, read_truth
+    from galaxysd_core.images import load_images
     from galaxysd_core.paths import workspace
 
     progress = progress or Progress()
-    config.validate()
+    config.validate_all()
     sky = Path(config.sky) if config.sky else workspace().sky / "default"
     out = Path(config.output_dir) if config.output_dir else workspace().runs / "classify-experiment"
     out.mkdir(parents=True, exist_ok=True)
@@ -227,12 +156,13 @@ def run_experiment(config: ExperimentConfig, *, progress: Progress | None = None
     synthetic = None
     if "synthetic" in config.arms:
         synthetic = _synthetic_images(config, out, n_syn, progress)
-    arch = ARCHS[config.arch]
     rows, pooled = [], {arm: ([], []) for arm in config.arms}
     total, step = len(config.seeds) * len(config.arms), 0
     for seed in config.seeds:
         sample = draw_sample(labels, n_neg, n_pos, seed=seed)
-        images, _ = load_images(items.loc[sample.index, "path"].tolist(), config.image_size)
+        images, _ = load_images(
+            items.loc[sample.index, "path"].tolist(), config.classifier.image_size
+        )
         y = sample.to_numpy()
         # 90/10 train/test, then 10 % of train for validation (Sec. 4.2).
         train_idx, test_idx = split_validation(y, 0.1, seed=seed)
@@ -246,18 +176,11 @@ def run_experiment(config: ExperimentConfig, *, progress: Progress | None = None
             if arm == "synthetic":
                 x_fit = torch.cat([x_fit, added])
                 y_fit = np.concatenate([y_fit, np.ones(len(added), dtype=bool)])
-            cfg = ClassifierConfig(
-                image_size=config.image_size,
-                depths=tuple(arch["depths"]),
-                hidden_sizes=tuple(arch["hidden_sizes"]),
-                embedding_size=int(arch["embedding_size"]),
+            cfg = dataclasses.replace(
+                config.classifier,
                 loss="focal" if arm == "focal" else "bce",
                 alpha=config.focal_alpha,
                 gamma=config.focal_gamma,
-                lr=config.lr,
-                batch_size=config.batch_size,
-                epochs=config.epochs,
-                patience=config.patience,
                 seed=seed,
             )
             clf = train_classifier(

@@ -12,7 +12,6 @@ with positives at 1:100 a fixed 0.5 cut would almost never say "yes".
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import logging
 import os
@@ -27,10 +26,11 @@ from transformers import ResNetConfig, ResNetForImageClassification
 from galaxysd_core import __version__
 from galaxysd_core.atomic import atomic_dir
 from galaxysd_core.classify.augment import random_affine
+from galaxysd_core.classify.config import ClassifierConfig
 from galaxysd_core.classify.losses import bce_loss, focal_loss
 from galaxysd_core.classify.metrics import best_f1_threshold
 from galaxysd_core.errors import ConfigError, ModelFolderError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -38,48 +38,6 @@ WEIGHTS_FILE = "model.safetensors"
 META_FILE = "classifier.json"
 # Pixel scaling: uint8 -> [0, 1] -> roughly zero mean, unit spread for dark sky images.
 _MEAN, _STD = 0.2, 0.25
-
-
-@dataclasses.dataclass
-class ClassifierConfig:
-    """Architecture and training settings of the binary classifier.
-
-    Defaults are the paper's ResNet-18 (Sec. 4.2) at a CPU-friendly 64x64.
-    Tests shrink ``depths``/``hidden_sizes``.
-    """
-
-    image_size: int = 64
-    depths: tuple[int, ...] = (2, 2, 2, 2)
-    hidden_sizes: tuple[int, ...] = (64, 128, 256, 512)
-    embedding_size: int = 64
-    loss: str = "bce"  # "bce" or "focal"
-    alpha: float | None = 0.25  # focal loss weight of positives (None: unweighted)
-    gamma: float = 2.0
-    lr: float = 1e-4
-    batch_size: int = 32
-    epochs: int = 20
-    patience: int = 3
-    augment: bool = True
-    seed: int = 0
-    pretrained: str | None = None  # local safetensors file of ResNet weights
-
-    def validate(self) -> None:
-        """Raise ``ConfigError`` naming a bad value."""
-        if self.loss not in ("bce", "focal"):
-            raise ConfigError(f"loss must be 'bce' or 'focal', got {self.loss!r}")
-        if len(self.depths) != len(self.hidden_sizes):
-            raise ConfigError(
-                f"depths {self.depths} and hidden_sizes {self.hidden_sizes} differ in length"
-            )
-        for name in ("image_size", "batch_size", "epochs", "embedding_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.image_size < 16:
-            raise ConfigError(f"image_size must be >= 16, got {self.image_size}")
-        if self.lr <= 0:
-            raise ConfigError(f"lr must be > 0, got {self.lr}")
-        if self.pretrained is not None and not Path(self.pretrained).is_file():
-            raise ConfigError(f"pretrained weights file not found: {self.pretrained}")
 
 
 def _resnet(config: ClassifierConfig) -> ResNetForImageClassification:
@@ -172,10 +130,7 @@ class GalaxyClassifier:
             state = {k: v.contiguous() for k, v in self.model.state_dict().items()}
             save_file(state, str(tmp / WEIGHTS_FILE))
             meta = {
-                "config": {
-                    k: (list(v) if isinstance(v, tuple) else v)
-                    for k, v in dataclasses.asdict(self.config).items()
-                },
+                "config": self.config.to_dict(),
                 "threshold": self.threshold,
                 "info": self.info,
                 "version": __version__,
@@ -198,46 +153,15 @@ class GalaxyClassifier:
             raise ModelFolderError(f"{folder} is not a saved classifier (needs {META_FILE})")
         meta = json.loads(meta_path.read_text())
         raw = dict(meta["config"], pretrained=None)
-        raw["depths"] = tuple(raw["depths"])
-        raw["hidden_sizes"] = tuple(raw["hidden_sizes"])
-        clf = cls(ClassifierConfig(**raw), threshold=float(meta["threshold"]), info=meta["info"])
+        if "depths" in raw:  # saved before ClassifierConfig named its architecture
+            raw["arch"] = ClassifierConfig.arch_of(raw.pop("depths"), raw.pop("hidden_sizes"))
+            raw.pop("embedding_size", None)
+        config = ClassifierConfig.from_dict(raw)
+        clf = cls(config, threshold=float(meta["threshold"]), info=meta["info"])
         clf.model.load_state_dict(load_file(str(weights)))
         clf.model.to(memory_format=torch.channels_last)
         clf.model.eval()
         return clf
-
-
-@torch.no_grad()
-def fuse_batchnorm(clf: GalaxyClassifier) -> GalaxyClassifier:
-    """Fold every BatchNorm into the convolution before it, for scoring only.
-
-    In eval mode BatchNorm is a per-channel affine map, so it can be folded
-    into the preceding convolution's weights and bias: same outputs, one
-    memory pass less per layer. The result must not be trained further.
-    """
-    for module in clf.model.modules():
-        conv = getattr(module, "convolution", None)
-        norm = getattr(module, "normalization", None)
-        if not isinstance(conv, torch.nn.Conv2d) or not isinstance(norm, torch.nn.BatchNorm2d):
-            continue
-        scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
-        fused = torch.nn.Conv2d(
-            conv.in_channels,
-            conv.out_channels,
-            conv.kernel_size,
-            stride=conv.stride,
-            padding=conv.padding,
-            dilation=conv.dilation,
-            groups=conv.groups,
-            bias=True,
-        )
-        fused.weight.copy_(conv.weight * scale[:, None, None, None])
-        bias = conv.bias if conv.bias is not None else torch.zeros_like(norm.running_mean)
-        fused.bias.copy_(norm.bias + (bias - norm.running_mean) * scale)
-        module.convolution = fused.to(memory_format=torch.channels_last)
-        module.normalization = torch.nn.Identity()
-    clf.model.eval()
-    return clf
 
 
 class _Logits(torch.nn.Module):

@@ -5,36 +5,25 @@ Names are imported lazily so ``galaxysd --help`` does not load torch and diffuse
 - :mod:`.pipelines` ``load_pipeline``, ``tiny_components``, ``build_pipeline``,
   ``save_pipeline``, ``make_scheduler``, ``SCHEDULERS``
 - :mod:`.sampling` ``generate``, ``Generation``
+- :mod:`.config` ``FinetuneConfig``, ``DemoBuildConfig``, ``GenerateConfig``
 - :mod:`.pnginfo` ``read_png_settings`` (ours and A1111's), ``write_images``
-- :mod:`.finetune` ``FinetuneConfig`` (the loop: ``galaxysd_core.diffusion.finetune.finetune``)
+- :mod:`.finetune` the loop (``galaxysd_core.diffusion.finetune.finetune``)
   with :mod:`.batches` (``TrainingBatches``) and :mod:`.lr_schedule` (``make_lr_scheduler``)
-- :mod:`.demo` ``DemoBuildConfig``, ``build_demo``
-- :mod:`.grid` ``GridConfig``, ``run_grid`` (the X/Y grid scored per cell)
+- :mod:`.demo` ``build_demo``
 - :mod:`.live` the live preview; :mod:`.history` what a workspace generated
-- :mod:`.compose` the Compose page's tag picker; :mod:`.report` sheet + brightness
+- :mod:`.batched` ``generate_into``: many images of one prompt, batch by batch, resumable
+- :mod:`.compose` the Compose page's tag picker helpers; :mod:`.report` sheet + brightness
 """
 
 from __future__ import annotations
 
-from galaxysd_core._lazy import lazy_exports
+from galaxysd_core._lazy import lazy_package
 
-_EXPORTS: dict[str, str] = {
-    "SCHEDULERS": "pipelines",
-    "build_pipeline": "pipelines",
-    "load_pipeline": "pipelines",
-    "make_scheduler": "pipelines",
-    "save_pipeline": "pipelines",
-    "tiny_components": "pipelines",
-    "Generation": "sampling",
-    "generate": "sampling",
-    "read_png_settings": "pnginfo",
-    "write_images": "pnginfo",
-    "FinetuneConfig": "finetune",
-    "DemoBuildConfig": "demo",
-    "GridConfig": "grid",
-    "run_grid": "grid",
-    "build_demo": "demo",
-}
-__all__ = sorted(_EXPORTS)
-
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, __all__ = lazy_package(
+    __name__,
+    pipelines="SCHEDULERS build_pipeline load_pipeline make_scheduler save_pipeline tiny_components",
+    sampling="Generation generate",
+    pnginfo="read_png_settings write_images",
+    config="FinetuneConfig DemoBuildConfig GenerateConfig",
+    demo="build_demo",
+)

@@ -11,11 +11,11 @@ import random
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from galaxysd_core.diffusion.config import FinetuneConfig
 from galaxysd_core.diffusion.data import (
     Record,
     dihedral,
@@ -25,9 +25,6 @@ from galaxysd_core.diffusion.data import (
     shuffle_phrases,
 )
 from galaxysd_core.errors import ConfigError
-
-if TYPE_CHECKING:
-    from galaxysd_core.diffusion.finetune import FinetuneConfig
 
 log = logging.getLogger(__name__)
 

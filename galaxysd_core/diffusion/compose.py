@@ -1,11 +1,7 @@
-"""What the Compose page needs from the core: valid tag choices along the GZ2 tree,
-the weighted prompt of a choice, how a prompt was read, and real images carrying
-the same tags (the reference a generation may start from).
-
-The picker walks the GZ2 decision tree (Willett et al. 2013, Table 2) so only
-valid combinations can be built: arm winding and count only under "spiral",
-bulge shape only under "edge-on", roundness only under "smooth". T06 ("anything
-odd?") is implied by picking a T08 odd feature.
+"""What the Compose page needs from the core: valid tag choices along the GZ2 tree
+(the picker, :mod:`galaxysd_core.gz2.picker`), the weighted prompt of a choice, how
+a prompt was read, and real images carrying the same tags (the reference a
+generation may start from).
 """
 
 from __future__ import annotations
@@ -16,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from galaxysd_core.gz2.tree import ANSWER_BY_TAG, TASKS, answers_of
+from galaxysd_core.errors import ConfigError
+from galaxysd_core.gz2.picker import chosen_tags, picker_tasks, task_options, task_question
+from galaxysd_core.gz2.tree import TASKS
 
 __all__ = [
     "DEFAULT_SETTINGS",
@@ -52,64 +50,6 @@ DEFAULT_SETTINGS: dict[str, float | int | str] = {
 REFERENCE_MODES = ("none", "random with the same tags", "pick one", "sent image")
 #: Tokens a prompt may use: the text encoder's 77-token window less BOS and EOS.
 MAX_TOKENS = 75
-
-#: Where the walk goes when a task is left open ("any"): the next task that
-#: every answer of it shares, or the task after the branch it would open.
-_NEXT_IF_OPEN: dict[str, str | None] = {
-    "t01": "t08",
-    "t02": "t08",
-    "t03": "t04",
-    "t04": "t05",
-    "t05": "t08",
-    "t07": "t08",
-    "t09": "t08",
-    "t10": "t11",
-    "t11": "t05",
-    "t08": None,
-}
-#: Answers the picker hides: no phrase in prompts, or not a galaxy (Sec. 3).
-_HIDDEN = {"star_or_artifact", "odd", "not_odd"}
-
-
-def picker_tasks(choices: Mapping[str, str | None]) -> list[str]:
-    """The tasks to show, in tree order, given the answers chosen so far.
-
-    Parameters
-    ----------
-    choices : mapping of task id -> tag or None
-        The current answer of each task (None or missing: left open).
-
-    Returns
-    -------
-    list of str
-        Task ids from ``t01`` along the chosen path; ``t06`` is skipped (its
-        "odd" answer is implied by a ``t08`` pick).
-    """
-    shown, task = [], "t01"
-    while task is not None and task not in shown:
-        shown.append(task)
-        tag = choices.get(task)
-        if tag is None:
-            task = _NEXT_IF_OPEN[task]
-        else:
-            nxt = ANSWER_BY_TAG[tag].next_task
-            task = "t08" if nxt == "t06" else nxt
-    return shown
-
-
-def task_options(task: str) -> list[str]:
-    """The tags a user can pick for a task (hidden answers removed)."""
-    return [a.tag for a in answers_of(task) if a.tag not in _HIDDEN]
-
-
-def task_question(task: str) -> str:
-    """The volunteers' question of a task."""
-    return TASKS[task].question
-
-
-def chosen_tags(choices: Mapping[str, str | None]) -> list[str]:
-    """The picked tags along the shown path (answers of hidden branches dropped)."""
-    return [t for task in picker_tasks(choices) if (t := choices.get(task))]
 
 
 def prompt_for_choice(tags: Sequence[str], weights: Mapping[str, float] | None = None) -> str:
@@ -226,7 +166,7 @@ def choose_reference(
         For a mode not in :data:`REFERENCE_MODES`.
     """
     if mode not in REFERENCE_MODES:
-        raise ValueError(f"unknown reference mode {mode!r}; use one of {REFERENCE_MODES}")
+        raise ConfigError(f"unknown reference mode {mode!r}; use one of {REFERENCE_MODES}")
     if mode == "sent image":
         return picked
     if mode == "none" or not matches:

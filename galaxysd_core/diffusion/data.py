@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from galaxysd_core.errors import ConfigError, ImageReadError
+from galaxysd_core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -69,17 +69,12 @@ def load_image(path: str | os.PathLike[str], *, size: int | None = None) -> torc
     ImageReadError
         If the file is missing or cannot be decoded.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    try:
-        with Image.open(path) as img:
-            img = img.convert("RGB")
-            if size is not None and img.size != (size, size):
-                img = img.resize((size, size), Image.Resampling.BICUBIC)
-            array = np.asarray(img, dtype=np.float32)
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise ImageReadError(f"cannot read image {path}: {exc}") from exc
-    return torch.from_numpy(array).permute(2, 0, 1) / 127.5 - 1.0
+    from galaxysd_core.images import read_image
+
+    array = read_image(path, size, resample=Image.Resampling.BICUBIC, draft=False)
+    return torch.from_numpy(array.astype(np.float32)).permute(2, 0, 1) / 127.5 - 1.0
 
 
 def dihedral(images: torch.Tensor, k: int) -> torch.Tensor:

@@ -23,161 +23,26 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
 
 import torch
 
 from galaxysd_core.atomic import atomic_dir, atomic_write_json
-from galaxysd_core.config import TaskConfig
+from galaxysd_core.diffusion.config import DemoBuildConfig, FinetuneConfig
 from galaxysd_core.diffusion.data import dihedral, load_image, read_metadata
-from galaxysd_core.diffusion.finetune import FinetuneConfig, finetune
+from galaxysd_core.diffusion.finetune import finetune
 from galaxysd_core.diffusion.pipelines import (
-    NOISE_SCHEDULES,
-    PRESETS,
     build_pipeline,
     load_pipeline,
     save_pipeline,
     tiny_components,
 )
 from galaxysd_core.errors import ConfigError
-from galaxysd_core.jobs.progress import Progress
-from galaxysd_core.paths import DEMO_MODEL, REPO_ROOT
+from galaxysd_core.paths import REPO_ROOT, workspace
+from galaxysd_core.progress import Progress, run_folder
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class DemoBuildConfig(TaskConfig):
-    """Settings of the demo-model build (defaults: the bundled model's).
-
-    Attributes
-    ----------
-    output_dir : Path or None
-        Working folder for the stages (the job's run folder).
-    resume : str or None
-        ``"latest"`` continues every stage from what ``output_dir`` holds.
-    out : Path
-        Where the finished model goes (default ``assets/demo-model``).
-    sky : Path or None
-        An existing mock sky to train on instead of building one.
-    n, seed : int
-        Galaxies in the mock sky and the seed of everything.
-    preset : str
-        Model sizes (``galaxysd_core.diffusion.pipelines.PRESETS``).
-    size : int
-        Side of the mock sky's images and of the generated images.
-    latent_channels : int
-        VAE latent channels (16 keeps thin dust lanes and sky noise; SD-1.5 has 4).
-    noise_schedule : {"zero_snr", "sd15"}
-        ``pipelines.NOISE_SCHEDULES``: zero terminal SNR with v prediction and
-        trailing timesteps (Lin et al. 2023), or SD-1.5's.
-    vae_steps, vae_batch, vae_crop : int
-        VAE stage: steps, batch, crop side (the VAE is fully convolutional).
-    vae_lr, vae_kl : float
-        VAE learning rate and KL weight.
-    steps, batch, lr, warmup_steps, checkpoint_every : int / float
-        UNet + text encoder stage (see ``FinetuneConfig``).
-    min_snr_gamma : float
-    tag_weights : dict of str to float
-        Draw weight of pairs carrying a tag (``FinetuneConfig.tag_weights``):
-        rare tags such as ``dust_lane`` are seen more often.
-    augment : int
-        Rotations/flips of each image (1, 2, 4 or 8), applied to its cached
-        latent (``FinetuneConfig.augment_latents``).
-    device : str
-        Where the VAE stages run (``"cpu"`` or ``"cuda"``); the UNet stage runs
-        where ``accelerate`` puts it (the GPU when there is one).
-    mixed_precision : {"no", "bf16", "fp16"}
-        Of the UNet stage (``FinetuneConfig.mixed_precision``).
-    max_minutes : float or None
-        Time budget of the UNet stage; the latest EMA weights are exported
-        when it runs out.
-    decoder_steps : int
-        Extra steps for the VAE decoder alone (encoder frozen, so the latent
-        space the UNet learned stays valid); sharpened and restored colour on
-        the 64 px model; 0 (off) in the CPU v2 recipe, whose time goes to the UNet.
-    exclude_smooth_dusty : bool
-        Keep every smooth galaxy with a dust lane (truth) out of training, not
-        only the known D-ETGs (:func:`smooth_dusty_exclusions`).
-    init_from : Path or None
-        A diffusers folder whose UNet and text-encoder weights start the UNet
-        stage wherever names and shapes match (:func:`warm_start`), e.g. the
-        previous demo model; None trains both from scratch.
-    """
-
-    kind: ClassVar[str] = "demo-build"
-
-    output_dir: Path | None = None
-    resume: str | None = None
-    out: Path = DEMO_MODEL
-    sky: Path | None = None
-    n: int = 16000
-    seed: int = 0
-    preset: str = "v2"
-    size: int = 128
-    latent_channels: int = 16
-    noise_schedule: str = "zero_snr"
-    vae_steps: int = 1500
-    vae_batch: int = 8
-    vae_crop: int = 48
-    vae_lr: float = 1e-3
-    vae_kl: float = 1e-6
-    steps: int = 4000
-    batch: int = 16
-    lr: float = 4e-4
-    warmup_steps: int = 200
-    checkpoint_every: int = 500
-    min_snr_gamma: float = 5.0
-    tag_weights: dict[str, float] = field(default_factory=lambda: {"dust_lane": 4.0})
-    augment: int = 8
-    device: str = "cpu"
-    mixed_precision: str = "no"
-    max_minutes: float | None = None
-    decoder_steps: int = 0
-    exclude_smooth_dusty: bool = True
-    init_from: Path | None = None
-
-    def validate(self) -> None:
-        """Raise ``ConfigError`` naming the first bad field."""
-        for attr in (
-            "n",
-            "vae_steps",
-            "vae_batch",
-            "vae_crop",
-            "steps",
-            "batch",
-            "checkpoint_every",
-        ):
-            if getattr(self, attr) < 1:
-                raise ConfigError(
-                    f"DemoBuildConfig.{attr} must be >= 1, got {getattr(self, attr)!r}"
-                )
-        if self.vae_crop % 8 or self.vae_crop > self.size:
-            raise ConfigError(
-                f"DemoBuildConfig.vae_crop must be a multiple of 8 and <= size, "
-                f"got {self.vae_crop!r}"
-            )
-        if self.size % 16 or self.size < 32:
-            raise ConfigError(
-                f"DemoBuildConfig.size must be a multiple of 16 and >= 32, got {self.size!r}"
-            )
-        if self.latent_channels < 1:
-            raise ConfigError(
-                f"DemoBuildConfig.latent_channels must be >= 1, got {self.latent_channels!r}"
-            )
-        if self.noise_schedule not in NOISE_SCHEDULES:
-            raise ConfigError(
-                f"DemoBuildConfig.noise_schedule must be one of {sorted(NOISE_SCHEDULES)}, "
-                f"got {self.noise_schedule!r}"
-            )
-        if self.preset not in PRESETS:
-            raise ConfigError(
-                f"DemoBuildConfig.preset must be one of {sorted(PRESETS)}, got {self.preset!r}"
-            )
-        if self.device not in ("cpu", "cuda"):
-            raise ConfigError(f"DemoBuildConfig.device must be cpu or cuda, got {self.device!r}")
+__all__ = ["DemoBuildConfig", "build_demo"]  # DemoBuildConfig lives in .config
 
 
 def _draw_crops(
@@ -350,7 +215,7 @@ def smooth_dusty_exclusions(sky: Path, out: Path, known: Path | None) -> Path:
     """
     import pandas as pd
 
-    from galaxysd_core.metrics.features import feature_labels
+    from galaxysd_core.gz2.features import feature_labels
 
     truth = pd.read_parquet(sky / "truth.parquet")
     labels, _ = feature_labels(truth)
@@ -374,7 +239,7 @@ def dust_lane_pairs(dataset: Path, sky: Path) -> dict[str, int]:
     """
     import pandas as pd
 
-    from galaxysd_core.metrics.features import feature_labels
+    from galaxysd_core.gz2.features import feature_labels
 
     truth_file = sky / "truth.parquet"
     if not truth_file.is_file():
@@ -435,12 +300,10 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
         ``config.out``, a diffusers folder with fp16 weights.
     """
     config.validate()
-    if config.output_dir is None:
-        raise ConfigError("DemoBuildConfig.output_dir is not set")
     if config.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("DemoBuildConfig.device is 'cuda' but no CUDA GPU is available")
     progress = progress or Progress()
-    work = Path(config.output_dir)
+    work = run_folder(config.output_dir) or workspace().runs / "demo-build"
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     timings: dict[str, float] = {}

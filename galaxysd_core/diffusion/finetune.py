@@ -15,160 +15,27 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any
 
 import torch
 
 from galaxysd_core import __version__
 from galaxysd_core.atomic import atomic_dir
-from galaxysd_core.config import TaskConfig
 from galaxysd_core.diffusion.batches import TrainingBatches
 from galaxysd_core.diffusion.checkpoints import (
     find_checkpoint,
     load_training_state,
     prune_checkpoints,
 )
-from galaxysd_core.diffusion.lr_schedule import SCHEDULES, Schedule, make_lr_scheduler
-from galaxysd_core.errors import ConfigError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.diffusion.config import FinetuneConfig
+from galaxysd_core.diffusion.lr_schedule import make_lr_scheduler
+from galaxysd_core.paths import workspace
+from galaxysd_core.progress import Progress, run_folder
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class FinetuneConfig(TaskConfig):
-    """Settings of one fine-tuning run (defaults: the paper's, scaled to a CPU).
-
-    Attributes
-    ----------
-    model : Path
-        Diffusers folder to start from (SD-1.5, GalaxySD, a demo model).
-    dataset : Path
-        Prepared dataset folder (``metadata.jsonl``).
-    output_dir : Path or None
-        Run folder: ``checkpoints/``, ``samples/``, ``model/``; the job runner
-        fills it.
-    resume : str or None
-        ``"latest"`` or a ``checkpoint-N`` folder to continue from.
-    steps, batch : int
-        Optimiser steps and images per step per process (paper: 10,000 x 16).
-    lr, weight_decay : float
-        AdamW (paper: effective 1.6e-6 for SD-1.5, weight decay 1e-3).
-    schedule : {"one_cycle", "cosine", "constant"}
-        See :func:`~galaxysd_core.diffusion.lr_schedule.make_lr_scheduler`.
-    warmup_steps : int
-    ema, ema_decay : bool, float
-        EMA of the trained networks (diffusers' EMAModel, with warm-up).
-    mixed_precision : {"no", "fp16", "bf16"}
-        fp16 only where the device supports it (falls back to "no" on a CPU).
-    grad_accum : int
-    cache_latents : bool
-        Encode every image once (and ``augment`` rotations/flips of it).
-    augment : int
-        1, 2, 4 or 8 dihedral variants of each image (galaxies have no up).
-    augment_latents : bool
-        Rotate/flip the cached latent of each image instead of encoding every
-        variant: ``augment`` times cheaper caching (a 128 px VAE encodes at
-        ~20 images/s on 2 cores), exact only for a rotation-equivariant VAE,
-        which one trained on rotated crops nearly is.
-    train_unet, train_text_encoder : bool
-    shuffle_tags : bool
-    tag_keep : float
-        Probability to keep each tag phrase per step (tag sub-sampling).
-    prompt_dropout : float
-        Probability to train on the empty prompt (classifier-free guidance).
-    tag_weights : dict of str to float
-        Draw weight of a pair carrying a tag (e.g. ``{"dust_lane": 8}``); a
-        pair with several weighted tags takes the largest, others weigh 1.
-        Empty (the default) draws uniformly, as the paper does.
-    min_snr_gamma : float or None
-        Min-SNR loss weighting (Hang et al. 2023) when set, e.g. 5.
-    noise_offset : float
-    max_grad_norm : float
-    checkpoint_every, keep_last : int
-    validation_prompts : list of str
-        Sampled at every checkpoint into ``samples/``; empty means the Table 1
-        prompts (from ``galaxysd_core.gz2``) or the dataset's commonest prompts.
-    validation_steps : int
-    max_minutes : float or None
-        Stop cleanly (checkpoint + export) after this wall time.
-    seed : int
-    num_processes : int
-        Processes the job launcher starts with ``accelerate launch``.
-    """
-
-    kind: ClassVar[str] = "finetune"
-
-    model: Path = Path()
-    dataset: Path = Path()
-    output_dir: Path | None = None
-    resume: str | None = None
-    steps: int = 1000
-    batch: int = 16
-    lr: float = 1e-5
-    weight_decay: float = 1e-3
-    schedule: Schedule = "one_cycle"
-    warmup_steps: int = 100
-    ema: bool = True
-    ema_decay: float = 0.999
-    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
-    grad_accum: int = 1
-    cache_latents: bool = True
-    augment: int = 1
-    augment_latents: bool = False
-    train_unet: bool = True
-    train_text_encoder: bool = True
-    shuffle_tags: bool = True
-    tag_keep: float = 1.0
-    prompt_dropout: float = 0.1
-    tag_weights: dict[str, float] = field(default_factory=dict)
-    min_snr_gamma: float | None = None
-    noise_offset: float = 0.0
-    max_grad_norm: float = 1.0
-    checkpoint_every: int = 500
-    keep_last: int = 3
-    validation_prompts: list[str] = field(default_factory=list)
-    validation_steps: int = 20
-    max_minutes: float | None = None
-    seed: int = 0
-    num_processes: int = 1
-
-    def validate(self) -> None:
-        """Raise ``ConfigError`` naming the first bad field."""
-        name = type(self).__name__
-        for attr in ("steps", "batch", "grad_accum", "checkpoint_every", "keep_last"):
-            if getattr(self, attr) < 1:
-                raise ConfigError(f"{name}.{attr} must be >= 1, got {getattr(self, attr)!r}")
-        if self.num_processes < 1:
-            raise ConfigError(f"{name}.num_processes must be >= 1, got {self.num_processes!r}")
-        if not self.lr > 0:
-            raise ConfigError(f"{name}.lr must be > 0, got {self.lr!r}")
-        if self.schedule not in SCHEDULES:
-            raise ConfigError(
-                f"{name}.schedule must be one_cycle, cosine or constant, got {self.schedule!r}"
-            )
-        if self.mixed_precision not in ("no", "fp16", "bf16"):
-            raise ConfigError(
-                f"{name}.mixed_precision must be no, fp16 or bf16, got {self.mixed_precision!r}"
-            )
-        if self.augment not in (1, 2, 4, 8):
-            raise ConfigError(f"{name}.augment must be 1, 2, 4 or 8, got {self.augment!r}")
-        for attr in ("tag_keep", "prompt_dropout", "ema_decay"):
-            if not 0.0 <= getattr(self, attr) <= 1.0:
-                raise ConfigError(f"{name}.{attr} must be in [0, 1], got {getattr(self, attr)!r}")
-        if not 0 <= self.warmup_steps < self.steps:
-            raise ConfigError(
-                f"{name}.warmup_steps must be in [0, steps), got {self.warmup_steps!r}"
-            )
-        for tag, weight in self.tag_weights.items():
-            if not (isinstance(weight, int | float) and weight > 0):
-                raise ConfigError(f"{name}.tag_weights[{tag!r}] must be > 0, got {weight!r}")
-        if not (self.train_unet or self.train_text_encoder):
-            raise ConfigError(f"{name}: train_unet and train_text_encoder are both off")
-        if self.min_snr_gamma is not None and self.min_snr_gamma <= 0:
-            raise ConfigError(f"{name}.min_snr_gamma must be > 0, got {self.min_snr_gamma!r}")
+__all__ = ["FinetuneConfig", "FinetuneResult", "finetune"]  # FinetuneConfig lives in .config
 
 
 @dataclass
@@ -209,7 +76,8 @@ def finetune(config: FinetuneConfig, *, progress: Progress | None = None) -> Fin
     Parameters
     ----------
     config : FinetuneConfig
-        Validated settings; ``output_dir`` must be set.
+        Validated settings; ``output_dir`` defaults to the job's run folder,
+        else ``<workspace>/runs/finetune``.
     progress : Progress, optional
         Gets ``update(step, steps, loss=..., lr=...)`` each step and
         ``images=[...]`` after each checkpoint's validation samples; a stop
@@ -234,10 +102,9 @@ def finetune(config: FinetuneConfig, *, progress: Progress | None = None) -> Fin
     from galaxysd_core.prompts import token_weights
 
     config.validate()
-    if config.output_dir is None:
-        raise ConfigError("FinetuneConfig.output_dir is not set")
     progress = progress or Progress()
-    out = Path(config.output_dir)
+    out = run_folder(config.output_dir) or workspace().runs / "finetune"
+    config = replace(config, output_dir=out)
     precision = config.mixed_precision
     if precision == "fp16" and not torch.cuda.is_available():
         log.warning("fp16 mixed precision needs a GPU; training in float32")

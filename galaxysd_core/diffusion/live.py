@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 
 __all__ = ["LIVE_SCHEDULER", "LIVE_STEPS", "render_preview"]
 

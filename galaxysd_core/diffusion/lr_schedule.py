@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import torch
 
-Schedule = Literal["one_cycle", "cosine", "constant"]
-SCHEDULES: tuple[Schedule, ...] = ("one_cycle", "cosine", "constant")
+from galaxysd_core.diffusion.config import SCHEDULES, Schedule
+from galaxysd_core.errors import ConfigError
+
+__all__ = ["SCHEDULES", "Schedule", "make_lr_scheduler", "one_cycle_factor"]
 
 
 def one_cycle_factor(step: int, *, warmup_steps: int, steps: int) -> float:
@@ -62,4 +63,4 @@ def make_lr_scheduler(
         return get_cosine_schedule_with_warmup(optimizer, warmup_steps, steps)
     if schedule == "constant":
         return get_constant_schedule_with_warmup(optimizer, warmup_steps)
-    raise ValueError(f"unknown LR schedule {schedule!r}; use one of {SCHEDULES}")
+    raise ConfigError(f"unknown LR schedule {schedule!r}; use one of {SCHEDULES}")

@@ -18,6 +18,7 @@ import numpy as np
 
 from galaxysd_core.diffusion.data import Record, read_metadata
 from galaxysd_core.diffusion.sampling import generate
+from galaxysd_core.images import read_image
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +128,8 @@ def demo_sheet(
         draw.text((col * size + size // 2 - 3, 3), letter, fill=(0, 0, 0))
         real = _real(records, tags)
         for row, record in enumerate(real[:real_rows]):
-            with Image.open(record.image) as img:
-                tile = img.convert("RGB").resize((size, size))
-            sheet.paste(tile, (col * size, header + row * size))
+            pixels = read_image(record.image, size, resample=Image.Resampling.BICUBIC, draft=False)
+            sheet.paste(Image.fromarray(pixels), (col * size, header + row * size))
         for row in range(generated_rows):
             tile = made.images[col * generated_rows + row].convert("RGB")
             sheet.paste(tile, (col * size, header + gap + (real_rows + row) * size))

@@ -26,7 +26,7 @@ from galaxysd_core.diffusion.data import Record, load_image, read_metadata
 from galaxysd_core.diffusion.pipelines import make_scheduler
 from galaxysd_core.diffusion.pnginfo import write_images
 from galaxysd_core.errors import ConfigError, ImageReadError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 from galaxysd_core.prompts import encode_weighted, parse_weighted, plain_text
 
 log = logging.getLogger(__name__)

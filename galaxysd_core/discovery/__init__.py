@@ -5,7 +5,6 @@
 - :mod:`.scoring` streaming, resumable catalogue scoring (accelerate for several processes)
 - :mod:`.results` per-round report, final catalogue, CSV/FITS export
 - :mod:`.compare` found / known / control samples: matched control, KDEs, CDFs (Figs. 8, 9, D4)
-- :mod:`.synthetic` synthetic positives batch by batch (resumable, per-step progress)
 - :mod:`.simulated` benchmark-only simulated reviewers (``discover simulate-votes``)
   and rendered stand-ins
 
@@ -14,20 +13,7 @@ Names are imported lazily so ``galaxysd --help`` stays fast.
 
 from __future__ import annotations
 
-from galaxysd_core._lazy import lazy_exports
+from galaxysd_core._lazy import lazy_package
 
-_EXPORTS = {
-    "RoundConfig": "config",
-    "run_round": "campaign",
-    "CampaignError": "campaign",
-    "round_dirs": "campaign",
-    "score_catalog": "scoring",
-    "score_distributed": "scoring",
-    "read_scores": "scoring",
-    "round_report": "results",
-    "final_catalogue": "results",
-    "export_catalogue": "results",
-}
-__all__ = sorted(_EXPORTS)
-
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+# The rest is imported from its module (``discovery.scoring.score_catalog``, ...).
+__getattr__, __dir__, __all__ = lazy_package(__name__, config="RoundConfig", campaign="run_round")

@@ -19,6 +19,7 @@ except its ``votes.csv`` snapshot.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -31,12 +32,12 @@ import numpy as np
 import pandas as pd
 
 from galaxysd_core.atomic import atomic_write_json, atomic_write_text
-from galaxysd_core.discovery.catalog import catalog_items, known_ids
-from galaxysd_core.discovery.config import ARCHS, RoundConfig
+from galaxysd_core.discovery.config import RoundConfig
 from galaxysd_core.discovery.scoring import is_done, read_scores, score_catalog
 from galaxysd_core.errors import GalaxySDError, ModelFolderError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.gz2.folders import catalog_items, known_ids
 from galaxysd_core.paths import DEMO_MODEL, check_name, workspace
+from galaxysd_core.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def decisions(round_folder: Path, store) -> pd.DataFrame | None:
 
 def _generate(config: RoundConfig, out: Path, progress: Progress) -> None:
     """Round 0's synthetic D-ETGs from the diffusion model (Sec. 4.3, Fig. 7)."""
-    from galaxysd_core.discovery.synthetic import generate_into
+    from galaxysd_core.diffusion.batched import generate_into
     from galaxysd_core.gz2 import DETG_PROMPTS
 
     model = Path(config.model) if config.model else DEMO_MODEL
@@ -134,7 +135,7 @@ def _generate(config: RoundConfig, out: Path, progress: Progress) -> None:
 
 
 def _synthetic_paths(config: RoundConfig, first_round: Path) -> list[str]:
-    from galaxysd_core.classify.images import image_files
+    from galaxysd_core.images import image_files
 
     if config.synthetic_dir:
         return [str(p) for p in image_files(config.synthetic_dir)][: config.n_synthetic]
@@ -186,10 +187,10 @@ def training_images(config: RoundConfig, train: pd.DataFrame):
     """
     import torch
 
-    from galaxysd_core.classify.images import load_images
     from galaxysd_core.classify.skymatch import match_sky
+    from galaxysd_core.images import load_images
 
-    images, _ = load_images(train["path"].tolist(), config.image_size)
+    images, _ = load_images(train["path"].tolist(), config.classifier.image_size)
     synthetic = torch.from_numpy((train["source"] == "synthetic").to_numpy(dtype=bool, copy=True))
     if config.match_sky and synthetic.any() and (~synthetic).any():
         images[synthetic] = match_sky(images[synthetic], images[~synthetic], seed=config.seed)
@@ -197,23 +198,12 @@ def training_images(config: RoundConfig, train: pd.DataFrame):
 
 
 def _train(config: RoundConfig, train: pd.DataFrame, out: Path, progress: Progress) -> None:
-    from galaxysd_core.classify.model import ClassifierConfig, split_validation, train_classifier
+    from galaxysd_core.classify.model import split_validation, train_classifier
 
     images = training_images(config, train)
     labels = train["label"].to_numpy()
     tr, va = split_validation(labels, 0.1, seed=config.seed)
-    arch = ARCHS[config.arch]
-    cfg = ClassifierConfig(
-        image_size=config.image_size,
-        depths=tuple(arch["depths"]),
-        hidden_sizes=tuple(arch["hidden_sizes"]),
-        embedding_size=int(arch["embedding_size"]),
-        lr=config.lr,
-        batch_size=config.batch_size,
-        epochs=config.epochs,
-        patience=config.patience,
-        seed=config.seed,
-    )
+    cfg = dataclasses.replace(config.classifier, seed=config.seed)
     clf = train_classifier(
         images[tr],
         labels[tr],
@@ -237,12 +227,12 @@ def _score(config: RoundConfig, model: Path, items: pd.DataFrame, out: Path, pro
         )
         return
     # Several processes (GPUs, or CPU sockets): torchrun starts them and
-    # accelerate's PartialState joins them into one group (see score_cli).
+    # accelerate's PartialState joins them into one group (``galaxysd discover score``).
     items_file = out.parent / "items.parquet"
     items[["object_id", "path"]].to_parquet(items_file, index=False)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     cmd += ["--nproc_per_node", str(config.score_processes)]
-    cmd += ["-m", "galaxysd_core.discovery.score_cli", str(model), str(items_file), str(out)]
+    cmd += ["-m", "galaxysd_core.cli", "discover", "score", str(model), str(items_file), str(out)]
     cmd += ["--batch-size", str(config.score_batch_size), "--chunk-size", str(config.chunk_size)]
     subprocess.run(cmd, check=True, env=dict(os.environ))
 
@@ -271,7 +261,7 @@ def run_round(config: RoundConfig, *, progress: Progress | None = None) -> dict[
         If round 0 has neither a diffusion model nor ``synthetic_dir``.
     """
     progress = progress or Progress()
-    config.validate()
+    config.validate_all()
     sky = Path(config.sky) if config.sky else workspace().sky / "default"
     rounds = round_dirs(config.campaign)
     store = _store(config)

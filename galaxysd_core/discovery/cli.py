@@ -1,4 +1,4 @@
-"""``galaxysd discover round|export|report|simulate-votes``: the D-ETG discovery campaign.
+"""``galaxysd discover round|export|report|simulate-votes|score``: the D-ETG discovery campaign.
 
 ``simulate-votes`` is for benchmarks on a mock sky only: simulated reviewers
 answer from the sky's hidden truth. People vote on the Review page.
@@ -8,22 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from galaxysd_core.cli import add_config_option, config_from_args
-
-_ROUND_FLAGS = (
-    "campaign",
-    "sky",
-    "model",
-    "n_synthetic",
-    "synthetic_dir",
-    "match_sky",
-    "n_negatives",
-    "top_k",
-    "min_score",
-    "arch",
-    "epochs",
-    "score_processes",
-)
+from galaxysd_core.cli import add_task_command, config_from_args
+from galaxysd_core.discovery.config import RoundConfig, SimulateVotesConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,27 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("discover", help="find rare galaxies round by round (Sec. 4.3)")
     words = p.add_subparsers(dest="discover_command", required=True, metavar="STEP")
 
-    r = words.add_parser("round", help="train, score the catalogue, open a review round")
-    add_config_option(r)
-    r.add_argument("--campaign")
-    r.add_argument("--sky", help="catalogue folder (default: sky/default)")
-    r.add_argument("--model", help="diffusion model for round 0 (default: the demo model)")
-    r.add_argument("--n-synthetic", dest="n_synthetic", type=int)
-    r.add_argument("--synthetic-dir", dest="synthetic_dir", help="ready-made positives")
-    r.add_argument(
-        "--match-sky",
-        dest="match_sky",
-        action="store_true",
-        default=None,
-        help="give synthetic positives the catalogue's sky level, noise and JPEG coding",
-    )
-    r.add_argument("--n-negatives", dest="n_negatives", type=int)
-    r.add_argument("--top-k", dest="top_k", type=int)
-    r.add_argument("--min-score", dest="min_score", type=float)
-    r.add_argument("--arch", choices=["resnet18", "small", "tiny"])
-    r.add_argument("--epochs", type=int)
-    r.add_argument("--score-processes", dest="score_processes", type=int)
-    r.set_defaults(func=_round)
+    run_round = "galaxysd_core.discovery.campaign:run_round"
+    add_task_command(words, "round", RoundConfig, run_round, show=_round_text)
 
     e = words.add_parser("export", help="write the new-object catalogue (CSV or FITS)")
     e.add_argument("--campaign", required=True)
@@ -59,68 +26,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--out", help="file (default: campaigns/<name>/new_detg.<format>)")
     e.set_defaults(func=_export)
 
-    v = words.add_parser(
-        "simulate-votes",
-        help="BENCHMARK ONLY: simulated reviewers decide the latest round from mock-sky truth",
-        description=(
-            "Benchmark only, on a mock sky (truth.parquet): a panel of simulated reviewers "
-            "votes on the campaign's latest round from the hidden truth, with the given "
-            "error rates. Refused on a real catalogue and on a round people have voted in; "
-            "real campaigns are reviewed on the Review page."
-        ),
-    )
-    v.add_argument("--campaign", required=True)
-    v.add_argument(
-        "--false-negative",
-        dest="false_negative",
-        type=float,
-        nargs="+",
-        default=[0.1],
-        metavar="RATE",
-        help="chance of 'no' for a true D-ETG: one rate, or three (one per reviewer; default 0.1)",
-    )
-    v.add_argument(
-        "--false-positive",
-        dest="false_positive",
-        type=float,
-        nargs="+",
-        default=[0.05],
-        metavar="RATE",
-        help="chance of 'yes' for anything else: one rate, or three (default 0.05)",
-    )
-    v.add_argument("--unsure", type=float, default=0.0, help="chance of an 'unsure' vote")
-    v.add_argument("--seed", type=int, default=0)
-    v.set_defaults(func=_simulate_votes)
+    add_task_command(words, "simulate-votes", SimulateVotesConfig, _simulate_votes)
 
-    s = words.add_parser("report", help="per-round counts (and truth-scored rates on a mock sky)")
-    s.add_argument("--campaign", required=True)
-    s.set_defaults(func=_report)
+    r = words.add_parser("report", help="per-round counts (and truth-scored rates on a mock sky)")
+    r.add_argument("--campaign", required=True)
+    r.set_defaults(func=_report)
+
+    # One process of a several-process scoring (a round with score_processes > 1
+    # starts them under torchrun); scoring.score_distributed joins the group.
+    s = words.add_parser("score", help="score a catalogue chunk by chunk (one of N processes)")
+    s.add_argument("classifier", help="classifier folder")
+    s.add_argument("items", help="parquet of object_id, path")
+    s.add_argument("out", help="scores folder")
+    s.add_argument("--batch-size", type=int, default=256)
+    s.add_argument("--chunk-size", type=int, default=4096)
+    s.set_defaults(func=_score)
 
 
-def _round(args: argparse.Namespace) -> int:
-    from galaxysd_core.discovery.campaign import run_round
-    from galaxysd_core.discovery.config import RoundConfig
-    from galaxysd_core.jobs.progress import progress_for_cli
-
-    config = config_from_args(RoundConfig, args, _ROUND_FLAGS)
-    progress = progress_for_cli(f"discover {config.campaign}")
-    try:
-        state = run_round(config, progress=progress)
-    finally:
-        progress.close()
-    print(
+def _round_text(state: dict) -> str:
+    return (
         f"round {state['round']}: {state['candidates']} candidates in review round "
         f"{state['review_round_id']} (cut {state['threshold']:.3f})"
     )
-    return 0
 
 
 def _export(args: argparse.Namespace) -> int:
     from galaxysd_core.discovery.results import export_catalogue
     from galaxysd_core.review import ReviewStore
 
-    path = export_catalogue(args.campaign, ReviewStore(), fmt=args.fmt, path=args.out)
-    print(path)
+    print(export_catalogue(args.campaign, ReviewStore(), fmt=args.fmt, path=args.out))
     return 0
 
 
@@ -132,29 +66,30 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rates(values: list[float], n: int, flag: str) -> tuple[float, ...]:
-    from galaxysd_core.errors import ConfigError
-
-    if len(values) == 1:
-        return tuple(values) * n
-    if len(values) != n:
-        raise ConfigError(f"{flag}: give one rate or {n} (one per reviewer), got {len(values)}")
-    return tuple(values)
-
-
 def _simulate_votes(args: argparse.Namespace) -> int:
     from galaxysd_core.discovery.simulated import simulate_votes
 
+    config = config_from_args(SimulateVotesConfig, args)
     k, table = simulate_votes(
-        args.campaign,
-        false_negative=_rates(args.false_negative, 3, "--false-negative"),
-        false_positive=_rates(args.false_positive, 3, "--false-positive"),
-        unsure=args.unsure,
-        seed=args.seed,
+        config.campaign,
+        false_negative=config.per_reviewer(config.false_negative),
+        false_positive=config.per_reviewer(config.false_positive),
+        unsure=config.unsure,
+        seed=config.seed,
     )
-    accepted = int(table["accepted"].sum())
-    print(
-        f"round {k}: {int(table['decided'].sum())} of {len(table)} candidates decided by the "
-        f"simulated panel, {accepted} accepted"
+    decided, accepted = int(table["decided"].sum()), int(table["accepted"].sum())
+    text = f"{decided} of {len(table)} candidates decided by the simulated panel"
+    print(f"round {k}: {text}, {accepted} accepted")
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from galaxysd_core.discovery.scoring import score_distributed
+
+    items = pd.read_parquet(args.items)
+    score_distributed(
+        args.classifier, items, args.out, batch_size=args.batch_size, chunk_size=args.chunk_size
     )
     return 0

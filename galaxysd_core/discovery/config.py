@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
+from galaxysd_core.classify.config import ARCHS, CLASSIFIER_ALIASES, ClassifierConfig
 from galaxysd_core.config import TaskConfig
 from galaxysd_core.errors import ConfigError
 from galaxysd_core.paths import check_name
 
-#: Architectures by name: the paper's ResNet-18, and a tiny one for tests and demos.
-ARCHS: dict[str, dict[str, tuple[int, ...] | int]] = {
-    "resnet18": {"depths": (2, 2, 2, 2), "hidden_sizes": (64, 128, 256, 512), "embedding_size": 64},
-    "small": {"depths": (1, 1, 1, 1), "hidden_sizes": (16, 32, 64, 128), "embedding_size": 16},
-    "tiny": {"depths": (1, 1), "hidden_sizes": (8, 16), "embedding_size": 8},
-}
+__all__ = [
+    "ARCHS",
+    "PANEL",
+    "RoundConfig",
+    "SimulateVotesConfig",
+]  # ARCHS lives in classify.config; named here for old callers
 
 
 @dataclasses.dataclass
 class RoundConfig(TaskConfig):
-    """One round of the D-ETG discovery campaign (Sec. 4.3).
+    """Train, score the catalogue, open a review round (Sec. 4.3).
+
+    One round of the D-ETG discovery campaign.
 
     Round 0 makes ``n_synthetic`` synthetic D-ETGs with the paper's weighted
     prompts (or takes them from ``synthetic_dir``), trains against
@@ -26,10 +30,12 @@ class RoundConfig(TaskConfig):
     opens a review round with the candidates. Each later round first reads the
     previous round's decisions: accepted candidates join the positives,
     rejected ones become hard negatives. The paper used 10,000 + 10,000
-    training images; the defaults here fit a CPU.
+    training images; the defaults here fit a CPU. ``classifier.seed`` is set
+    from ``seed``.
     """
 
-    kind = "discover-round"
+    kind: ClassVar[str] = "discover-round"
+    aliases: ClassVar[dict[str, str]] = CLASSIFIER_ALIASES
 
     campaign: str = "detg"
     sky: str | None = None  # catalogue folder; default: workspace sky/default
@@ -43,12 +49,9 @@ class RoundConfig(TaskConfig):
     n_negatives: int = 1000
     top_k: int = 200
     min_score: float | None = None  # None: the classifier's validation-F1 threshold
-    arch: str = "resnet18"
-    image_size: int = 64
-    epochs: int = 10
-    patience: int = 3
-    lr: float = 1e-4
-    batch_size: int = 32
+    classifier: ClassifierConfig = dataclasses.field(
+        default_factory=lambda: ClassifierConfig(epochs=10)
+    )  # the classifier trained each round (default: 10 epochs)
     score_batch_size: int = 256
     chunk_size: int = 4096
     score_processes: int = 1  # >1: scoring runs under `accelerate launch`
@@ -60,9 +63,7 @@ class RoundConfig(TaskConfig):
     def validate(self) -> None:
         """Raise ``ConfigError`` naming the bad field and value."""
         check_name(self.campaign, field="RoundConfig.campaign")  # a folder campaigns/<name>
-        if self.arch not in ARCHS:
-            raise ConfigError(f"RoundConfig.arch: {self.arch!r} is not one of {sorted(ARCHS)}")
-        for name in ("n_synthetic", "n_negatives", "top_k", "epochs", "batch_size"):
+        for name in ("n_synthetic", "n_negatives", "top_k"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"RoundConfig.{name}: must be >= 1, got {getattr(self, name)}")
         for name in ("score_batch_size", "chunk_size", "score_processes", "steps"):
@@ -70,5 +71,51 @@ class RoundConfig(TaskConfig):
                 raise ConfigError(f"RoundConfig.{name}: must be >= 1, got {getattr(self, name)}")
         if self.min_score is not None and not 0 <= self.min_score <= 1:
             raise ConfigError(f"RoundConfig.min_score: must be in [0, 1], got {self.min_score}")
-        if self.image_size < 16:
-            raise ConfigError(f"RoundConfig.image_size: must be >= 16, got {self.image_size}")
+
+
+#: Simulated reviewers per round (``discover simulate-votes``).
+PANEL = 3
+
+
+@dataclasses.dataclass
+class SimulateVotesConfig(TaskConfig):
+    """BENCHMARK ONLY: simulated reviewers decide the latest round from mock-sky truth.
+
+    On a mock sky (truth.parquet), a panel of simulated reviewers votes on the
+    campaign's latest round from the hidden truth, with the given error rates.
+    Refused on a real catalogue and on a round people have voted in; real
+    campaigns are reviewed on the Review page.
+
+    Attributes
+    ----------
+    campaign : str
+        Campaign name (``campaigns/<name>``).
+    false_negative : tuple of float
+        Chance of 'no' for a true D-ETG: one rate, or three (one per reviewer).
+    false_positive : tuple of float
+        Chance of 'yes' for anything else: one rate, or three (one per reviewer).
+    unsure : float
+        Chance of an 'unsure' vote.
+    seed : int
+        Combined with the round number, so every round draws fresh errors.
+    """
+
+    campaign: str
+    false_negative: tuple[float, ...] = (0.1,)
+    false_positive: tuple[float, ...] = (0.05,)
+    unsure: float = 0.0
+    seed: int = 0
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` naming the bad field and value."""
+        for name in ("false_negative", "false_positive"):
+            n = len(getattr(self, name))
+            if n not in (1, PANEL):
+                raise ConfigError(
+                    f"SimulateVotesConfig.{name}: give one rate or {PANEL} "
+                    f"(one per reviewer), got {n}"
+                )
+
+    def per_reviewer(self, rates: tuple[float, ...]) -> tuple[float, ...]:
+        """One rate per reviewer (a single rate is shared by all)."""
+        return rates * PANEL if len(rates) == 1 else rates

@@ -17,8 +17,8 @@ import pandas as pd
 
 from galaxysd_core.atomic import atomic_write_text
 from galaxysd_core.discovery.campaign import campaign_dir, decisions, round_dirs
-from galaxysd_core.discovery.catalog import known_ids, read_truth
 from galaxysd_core.errors import ConfigError
+from galaxysd_core.gz2.folders import known_ids, read_truth
 
 FORMATS = ("csv", "fits")
 

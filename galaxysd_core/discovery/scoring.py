@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from galaxysd_core.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
-from galaxysd_core.classify.images import read_image
 from galaxysd_core.errors import CatalogError, ConfigError, ImageReadError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.images import read_image
+from galaxysd_core.progress import Progress
 
 log = logging.getLogger(__name__)
 

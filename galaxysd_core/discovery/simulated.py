@@ -139,7 +139,7 @@ def simulate_votes(
     import json
 
     from galaxysd_core.discovery.campaign import CampaignError, campaign_dir, round_dirs
-    from galaxysd_core.discovery.catalog import read_truth
+    from galaxysd_core.gz2.folders import read_truth
     from galaxysd_core.paths import workspace
     from galaxysd_core.review import ReviewStore
 
@@ -244,47 +244,3 @@ def render_stand_ins(
         Image.fromarray(rgb).save(path)
         paths.append(path)
     return paths
-
-
-def simulate_campaign(
-    config,
-    *,
-    rounds: int = 2,
-    false_negative: tuple[float, ...] = (0.1, 0.1, 0.1),
-    false_positive: tuple[float, ...] = (0.05, 0.05, 0.05),
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Run ``rounds`` campaign rounds on a mock sky, the simulated panel voting each.
-
-    Parameters
-    ----------
-    config : RoundConfig
-        The rounds' settings; ``config.sky`` must be a mock sky (truth.parquet).
-    rounds : int, default 2
-    false_negative, false_positive : sequence of float
-        The simulated reviewers' error rates (see :class:`SimulatedPanel`).
-    seed : int, default 0
-
-    Returns
-    -------
-    DataFrame
-        :func:`~galaxysd_core.discovery.results.round_report` after the last vote.
-    """
-    from galaxysd_core.discovery.campaign import run_round
-    from galaxysd_core.discovery.catalog import read_truth
-    from galaxysd_core.discovery.results import round_report
-    from galaxysd_core.review import ReviewStore
-
-    truth = read_truth(config.sky) if config.sky else None
-    if truth is None:
-        raise ConfigError(
-            f"simulated campaigns need a mock sky with truth.parquet, got {config.sky}"
-        )
-    store = ReviewStore(config.db_url)
-    panel = SimulatedPanel(
-        store, truth, false_negative=false_negative, false_positive=false_positive, seed=seed
-    )
-    for _ in range(rounds):
-        state = run_round(config)
-        panel.vote_round(state["review_round_id"])
-    return round_report(config.campaign, store)

@@ -110,7 +110,10 @@ MAP_METHODS = ("umap", "tsne", "pca")
 
 @dataclasses.dataclass
 class MapConfig(TaskConfig):
-    """A 2-D map of real + generated embeddings, cached as parquet.
+    """A 2-D map (UMAP / t-SNE / PCA) of real + generated embeddings.
+
+    Embed real and generated images and write map.parquet (x, y and metadata)
+    into output_dir (default: the evaluation run folder given as run).
 
     Attributes
     ----------

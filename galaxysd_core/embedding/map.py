@@ -20,10 +20,10 @@ import pandas as pd
 
 from galaxysd_core.atomic import atomic_write_bytes
 from galaxysd_core.embedding.config import MapConfig
+from galaxysd_core.embedding.vectors import check_embeddings, normalise
 from galaxysd_core.errors import ConfigError
-from galaxysd_core.jobs.progress import RUN_DIR_ENV, Progress
-from galaxysd_core.metrics.similarity import check_embeddings, normalise
 from galaxysd_core.paths import DEMO_ENCODER, workspace
+from galaxysd_core.progress import Progress, run_folder
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +83,15 @@ def _generated_table(config: MapConfig) -> pd.DataFrame:
             )
         frames.append(pd.read_parquet(table))
     for folder in config.generated:
-        from galaxysd_core.embedding.train import find_images
+        from galaxysd_core.images import image_files
 
         frames.append(
-            pd.DataFrame({"path": [str(p) for p in find_images(folder)], "checkpoint": str(folder)})
+            pd.DataFrame(
+                {
+                    "path": [str(p) for p in image_files(folder, require=True)],
+                    "checkpoint": str(folder),
+                }
+            )
         )
     if not frames:
         return pd.DataFrame(columns=["path"])
@@ -113,15 +118,13 @@ def compute_map(config: MapConfig, *, progress: Progress | None = None) -> Path:
         Bad folders, or fewer than 3 images in all.
     """
     from galaxysd_core.embedding.cache import cached_embeddings
+    from galaxysd_core.gz2.folders import real_table
     from galaxysd_core.gz2.prompts import TABLE1_PROMPTS
-    from galaxysd_core.metrics.evaluate import real_table
 
     progress = progress or Progress()
     config.validate()
     ws = workspace()
-    out = config.output_dir or (
-        Path(os.environ[RUN_DIR_ENV]) if RUN_DIR_ENV in os.environ else None
-    )
+    out = run_folder(config.output_dir)
     out = Path(out or config.run or ws.cache / "maps" / "default")
     real = real_table(config.real or ws.sky / "default")
     if len(real) > config.max_real:

@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn import functional as F  # noqa: N812 - the usual torch alias
 
 from galaxysd_core.atomic import atomic_dir
-from galaxysd_core.errors import ImageReadError, ModelFolderError
+from galaxysd_core.errors import ConfigError, ImageReadError, ModelFolderError
 
 log = logging.getLogger(__name__)
 
@@ -220,15 +220,12 @@ def _to_uint8(item: Any, size: int) -> np.ndarray:
     """One image (path, PIL image or HxWx3 array) as an RGB uint8 array at ``size``."""
     from PIL import Image
 
-    from galaxysd_core.classify.images import read_image
+    from galaxysd_core.images import read_image, to_rgb
 
     if isinstance(item, str | os.PathLike):
         return read_image(item, size)
     if isinstance(item, Image.Image):
-        img = item.convert("RGB")
-        if img.size != (size, size):
-            img = img.resize((size, size), Image.Resampling.BILINEAR)
-        return np.asarray(img, dtype=np.uint8)
+        return to_rgb(item, size)
     arr = np.asarray(item)
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise ImageReadError(f"an image array must be H x W x 3, got shape {arr.shape}")
@@ -278,7 +275,7 @@ def embed(
         If ``batch_size`` < 1.
     """
     if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     encoder = encoder.to(device).eval()
     size = encoder.spec.image_size
     out = []

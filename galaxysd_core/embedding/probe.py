@@ -16,19 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from galaxysd_core.embedding.vectors import EmbeddingError, check_embeddings, normalise
 from galaxysd_core.errors import ImageReadError
-from galaxysd_core.gz2.tree import ANSWER_BY_PREFIX, ANSWER_BY_TAG
-from galaxysd_core.jobs.progress import Progress
-from galaxysd_core.metrics.similarity import EmbeddingError, check_embeddings, normalise
-
-
-def tag_frame(truth: pd.DataFrame) -> pd.DataFrame:
-    """Boolean tag columns of a truth table (answer-prefix columns renamed to tags)."""
-    cols = {c: ANSWER_BY_PREFIX[c].tag for c in truth.columns if c in ANSWER_BY_PREFIX}
-    # Tag-named columns count only where no answer-prefix column gives the tag
-    # (a mock sky's truth also has rendering columns such as "bar" and "spiral").
-    cols |= {c: c for c in truth.columns if c in ANSWER_BY_TAG and c not in cols.values()}
-    return truth[list(cols)].rename(columns=cols).astype(bool)
+from galaxysd_core.gz2.folders import tag_frame
+from galaxysd_core.gz2.tree import ANSWER_BY_TAG
+from galaxysd_core.progress import Progress
 
 
 def probe_scores(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import shutil
 import time
 from pathlib import Path
@@ -33,29 +32,9 @@ from galaxysd_core.embedding.model import (
     write_encoder,
 )
 from galaxysd_core.errors import ConfigError, ImageReadError
-from galaxysd_core.jobs.progress import RUN_DIR_ENV, Progress
+from galaxysd_core.progress import Progress, run_folder
 
 log = logging.getLogger(__name__)
-
-_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
-
-
-def find_images(folder: str | os.PathLike[str]) -> list[Path]:
-    """The image files of a sky / dataset folder (its ``images/`` if present), sorted.
-
-    Raises
-    ------
-    ImageReadError
-        If the folder does not exist or holds no PNG/JPEG files.
-    """
-    root = Path(folder)
-    if not root.is_dir():
-        raise ImageReadError(f"image folder not found: {root}")
-    base = root / "images" if (root / "images").is_dir() else root
-    files = sorted(p for p in base.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
-    if not files:
-        raise ImageReadError(f"no PNG/JPEG images in {base}")
-    return files
 
 
 def spec_of(config: SimCLRConfig) -> EncoderSpec:
@@ -141,19 +120,17 @@ def train_simclr(config: SimCLRConfig, *, progress: Progress | None = None) -> P
     ImageReadError
         If the data folder holds fewer than 2 readable images.
     """
-    from galaxysd_core.classify.images import load_images
+    from galaxysd_core.images import image_files, load_images
 
     progress = progress or Progress()
     config.validate()
-    out = config.output_dir or (
-        Path(os.environ[RUN_DIR_ENV]) if RUN_DIR_ENV in os.environ else None
-    )
+    out = run_folder(config.output_dir)
     if out is None:
         raise ConfigError("SimCLRConfig.output_dir: give a folder for checkpoints and the encoder")
     out = Path(out)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-    paths = find_images(config.data)
+    paths = image_files(config.data, require=True)
     if config.max_images is not None and len(paths) > config.max_images:
         keep = np.random.default_rng(config.seed).choice(
             len(paths), config.max_images, replace=False

@@ -23,7 +23,7 @@ import pandas as pd
 from galaxysd_core.errors import CatalogError
 from galaxysd_core.gz2.columns import answer_columns, id_column
 from galaxysd_core.gz2.flags import required_columns
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from galaxysd_core.errors import CatalogError
+from galaxysd_core.errors import CatalogError, ConfigError
 from galaxysd_core.gz2.columns import answer_columns
 from galaxysd_core.gz2.tree import ANSWER_BY_TAG, ANSWERS, TASKS, answers_of, threshold
 
@@ -86,13 +86,13 @@ def well_sampled_flags(
     ------
     CatalogError
         If required columns are missing (all of them are listed).
-    ValueError
+    ConfigError (a ValueError)
         If ``min_votes`` is negative or ``rule`` is not one of :data:`RULES`.
     """
     if isinstance(min_votes, bool) or not isinstance(min_votes, int | np.integer) or min_votes < 0:
-        raise ValueError(f"min_votes must be an int >= 0, got {min_votes!r}")
+        raise ConfigError(f"min_votes must be an int >= 0, got {min_votes!r}")
     if rule not in RULES:
-        raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
+        raise ConfigError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
     willett = rule == "willett2013"
     columns = answer_columns(catalog.columns)
     missing = [
@@ -247,7 +247,7 @@ def gz2_class(tags: tuple[str, ...] | list[str] | set[str]) -> str:
     tags = set(tags)
     unknown = sorted(tags - set(ANSWER_BY_TAG))
     if unknown:
-        raise ValueError(f"unknown GZ2 tag(s) {unknown}")
+        raise ConfigError(f"unknown GZ2 tag(s) {unknown}")
     tasks = {ANSWER_BY_TAG[t].task for t in tags}
 
     def pick(table: dict[str, str]) -> str:

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from galaxysd_core.errors import ConfigError
 from galaxysd_core.gz2.tree import ANSWER_BY_TAG, ANSWERS
 
 #: Every prompt starts with the survey token the authors use for SDSS images.
@@ -125,7 +126,7 @@ def _check_tags(tags: Iterable[str]) -> list[str]:
     tags = list(tags)
     for tag in tags:
         if not isinstance(tag, str) or tag not in ANSWER_BY_TAG:
-            raise ValueError(f"unknown GZ2 tag {tag!r}; known tags: {[a.tag for a in ANSWERS]}")
+            raise ConfigError(f"unknown GZ2 tag {tag!r}; known tags: {[a.tag for a in ANSWERS]}")
     return tags
 
 
@@ -237,7 +238,9 @@ def tags_of_prompt(text: str) -> list[str]:
 def table1_prompt(letter: str) -> str:
     """The prompt of Table 1 type ``letter`` (A-P) in training wording, with its weights."""
     if letter not in TABLE1_PROMPTS:
-        raise ValueError(f"unknown Table 1 prompt type {letter!r}; known: {sorted(TABLE1_PROMPTS)}")
+        raise ConfigError(
+            f"unknown Table 1 prompt type {letter!r}; known: {sorted(TABLE1_PROMPTS)}"
+        )
     return prompt_for(TABLE1_PROMPTS[letter], weights=TABLE1_WEIGHTS.get(letter))
 
 
@@ -305,7 +308,7 @@ def shuffle_tags_transform(
         If a tag is unknown or ``keep_prob`` is outside [0, 1].
     """
     if not 0.0 <= keep_prob <= 1.0:
-        raise ValueError(f"keep_prob must be in [0, 1], got {keep_prob!r}")
+        raise ConfigError(f"keep_prob must be in [0, 1], got {keep_prob!r}")
     phrases = phrases_for(tags)
     order = rng.permutation(len(phrases))
     if keep_prob < 1.0 and phrases:

@@ -7,39 +7,18 @@ event; ``cancel``, ``resume``, ``reconcile``, ``list_jobs`` and ``tail_log``
 do what they say. See :mod:`galaxysd_core.jobs.runner` for who records what.
 
 The names are imported lazily, so a task importing
-``galaxysd_core.jobs.progress`` does not pay for SQLAlchemy and pandas.
+``galaxysd_core.progress`` does not pay for SQLAlchemy and pandas.
 """
 
 from __future__ import annotations
 
-from galaxysd_core._lazy import lazy_exports
+from galaxysd_core._lazy import lazy_package
 
-_EXPORTS = {
-    "launch": "runner",
-    "cancel": "runner",
-    "resume": "runner",
-    "reconcile": "runner",
-    "dispatch": "runner",
-    "delete": "runner",
-    "validate_config": "runner",
-    "max_heavy_jobs": "runner",
-    "status": "views",
-    "list_jobs": "views",
-    "tail_log": "views",
-    "events": "views",
-    "checkpoints": "views",
-    "queue_state": "views",
-    "can_resume": "views",
-    "end_reason": "views",
-    "estimate": "estimate",
-    "Estimate": "estimate",
-    "JobError": "store",
-    "KINDS": "registry",
-    "JobKind": "registry",
-    "KindUnavailableError": "registry",
-    "available_kinds": "registry",
-}
-
-__all__ = sorted(_EXPORTS)
-
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, __all__ = lazy_package(
+    __name__,
+    runner="launch cancel resume reconcile dispatch delete validate_config max_heavy_jobs",
+    views="status list_jobs tail_log events checkpoints queue_state can_resume end_reason",
+    estimate="estimate Estimate",
+    store="JobError",
+    registry="KINDS JobKind KindUnavailableError available_kinds",
+)

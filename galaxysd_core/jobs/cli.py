@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
+
+from galaxysd_core import jobs  # lazy: SQLAlchemy and pandas load on first use
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,14 +21,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", required=True, help="JSON file with the task's settings")
     p.set_defaults(func=_launch)
 
-    p = sub.add_parser("list", help="all jobs, newest first")
-    p.set_defaults(func=_list)
-
-    for name, func, text in (
-        ("status", _status, "a job's state and last progress (JSON)"),
-        ("cancel", _cancel, "stop a job (STOP file, then SIGTERM, then SIGKILL)"),
-        ("resume", _resume, "continue an ended job from its latest checkpoint"),
-        ("log", _log, "the end of a job's log"),
+    sub.add_parser("list", help="all jobs, newest first").set_defaults(func=_list)
+    for name, text, show in (
+        ("status", "a job's state and last progress (JSON)", _status),
+        ("cancel", "stop a job (STOP file, then SIGTERM, then SIGKILL)", _cancel),
+        ("resume", "continue an ended job from its latest checkpoint", _resume),
+        ("log", "the end of a job's log", _log),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("job_id")
@@ -33,10 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             p.add_argument("--wait", action="store_true", help="block until it has ended")
         if name == "log":
             p.add_argument("-n", type=int, default=50, help="number of lines (default 50)")
-        p.set_defaults(func=func)
+        p.set_defaults(func=functools.partial(_print, show))
 
     p = sub.add_parser("reconcile", help="mark jobs whose processes are gone as interrupted")
-    p.set_defaults(func=_reconcile)
+    p.set_defaults(func=functools.partial(_print, _reconcile))
 
     c = subparsers.add_parser(
         "clean",
@@ -48,8 +49,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.set_defaults(func=_clean)
 
 
+def _print(show: Callable[[argparse.Namespace], str], args: argparse.Namespace) -> int:
+    text = show(args)
+    if text:
+        print(text)
+    return 0
+
+
 def _launch(args: argparse.Namespace) -> int:
-    from galaxysd_core import jobs
     from galaxysd_core.errors import ConfigError
 
     try:
@@ -61,47 +68,29 @@ def _launch(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from galaxysd_core import jobs
-
     frame = jobs.list_jobs()
     print(frame.drop(columns=["run_dir"]).to_string(index=False) if len(frame) else "no jobs")
     return 0
 
 
-def _status(args: argparse.Namespace) -> int:
-    from galaxysd_core import jobs
-
-    print(json.dumps(jobs.status(args.job_id), indent=2, default=str))
-    return 0
+def _status(args: argparse.Namespace) -> str:
+    return json.dumps(jobs.status(args.job_id), indent=2, default=str)
 
 
-def _cancel(args: argparse.Namespace) -> int:
-    from galaxysd_core import jobs
-
-    print(jobs.cancel(args.job_id, wait=args.wait))
-    return 0
+def _cancel(args: argparse.Namespace) -> str:
+    return str(jobs.cancel(args.job_id, wait=args.wait))
 
 
-def _resume(args: argparse.Namespace) -> int:
-    from galaxysd_core import jobs
-
-    print(jobs.resume(args.job_id))
-    return 0
+def _resume(args: argparse.Namespace) -> str:
+    return str(jobs.resume(args.job_id))
 
 
-def _log(args: argparse.Namespace) -> int:
-    from galaxysd_core import jobs
-
-    sys.stdout.write(jobs.tail_log(args.job_id, args.n) + "\n")
-    return 0
+def _log(args: argparse.Namespace) -> str:
+    return jobs.tail_log(args.job_id, args.n)
 
 
-def _reconcile(args: argparse.Namespace) -> int:
-    from galaxysd_core import jobs
-
-    for job_id in jobs.reconcile():
-        print(f"{job_id} interrupted")
-    return 0
+def _reconcile(args: argparse.Namespace) -> str:
+    return "\n".join(f"{job_id} interrupted" for job_id in jobs.reconcile())
 
 
 def _clean(args: argparse.Namespace) -> int:

@@ -114,7 +114,7 @@ def _units(kind: str, cfg: Any) -> tuple[int, int, dict[str, float]]:
         else:
             neg, pos, syn, runs = cfg.n_negatives, cfg.top_k, cfg.n_synthetic, 1
             made = syn if cfg.synthetic_dir is None else 0
-        trained = (neg + pos + syn) * cfg.epochs * runs
+        trained = (neg + pos + syn) * cfg.classifier.epochs * runs
         steps = made * cfg.steps
         return made + trained, steps, {"train": trained, "sample": steps * _model_scale(cfg.model)}
     if kind == "demo-build":

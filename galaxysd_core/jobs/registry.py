@@ -67,7 +67,6 @@ KINDS: dict[str, JobKind] = {
     for row in (
         JobKind("sky", "galaxysd_core.sky.SkyConfig", ("sky",), heavy=True),
         JobKind("prepare", "galaxysd_core.gz2.PrepareConfig", ("prepare",), heavy=False),
-        # The diffusion package does not re-export these: name their own modules.
         JobKind("finetune", "galaxysd_core.diffusion.FinetuneConfig", ("finetune",), heavy=True),
         JobKind(
             "demo-build",
@@ -92,7 +91,7 @@ KINDS: dict[str, JobKind] = {
             ("classify-experiment",),
             heavy=True,
         ),
-        JobKind("grid", "galaxysd_core.diffusion.GridConfig", ("grid",), heavy=True),
+        JobKind("grid", "galaxysd_core.metrics.grid.GridConfig", ("grid",), heavy=True),
         JobKind(
             "discover-round",
             "galaxysd_core.discovery.RoundConfig",

@@ -35,9 +35,9 @@ from galaxysd_core.atomic import atomic_write_text
 from galaxysd_core.config import TaskConfig
 from galaxysd_core.errors import ConfigError
 from galaxysd_core.jobs import store
-from galaxysd_core.jobs.progress import REASON_FILE, STOP_FILE
 from galaxysd_core.jobs.registry import job_kind
 from galaxysd_core.paths import Workspace
+from galaxysd_core.progress import REASON_FILE, STOP_FILE
 
 log = logging.getLogger(__name__)
 
@@ -50,25 +50,25 @@ DEFAULT_GRACE_S = 30.0  # long enough for a training run to write its stop check
 
 def max_heavy_jobs() -> int:
     """K, the number of heavy jobs allowed at once (``$GALAXYSD_MAX_HEAVY_JOBS``, default 1)."""
-    raw = os.environ.get(MAX_HEAVY_ENV, "1")
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{MAX_HEAVY_ENV} must be an integer >= 1, got {raw!r}") from None
-    if value < 1:
-        raise ConfigError(f"{MAX_HEAVY_ENV} must be an integer >= 1, got {raw!r}")
-    return value
+    return int(_env_number(MAX_HEAVY_ENV, 1, int, minimum=1, unit="an integer >= 1"))
 
 
 def grace_seconds() -> float:
     """Seconds a cancelled task gets to stop by itself before SIGTERM (and again before SIGKILL)."""
-    raw = os.environ.get(GRACE_ENV, str(DEFAULT_GRACE_S))
+    return _env_number(
+        GRACE_ENV, DEFAULT_GRACE_S, float, minimum=0, unit="a number of seconds >= 0"
+    )
+
+
+def _env_number(name: str, default: float, kind: type, *, minimum: float, unit: str) -> float:
+    """An environment setting read as ``kind``; ``ConfigError`` names it when it is bad."""
+    raw = os.environ.get(name, str(default))
     try:
-        value = float(raw)
+        value = kind(raw)
     except ValueError:
-        raise ConfigError(f"{GRACE_ENV} must be a number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{GRACE_ENV} must be >= 0, got {raw!r}")
+        raise ConfigError(f"{name} must be {unit}, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be {unit}, got {raw!r}")
     return value
 
 

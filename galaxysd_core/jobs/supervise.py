@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from galaxysd_core.jobs import runner, store
-from galaxysd_core.jobs.progress import REASON_FILE, RUN_DIR_ENV, STOP_FILE
 from galaxysd_core.jobs.registry import job_kind
+from galaxysd_core.progress import REASON_FILE, RUN_DIR_ENV, STOP_FILE
 
 log = logging.getLogger("galaxysd_core.jobs.supervise")
 POLL_S = 0.2

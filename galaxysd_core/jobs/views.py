@@ -12,9 +12,9 @@ import pandas as pd
 
 from galaxysd_core.errors import GalaxySDError
 from galaxysd_core.jobs import runner, store
-from galaxysd_core.jobs.progress import PROGRESS_FILE, STOP_FILE, read_events
 from galaxysd_core.jobs.registry import job_kind
 from galaxysd_core.paths import Workspace
+from galaxysd_core.progress import PROGRESS_FILE, STOP_FILE, read_events
 
 WorkspaceLike = Workspace | str | os.PathLike[str] | None
 PROGRESS_KEYS = ("step", "total", "loss", "eta", "elapsed", "message", "images")

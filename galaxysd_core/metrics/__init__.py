@@ -2,7 +2,9 @@
 
 Realism, diversity, consistency and Pareto fronts are pure numpy; the
 beyond-paper distances (Fréchet, KID, precision/recall/density/coverage, a
-classifier two-sample test) live in :mod:`galaxysd_core.metrics.distances`.
+classifier two-sample test) live in :mod:`galaxysd_core.metrics.distances`; the
+physical judges in :mod:`.physical` (:mod:`.morphology`, :mod:`.memorisation`);
+the X/Y grid of scored generations (``galaxysd grid``) in :mod:`.grid`.
 """
 
 from galaxysd_core.metrics.config import EvaluateConfig, FeatureClassifierConfig

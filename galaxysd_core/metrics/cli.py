@@ -1,108 +1,20 @@
-"""``galaxysd feature-classifiers``, ``galaxysd evaluate`` and ``galaxysd morphology`` (parsing only)."""
+"""``galaxysd feature-classifiers``, ``evaluate``, ``morphology`` and ``grid`` (parsing only)."""
 
 from __future__ import annotations
 
 import argparse
 
-from galaxysd_core.cli import add_config_option, config_from_args, run_with_progress
-
-FEATURE_FIELDS = (
-    "data",
-    "output_dir",
-    "epochs",
-    "zoom",
-    "targets",
-    "randomise",
-    "init",
-    "lr",
-    "seed",
-    "device",
-)
-EVALUATE_FIELDS = (
-    "run",
-    "real",
-    "encoder",
-    "feature_classifiers",
-    "n_images",
-    "steps",
-    "sweep",
-    "morphology",
-    "train",
-    "seed",
-    "device",
-    "output_dir",
-)
+from galaxysd_core.cli import add_task_command, config_from_args, run_with_progress
+from galaxysd_core.metrics.config import EvaluateConfig, FeatureClassifierConfig
+from galaxysd_core.metrics.grid import GridConfig
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``feature-classifiers`` and ``evaluate`` commands to the hub."""
-    f = subparsers.add_parser(
-        "feature-classifiers",
-        help="train the 11 consistency classifiers (one multi-task CNN on pixels)",
-        description="Train a small multi-task ResNet with 11 feature logits (Sec. 4.1) on a "
-        "labelled mock sky or a prepared dataset's catalogue tags; writes model.safetensors + feature_classifiers.json (thresholds, "
-        "per-feature validation balanced accuracy) into --output-dir.",
-    )
-    f.add_argument(
-        "--data", help="mock sky (truth.parquet) or prepared dataset (metadata.jsonl: votes)"
-    )
-    f.add_argument("--output-dir", dest="output_dir")
-    f.add_argument("--epochs", type=int, help="passes over the training split (default 20)")
-    f.add_argument("--zoom", type=int, help="2: add the enlarged centre as a second view")
-    f.add_argument(
-        "--targets",
-        choices=("joint", "conditional"),
-        help="joint (default): heads also say no where their question is not asked",
-    )
-    f.add_argument(
-        "--no-randomise",
-        dest="randomise",
-        action="store_false",
-        default=None,
-        help="train without domain randomisation",
-    )
-    f.add_argument("--init", help="classifiers folder to fine-tune from")
-    f.add_argument("--lr", type=float, help="peak learning rate (default 3e-3)")
-    f.add_argument("--seed", type=int)
-    f.add_argument("--device")
-    add_config_option(f)
-    f.set_defaults(func=_features)
-
-    e = subparsers.add_parser(
-        "evaluate",
-        help="realism / diversity / consistency over a run's checkpoints (+ settings sweep)",
-        description="Generate images per checkpoint x Table 1 prompt, score them against the real "
-        "set and write metrics.parquet (and pareto.parquet with --sweep) into the run folder.",
-    )
-    e.add_argument("--run", help="fine-tuning run folder or diffusers model folder")
-    e.add_argument("--real", help="mock sky / prepared dataset (default <workspace>/sky/default)")
-    e.add_argument("--encoder", help="SimCLR encoder folder (default assets/demo-encoder)")
-    e.add_argument(
-        "--feature-classifiers",
-        dest="feature_classifiers",
-        help="consistency classifiers folder (default assets/feature-classifiers)",
-    )
-    e.add_argument("--n-images", dest="n_images", type=int)
-    e.add_argument("--steps", type=int)
-    e.add_argument(
-        "--sweep", action="store_true", default=None, help="also sweep settings (Fig. 5)"
-    )
-    e.add_argument(
-        "--no-morphology",
-        dest="morphology",
-        action="store_false",
-        default=None,
-        help="skip the physical judges (statmorph statistics and their distances)",
-    )
-    e.add_argument(
-        "--train",
-        help="the model's training images (sky / dataset) for the memorisation check",
-    )
-    e.add_argument("--seed", type=int)
-    e.add_argument("--device")
-    e.add_argument("--output-dir", dest="output_dir")
-    add_config_option(e)
-    e.set_defaults(func=_evaluate)
+    """Add the ``feature-classifiers``, ``evaluate``, ``morphology`` and ``grid`` commands."""
+    train = "galaxysd_core.metrics.feature_training:train_feature_classifiers"
+    add_task_command(subparsers, "feature-classifiers", FeatureClassifierConfig, train)
+    evaluate = "galaxysd_core.metrics.evaluate:evaluate_run"
+    add_task_command(subparsers, "evaluate", EvaluateConfig, evaluate)
 
     m = subparsers.add_parser(
         "morphology",
@@ -118,38 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     m.add_argument("--workers", type=int, default=2)
     m.add_argument("--out", help="write the per-image table here (.csv or .parquet)")
     m.set_defaults(func=_morphology)
-
-
-def _features(args: argparse.Namespace) -> int:
-    from galaxysd_core.metrics import FeatureClassifierConfig
-    from galaxysd_core.metrics.feature_training import train_feature_classifiers
-
-    print(
-        run_with_progress(
-            train_feature_classifiers,
-            config_from_args(FeatureClassifierConfig, args, FEATURE_FIELDS),
-            "feature classifiers",
-        )
-    )
-    return 0
-
-
-def _evaluate(args: argparse.Namespace) -> int:
-    from galaxysd_core.metrics import EvaluateConfig
-    from galaxysd_core.metrics.evaluate import evaluate_run
-
-    print(
-        run_with_progress(
-            evaluate_run, config_from_args(EvaluateConfig, args, EVALUATE_FIELDS), "evaluate"
-        )
-    )
-    return 0
+    add_task_command(subparsers, "grid", GridConfig, _grid)
 
 
 def _morphology(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from galaxysd_core.jobs.progress import progress_for_cli
     from galaxysd_core.metrics.morphology import (
         distance_table,
         failure_counts,
@@ -158,11 +44,12 @@ def _morphology(args: argparse.Namespace) -> int:
         real_halves,
         real_scale,
     )
+    from galaxysd_core.progress import progress_for_cli
 
     def measure(folder: str) -> pd.DataFrame:
         files = read_folder(folder)
-        table = morphology_table(files, size=args.size, workers=args.workers,
-                                 progress=progress_for_cli(f"morphology {folder}"))  # fmt: skip
+        progress = progress_for_cli(f"morphology {folder}")
+        table = morphology_table(files, size=args.size, workers=args.workers, progress=progress)
         return table.assign(path=[str(f) for f in files])
 
     generated = measure(args.images)
@@ -181,4 +68,15 @@ def _morphology(args: argparse.Namespace) -> int:
         both = pd.concat([table, floor]).pivot(index="statistic", columns="pair")
         print("scaled Wasserstein distances (fraction of the real 1-99 % range), 95 % intervals:")
         print(both.reindex(table["statistic"]).round(3).to_string())
+    return 0
+
+
+def _grid(args: argparse.Namespace) -> int:
+    from galaxysd_core.metrics.grid import run_grid
+    from galaxysd_core.paths import workspace
+    from galaxysd_core.progress import run_folder
+
+    config = config_from_args(GridConfig, args)
+    config.output_dir = run_folder(config.output_dir) or workspace().runs / "grid"
+    print(run_with_progress(run_grid, config, "grid") / "grid.png")
     return 0

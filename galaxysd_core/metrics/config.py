@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Literal
 
 from galaxysd_core.config import TaskConfig
 from galaxysd_core.errors import ConfigError
@@ -19,11 +20,8 @@ class FeatureClassifierConfig(TaskConfig):
     One small ResNet with 11 logits, trained on a labelled mock sky with a
     masked, positive-weighted BCE (a feature's loss counts only where its GZ2
     question is asked). Defaults are the shipped ``assets/feature-classifiers``
-    settings: 7-10 CPU-seconds per epoch of 6,400 galaxies at 64x64 on one
-    thread (the shipped 20 epochs: 162 s wall on an idle core). A GPU sweep on the same 8,000-galaxy sky
-    found these widths at 24 epochs within 0.01 of the mean validation
-    balanced accuracy of twice the widths (0.934 vs 0.942) at a third of the cost,
-    and more epochs worth more than width or depth. Domain randomisation
+    settings; their cost and the sweep that chose them are in
+    ``benchmarks/results/feature_classifiers.md``. Domain randomisation
     (``randomise``) about doubles the CPU time per epoch.
 
     Attributes
@@ -85,7 +83,7 @@ class FeatureClassifierConfig(TaskConfig):
     weight_decay: float = 1e-4
     val_fraction: float = 0.2
     max_pos_weight: float = 10.0
-    targets: str = "joint"
+    targets: Literal["joint", "conditional"] = "joint"
     randomise: bool = True
     init: Path | None = None
     seed: int = 0

@@ -228,6 +228,40 @@ def two_sample_accuracy(
     return float(scores.mean())
 
 
+#: The columns of metrics.parquet, in display order: the keys of :func:`all_metrics`
+#: plus ``consistency`` (:mod:`.consistency`). A new embedding metric is a function
+#: here, one line in :func:`all_metrics` and its name here; the evaluator, the
+#: results tables and the Metrics page read this tuple. The physical judges'
+#: columns (:mod:`.physical`: statmorph distances, failures, copy shares) follow.
+PHYSICAL_COLUMNS = (
+    "physical",
+    "w_gini",
+    "w_m20",
+    "w_concentration",
+    "w_asymmetry",
+    "w_smoothness",
+    "w_ellipticity",
+    "w_r50",
+    "w_color",
+    "morph_failed",
+    "copy_pixel",
+    "copy_embedding",
+)
+METRIC_COLUMNS = (
+    "realism",
+    "diversity",
+    "consistency",
+    "fd",
+    "kid",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "c2st",
+    *PHYSICAL_COLUMNS,
+)
+
+
 def all_metrics(real: np.ndarray, gen: np.ndarray, *, k: int = 5, seed: int = 0) -> dict[str, Any]:
     """Every metric for one prompt: Eq. 1 and 3 plus the beyond-paper distances.
 

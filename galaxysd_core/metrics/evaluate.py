@@ -38,68 +38,30 @@ import pandas as pd
 
 from galaxysd_core.atomic import atomic_write_bytes
 from galaxysd_core.errors import ConfigError, ModelFolderError
-from galaxysd_core.jobs.progress import RUN_DIR_ENV, Progress
+from galaxysd_core.gz2.folders import real_table
 from galaxysd_core.metrics.config import EvaluateConfig
 from galaxysd_core.metrics.consistency import consistency, pareto_front
-from galaxysd_core.metrics.distances import all_metrics, reference_metrics
+from galaxysd_core.metrics.distances import (
+    METRIC_COLUMNS,
+    PHYSICAL_COLUMNS,
+    all_metrics,
+    reference_metrics,
+)
 from galaxysd_core.metrics.features import FEATURES, prompt_answers
 from galaxysd_core.paths import DEMO_ENCODER, workspace
+from galaxysd_core.progress import Progress, run_folder
 
 log = logging.getLogger(__name__)
+__all__ = [
+    "METRIC_COLUMNS",
+    "PHYSICAL_COLUMNS",
+    "evaluate_run",
+    "mark_fronts",
+    "prompt_text",
+]  # METRIC_COLUMNS, PHYSICAL_COLUMNS: .distances
 
-#: The physical judges' columns (statmorph distances, failures, copy shares).
-PHYSICAL_COLUMNS = (
-    "physical", "w_gini", "w_m20", "w_concentration", "w_asymmetry", "w_smoothness",
-    "w_ellipticity", "w_r50", "w_color", "morph_failed", "copy_pixel", "copy_embedding",
-)  # fmt: skip
-METRIC_COLUMNS = (
-    "realism", "diversity", "consistency", "fd", "kid",
-    "precision", "recall", "density", "coverage", "c2st", *PHYSICAL_COLUMNS,
-)  # fmt: skip
 #: generate_fn(pipeline, prompt, *, n, seed, steps, guidance, strength, references) -> PIL images
 GenerateFn = Callable[..., list[Any]]
-
-
-def real_table(folder: str | os.PathLike[str]) -> pd.DataFrame:
-    """The real images of a mock sky or prepared dataset with their tags.
-
-    Returns
-    -------
-    pd.DataFrame
-        ``path`` (str) and ``tags`` (tuple of str), one row per image.
-
-    Raises
-    ------
-    ConfigError
-        If the folder has neither ``truth.parquet`` nor ``metadata.jsonl``.
-    """
-    from galaxysd_core.embedding.probe import tag_frame
-
-    root = Path(folder)
-    if (root / "truth.parquet").is_file():
-        truth = pd.read_parquet(root / "truth.parquet")
-        tags = tag_frame(truth)
-        names = tags.columns.to_numpy()
-        rows = tags.to_numpy()
-        return pd.DataFrame(
-            {
-                "path": [str(root / "images" / f"{a}.jpg") for a in truth["asset_id"]],
-                "tags": [tuple(names[r]) for r in rows],
-            }
-        )
-    if (root / "metadata.jsonl").is_file():
-        records = [
-            json.loads(line) for line in (root / "metadata.jsonl").read_text().splitlines() if line
-        ]
-        return pd.DataFrame(
-            {
-                "path": [str(root / r["file_name"]) for r in records],
-                "tags": [tuple(r.get("tags", ())) for r in records],
-            }
-        )
-    raise ConfigError(
-        f"{root} has no truth.parquet (mock sky) or metadata.jsonl (prepared dataset)"
-    )
 
 
 def checkpoints_of(run: str | os.PathLike[str]) -> list[tuple[str, int | None, Path]]:
@@ -389,9 +351,7 @@ def evaluate_run(
     progress = progress or Progress()
     config.validate()
     ckpts = checkpoints_of(config.run)[-config.max_checkpoints :]
-    out = config.output_dir or (
-        Path(os.environ[RUN_DIR_ENV]) if RUN_DIR_ENV in os.environ else None
-    )
+    out = run_folder(config.output_dir)
     if out is None:
         if ckpts[0][0] == "model":
             raise ConfigError(

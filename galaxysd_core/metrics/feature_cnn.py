@@ -93,7 +93,7 @@ def as_uint8_batch(images: Sequence[Any] | torch.Tensor, size: int) -> torch.Ten
     """
     from PIL import Image
 
-    from galaxysd_core.classify.images import read_image
+    from galaxysd_core.images import read_image, to_rgb
 
     if isinstance(images, torch.Tensor):
         if images.shape[-2:] == (size, size) or images.ndim != 4:
@@ -115,10 +115,7 @@ def as_uint8_batch(images: Sequence[Any] | torch.Tensor, size: int) -> torch.Ten
                 f"cannot classify a {type(item).__name__}: give paths, PIL images or "
                 "HxWx3 uint8 arrays"
             )
-        img = item.convert("RGB")
-        if img.size != (size, size):
-            img = img.resize((size, size), Image.Resampling.BILINEAR)
-        arrays.append(np.asarray(img, dtype=np.uint8))
+        arrays.append(to_rgb(item, size))
     if not arrays:
         return torch.zeros((0, 3, size, size), dtype=torch.uint8)
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
@@ -254,7 +251,7 @@ def load_feature_cnn(folder: str | os.PathLike[str], *, device: str = "cpu") -> 
         arch = meta.pop("architecture")
         names = [f["name"] for f in meta.pop("features")]
         if names != [f.name for f in FEATURES]:
-            raise ValueError(f"its features {names} are not the 11 of this version")
+            raise ModelFolderError(f"its features {names} are not the 11 of this version")
         spec = CNNSpec(
             image_size=int(arch["image_size"]),
             depths=tuple(arch["depths"]),

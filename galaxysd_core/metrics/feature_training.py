@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -42,10 +41,10 @@ from torch.nn import functional as F  # noqa: N812 - the usual torch alias
 
 from galaxysd_core.classify.augment import survey_randomise
 from galaxysd_core.errors import ConfigError
-from galaxysd_core.jobs.progress import Progress
 from galaxysd_core.metrics.config import FeatureClassifierConfig
 from galaxysd_core.metrics.feature_cnn import CNNSpec, FeatureCNN
 from galaxysd_core.metrics.features import FEATURES, feature_labels, tag_targets
+from galaxysd_core.progress import Progress
 
 log = logging.getLogger(__name__)
 _N = len(FEATURES)
@@ -463,16 +462,14 @@ def train_feature_classifiers(
         If no output folder is given or the data is neither a mock sky nor a
         prepared dataset.
     """
-    from galaxysd_core.classify.images import load_images
-    from galaxysd_core.jobs.progress import RUN_DIR_ENV
+    from galaxysd_core.images import load_images
     from galaxysd_core.paths import workspace
+    from galaxysd_core.progress import run_folder
 
     progress = progress or Progress()
     config.validate()
     data = Path(config.data or workspace().sky / "default")
-    out = config.output_dir or (
-        Path(os.environ[RUN_DIR_ENV]) if RUN_DIR_ENV in os.environ else None
-    )
+    out = run_folder(config.output_dir)
     if out is None:
         raise ConfigError("FeatureClassifierConfig.output_dir: give a folder for the classifiers")
     paths, labels, known, source = training_targets(data, targets=config.targets)

@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from galaxysd_core.errors import ConfigError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 
 log = logging.getLogger(__name__)
 

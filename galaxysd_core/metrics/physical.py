@@ -72,7 +72,7 @@ class PhysicalJudges:
         self, heldout: list[str], emb: np.ndarray, encoder_dir: Path, cache_dir: Path
     ) -> Any:
         from galaxysd_core.embedding.cache import cached_embeddings
-        from galaxysd_core.metrics.evaluate import real_table
+        from galaxysd_core.gz2.folders import real_table
         from galaxysd_core.metrics.memorisation import CopyReference
 
         c = self.config

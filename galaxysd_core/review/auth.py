@@ -15,6 +15,8 @@ import hashlib
 import hmac
 import secrets
 
+from galaxysd_core.review.errors import ReviewValueError
+
 # n=2**14, r=8 costs 16 MiB and tens of milliseconds per check: cheap for a
 # sign-in, expensive for guessing (the interactive-login setting of RFC 7914).
 SCRYPT_N = 2**14
@@ -49,7 +51,7 @@ def hash_passphrase(passphrase: str, *, salt: bytes | None = None) -> str:
         If the passphrase is empty.
     """
     if not passphrase:
-        raise ValueError("the passphrase must not be empty")
+        raise ReviewValueError("the passphrase must not be empty")
     salt = salt if salt is not None else secrets.token_bytes(16)
     digest = hashlib.scrypt(
         passphrase.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=_DKLEN

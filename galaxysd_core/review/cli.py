@@ -70,39 +70,8 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def _quiz_pool(args: argparse.Namespace) -> int:
-    from galaxysd_core.cli import config_from_args, run_with_progress
-    from galaxysd_core.quiz_pool import QuizPoolConfig, build_pool
-
-    config = config_from_args(QuizPoolConfig, args, QUIZ_POOL_FIELDS)
-    folder = run_with_progress(build_pool, config, "quiz questions")
-    print(f"quiz pool ready: {folder}")
-    return 0
-
-
-QUIZ_POOL_FIELDS = ("model", "dataset", "questions", "steps", "seed", "device", "pool")
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``galaxysd review`` and its sub-commands, and ``galaxysd quiz-pool``."""
-    from galaxysd_core.cli import add_config_option
-
-    q = subparsers.add_parser(
-        "quiz-pool",
-        help="pre-generate quiz questions (the Quiz page's pool)",
-        description="Generate quiz questions (three real tiles, one generated, presented "
-        "alike) until the pool holds --questions; a rerun adds only the missing ones.",
-    )
-    q.add_argument("--model", help="diffusers model folder")
-    q.add_argument("--dataset", help="mock sky or prepared dataset folder (the real images)")
-    q.add_argument("--questions", type=int, help="questions the pool should hold (default 40)")
-    q.add_argument("--steps", type=int, help="sampler steps per generated image (default 20)")
-    q.add_argument("--seed", type=int, help="question i uses seed + i (default 0)")
-    q.add_argument("--device", help="cpu or cuda")
-    q.add_argument("--pool", help="pool folder (default: in the workspace cache)")
-    add_config_option(q)
-    q.set_defaults(func=_quiz_pool)
-
+    """Add ``galaxysd review`` and its sub-commands."""
     review = subparsers.add_parser("review", help="reviewer voting: reviewers, rounds, exports")
     review.add_argument("--db", help="database URL (default: $GALAXYSD_DB_URL or the workspace)")
     sub = review.add_subparsers(dest="review_command", required=True, metavar="ACTION")
@@ -124,16 +93,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quorum", type=int)
     p.set_defaults(func=_open_round)
 
-    p = sub.add_parser("close-round", help="close a round (its votes become final)")
-    p.add_argument("--round", type=int, required=True)
-    p.set_defaults(func=_close_round)
-
-    p = sub.add_parser("export", help="write a round's decisions")
-    p.add_argument("--round", type=int, required=True)
-    p.add_argument("--format", choices=("csv", "fits"), default=None, help="default: from --out")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=_export)
-
-    p = sub.add_parser("summary", help="a round's counts, kappa and alpha as JSON")
-    p.add_argument("--round", type=int, required=True)
-    p.set_defaults(func=_summary)
+    for name, text, func in (
+        ("close-round", "close a round (its votes become final)", _close_round),
+        ("export", "write a round's decisions", _export),
+        ("summary", "a round's counts, kappa and alpha as JSON", _summary),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--round", type=int, required=True)
+        if name == "export":
+            p.add_argument("--format", choices=("csv", "fits"), help="default: from --out")
+            p.add_argument("--out", required=True)
+        p.set_defaults(func=func)

@@ -29,8 +29,8 @@ import pandas as pd
 
 from galaxysd_core.atomic import atomic_dir
 from galaxysd_core.errors import GalaxySDError
-from galaxysd_core.jobs.progress import Progress
 from galaxysd_core.lifetime import die_with_parent
+from galaxysd_core.progress import Progress
 from galaxysd_core.sky.config import SkyConfig
 from galaxysd_core.sky.population import sample_population
 from galaxysd_core.sky.render import encode_jpeg, pixel_scale, render_galaxy

@@ -20,7 +20,10 @@ SKY_VERSION = 2
 
 @dataclasses.dataclass
 class SkyConfig(TaskConfig):
-    """Settings of ``galaxysd sky``: how many galaxies, how big, where.
+    """Build a mock GZ2 sky (images, catalogue, truth).
+
+    A procedural mock sky in the Galaxy Zoo 2 format: catalog.csv,
+    filename_mapping.csv, images/{asset_id}.jpg, truth.parquet, known_detg.csv.
 
     Parameters
     ----------

@@ -20,11 +20,11 @@ import logging
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from galaxysd_core.config import TaskConfig
 from galaxysd_core.errors import ConfigError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,8 @@ class GridConfig(TaskConfig):
         Where ``grid.png``, ``grid.csv`` and ``cells/`` go (the job's run folder).
     """
 
-    kind = "grid"
+    kind: ClassVar[str] = "grid"
+    aliases: ClassVar[dict[str, str]] = {"out": "output_dir"}  # the flag --out
 
     model: Path | None = None
     prompt: str = ""
@@ -239,7 +240,7 @@ class _Scorer:
 
         from galaxysd_core.embedding.cache import cached_embeddings
         from galaxysd_core.embedding.model import load_encoder
-        from galaxysd_core.metrics.evaluate import real_table
+        from galaxysd_core.gz2.folders import real_table
         from galaxysd_core.paths import workspace
 
         table = real_table(real)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from galaxysd_core.errors import ConfigError
-from galaxysd_core.jobs.progress import Progress
+from galaxysd_core.progress import Progress
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,376 @@
+"""Task configs of the diffusion domain (light: no torch import).
+
+``FinetuneConfig`` (job kind ``finetune``, run by
+:func:`galaxysd_core.diffusion.finetune.finetune`) and ``DemoBuildConfig``
+(job kind ``demo-build``, run by :func:`galaxysd_core.diffusion.demo.build_demo`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from galaxysd_core.config import TaskConfig
+from galaxysd_core.errors import ConfigError
+from galaxysd_core.paths import DEMO_MODEL
+
+Schedule = Literal["one_cycle", "cosine", "constant"]
+SCHEDULES: tuple[Schedule, ...] = ("one_cycle", "cosine", "constant")
+
+
+@dataclass
+class FinetuneConfig(TaskConfig):
+    """Fine-tune a diffusion model on a prepared dataset.
+
+    UNet and text encoder together, with EMA, checkpoints and resume; works
+    under ``accelerate launch``. Defaults: the paper's, scaled to a CPU.
+
+    Attributes
+    ----------
+    model : Path
+        Diffusers folder to start from (SD-1.5, GalaxySD, a demo model).
+    dataset : Path
+        Prepared dataset folder (``metadata.jsonl``).
+    output_dir : Path or None
+        Run folder: ``checkpoints/``, ``samples/``, ``model/``; the job runner
+        fills it.
+    resume : str or None
+        ``"latest"`` or a ``checkpoint-N`` folder to continue from.
+    steps, batch : int
+        Optimiser steps and images per step per process (paper: 10,000 x 16).
+    lr, weight_decay : float
+        AdamW (paper: effective 1.6e-6 for SD-1.5, weight decay 1e-3).
+    schedule : {"one_cycle", "cosine", "constant"}
+        See :func:`~galaxysd_core.diffusion.lr_schedule.make_lr_scheduler`.
+    warmup_steps : int
+    ema, ema_decay : bool, float
+        EMA of the trained networks (diffusers' EMAModel, with warm-up).
+    mixed_precision : {"no", "fp16", "bf16"}
+        fp16 only where the device supports it (falls back to "no" on a CPU).
+    grad_accum : int
+    cache_latents : bool
+        Encode every image once (and ``augment`` rotations/flips of it).
+    augment : int
+        1, 2, 4 or 8 dihedral variants of each image (galaxies have no up).
+    augment_latents : bool
+        Rotate/flip the cached latent of each image instead of encoding every
+        variant: ``augment`` times cheaper caching (a 128 px VAE encodes at
+        ~20 images/s on 2 cores), exact only for a rotation-equivariant VAE,
+        which one trained on rotated crops nearly is.
+    train_unet, train_text_encoder : bool
+    shuffle_tags : bool
+    tag_keep : float
+        Probability to keep each tag phrase per step (tag sub-sampling).
+    prompt_dropout : float
+        Probability to train on the empty prompt (classifier-free guidance).
+    tag_weights : dict of str to float
+        Draw weight of a pair carrying a tag (e.g. ``{"dust_lane": 8}``); a
+        pair with several weighted tags takes the largest, others weigh 1.
+        Empty (the default) draws uniformly, as the paper does.
+    min_snr_gamma : float or None
+        Min-SNR loss weighting (Hang et al. 2023) when set, e.g. 5.
+    noise_offset : float
+    max_grad_norm : float
+    checkpoint_every, keep_last : int
+    validation_prompts : list of str
+        Sampled at every checkpoint into ``samples/``; empty means the Table 1
+        prompts (from ``galaxysd_core.gz2``) or the dataset's commonest prompts.
+    validation_steps : int
+    max_minutes : float or None
+        Stop cleanly (checkpoint + export) after this wall time.
+    seed : int
+    num_processes : int
+        Processes the job launcher starts with ``accelerate launch``.
+    """
+
+    kind: ClassVar[str] = "finetune"
+
+    model: Path = Path()
+    dataset: Path = Path()
+    output_dir: Path | None = None
+    resume: str | None = None
+    steps: int = 1000
+    batch: int = 16
+    lr: float = 1e-5
+    weight_decay: float = 1e-3
+    schedule: Schedule = "one_cycle"
+    warmup_steps: int = 100
+    ema: bool = True
+    ema_decay: float = 0.999
+    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    grad_accum: int = 1
+    cache_latents: bool = True
+    augment: int = 1
+    augment_latents: bool = False
+    train_unet: bool = True
+    train_text_encoder: bool = True
+    shuffle_tags: bool = True
+    tag_keep: float = 1.0
+    prompt_dropout: float = 0.1
+    tag_weights: dict[str, float] = field(default_factory=dict)
+    min_snr_gamma: float | None = None
+    noise_offset: float = 0.0
+    max_grad_norm: float = 1.0
+    checkpoint_every: int = 500
+    keep_last: int = 3
+    validation_prompts: list[str] = field(default_factory=list)
+    validation_steps: int = 20
+    max_minutes: float | None = None
+    seed: int = 0
+    num_processes: int = 1
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` naming the first bad field."""
+        name = type(self).__name__
+        for attr in ("steps", "batch", "grad_accum", "checkpoint_every", "keep_last"):
+            if getattr(self, attr) < 1:
+                raise ConfigError(f"{name}.{attr} must be >= 1, got {getattr(self, attr)!r}")
+        if self.num_processes < 1:
+            raise ConfigError(f"{name}.num_processes must be >= 1, got {self.num_processes!r}")
+        if not self.lr > 0:
+            raise ConfigError(f"{name}.lr must be > 0, got {self.lr!r}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(
+                f"{name}.schedule must be one_cycle, cosine or constant, got {self.schedule!r}"
+            )
+        if self.mixed_precision not in ("no", "fp16", "bf16"):
+            raise ConfigError(
+                f"{name}.mixed_precision must be no, fp16 or bf16, got {self.mixed_precision!r}"
+            )
+        if self.augment not in (1, 2, 4, 8):
+            raise ConfigError(f"{name}.augment must be 1, 2, 4 or 8, got {self.augment!r}")
+        for attr in ("tag_keep", "prompt_dropout", "ema_decay"):
+            if not 0.0 <= getattr(self, attr) <= 1.0:
+                raise ConfigError(f"{name}.{attr} must be in [0, 1], got {getattr(self, attr)!r}")
+        if not 0 <= self.warmup_steps < self.steps:
+            raise ConfigError(
+                f"{name}.warmup_steps must be in [0, steps), got {self.warmup_steps!r}"
+            )
+        for tag, weight in self.tag_weights.items():
+            if not (isinstance(weight, int | float) and weight > 0):
+                raise ConfigError(f"{name}.tag_weights[{tag!r}] must be > 0, got {weight!r}")
+        if not (self.train_unet or self.train_text_encoder):
+            raise ConfigError(f"{name}: train_unet and train_text_encoder are both off")
+        if self.min_snr_gamma is not None and self.min_snr_gamma <= 0:
+            raise ConfigError(f"{name}.min_snr_gamma must be > 0, got {self.min_snr_gamma!r}")
+
+
+@dataclass
+class DemoBuildConfig(TaskConfig):
+    """Train the 128x128 demo model from scratch (resumable).
+
+    Build the mock sky, prepare pairs, train VAE then UNet + text encoder,
+    export fp16 to assets/demo-model; rerun with --resume latest to continue.
+    Defaults: the bundled model's.
+
+    Attributes
+    ----------
+    output_dir : Path or None
+        Working folder for the stages (the job's run folder).
+    resume : str or None
+        ``"latest"`` continues every stage from what ``output_dir`` holds.
+    out : Path
+        Where the finished model goes (default ``assets/demo-model``).
+    sky : Path or None
+        An existing mock sky to train on instead of building one.
+    n, seed : int
+        Galaxies in the mock sky and the seed of everything.
+    preset : str
+        Model sizes (``galaxysd_core.diffusion.pipelines.PRESETS``): v2 (CPU),
+        gpu (one GPU), tiny, demo.
+    size : int
+        Side of the mock sky's images and of the generated images.
+    latent_channels : int
+        VAE latent channels (16 keeps thin dust lanes and sky noise; SD-1.5 has 4).
+    noise_schedule : {"zero_snr", "sd15"}
+        ``pipelines.NOISE_SCHEDULES``: zero terminal SNR with v prediction and
+        trailing timesteps (Lin et al. 2023), or SD-1.5's.
+    vae_steps, vae_batch, vae_crop : int
+        VAE stage: steps, batch, crop side (the VAE is fully convolutional).
+    vae_lr, vae_kl : float
+        VAE learning rate and KL weight.
+    steps, batch, lr, warmup_steps, checkpoint_every : int / float
+        UNet + text encoder stage (see ``FinetuneConfig``).
+    min_snr_gamma : float
+    tag_weights : dict of str to float
+        Draw weight of pairs carrying a tag (``FinetuneConfig.tag_weights``):
+        rare tags such as ``dust_lane`` are seen more often.
+    augment : int
+        Rotations/flips of each image (1, 2, 4 or 8), applied to its cached
+        latent (``FinetuneConfig.augment_latents``).
+    device : {"cpu", "cuda"}
+        Where the VAE stages run; the UNet stage runs where ``accelerate``
+        puts it (the GPU when there is one).
+    mixed_precision : {"no", "bf16", "fp16"}
+        Of the UNet stage (``FinetuneConfig.mixed_precision``).
+    max_minutes : float or None
+        Time budget of the UNet stage; the latest EMA weights are exported
+        when it runs out.
+    decoder_steps : int
+        Extra steps for the VAE decoder alone (encoder frozen, so the latent
+        space the UNet learned stays valid); sharpened and restored colour on
+        the 64 px model; 0 (off) in the CPU v2 recipe, whose time goes to the UNet.
+    exclude_smooth_dusty : bool
+        Keep every smooth galaxy with a dust lane (truth) out of training, not
+        only the known D-ETGs (``demo.smooth_dusty_exclusions``).
+    init_from : Path or None
+        A diffusers folder whose UNet and text-encoder weights start the UNet
+        stage wherever names and shapes match (``demo.warm_start``), e.g. the
+        previous demo model; None trains both from scratch.
+    """
+
+    kind: ClassVar[str] = "demo-build"
+
+    output_dir: Path | None = None
+    resume: str | None = None
+    out: Path = DEMO_MODEL
+    sky: Path | None = None
+    n: int = 16000
+    seed: int = 0
+    preset: str = "v2"
+    size: int = 128
+    latent_channels: int = 16
+    noise_schedule: Literal["zero_snr", "sd15"] = "zero_snr"
+    vae_steps: int = 1500
+    vae_batch: int = 8
+    vae_crop: int = 48
+    vae_lr: float = 1e-3
+    vae_kl: float = 1e-6
+    steps: int = 4000
+    batch: int = 16
+    lr: float = 4e-4
+    warmup_steps: int = 200
+    checkpoint_every: int = 500
+    min_snr_gamma: float = 5.0
+    tag_weights: dict[str, float] = field(default_factory=lambda: {"dust_lane": 4.0})
+    augment: int = 8
+    device: Literal["cpu", "cuda"] = "cpu"
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    max_minutes: float | None = None
+    decoder_steps: int = 0
+    exclude_smooth_dusty: bool = True
+    init_from: Path | None = None
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` naming the first bad field."""
+        for attr in (
+            "n",
+            "vae_steps",
+            "vae_batch",
+            "vae_crop",
+            "steps",
+            "batch",
+            "checkpoint_every",
+        ):
+            if getattr(self, attr) < 1:
+                raise ConfigError(
+                    f"DemoBuildConfig.{attr} must be >= 1, got {getattr(self, attr)!r}"
+                )
+        if self.vae_crop % 8 or self.vae_crop > self.size:
+            raise ConfigError(
+                f"DemoBuildConfig.vae_crop must be a multiple of 8 and <= size, "
+                f"got {self.vae_crop!r}"
+            )
+        if self.size % 16 or self.size < 32:
+            raise ConfigError(
+                f"DemoBuildConfig.size must be a multiple of 16 and >= 32, got {self.size!r}"
+            )
+        if self.latent_channels < 1:
+            raise ConfigError(
+                f"DemoBuildConfig.latent_channels must be >= 1, got {self.latent_channels!r}"
+            )
+        # The tables live beside the models (a torch import), read only to check.
+        from galaxysd_core.diffusion.pipelines import NOISE_SCHEDULES, PRESETS
+
+        if self.noise_schedule not in NOISE_SCHEDULES:
+            raise ConfigError(
+                f"DemoBuildConfig.noise_schedule must be one of {sorted(NOISE_SCHEDULES)}, "
+                f"got {self.noise_schedule!r}"
+            )
+        if self.preset not in PRESETS:
+            raise ConfigError(
+                f"DemoBuildConfig.preset must be one of {sorted(PRESETS)}, got {self.preset!r}"
+            )
+        if self.device not in ("cpu", "cuda"):
+            raise ConfigError(f"DemoBuildConfig.device must be cpu or cuda, got {self.device!r}")
+
+
+@dataclass
+class GenerateConfig(TaskConfig):
+    """Generate galaxy images from a (weighted) prompt.
+
+    Sample N images with a diffusers model folder; each PNG carries its recipe
+    in text metadata and a sidecar JSON. Same arguments, same pixels.
+
+    Attributes
+    ----------
+    model : Path
+        Diffusers model folder (e.g. ``assets/demo-model``).
+    prompt : str
+        Prompt, e.g. ``"sdss, spiral galaxy, {dust lane:1.3}"``.
+    out : Path
+        Output folder for the PNGs (each with its recipe as a sidecar JSON).
+    n : int
+        Number of images.
+    seed : int
+        Seed of the first image (image i uses seed + i).
+    steps : int
+        Sampler steps.
+    guidance : float
+        Classifier-free guidance scale.
+    scheduler : {"euler_a", "dpmpp_2m", "ddim"}
+        Sampler.
+    timestep_spacing : {"leading", "trailing", "linspace"} or None
+        Default: the model's (trailing per Lin et al. 2023).
+    guidance_rescale : float
+        Rescale CFG towards the conditional std, in [0, 1] (0.7 in Lin et al.).
+    negative_prompt : str
+        Negative prompt.
+    reference : str or None
+        Start from this real image, or ``"auto"``: one with the same tags from ``pool``.
+    pool : Path or None
+        Prepared dataset folder for ``reference="auto"``.
+    strength : float
+        Reference noise level in (0, 1].
+    device : str
+        ``"cpu"`` or ``"cuda"``.
+    """
+
+    model: Path
+    prompt: str
+    out: Path
+    n: int = 4
+    seed: int = 0
+    steps: int = 30
+    guidance: float = 7.0
+    scheduler: Literal["euler_a", "dpmpp_2m", "ddim"] = "euler_a"
+    timestep_spacing: Literal["leading", "trailing", "linspace"] | None = None
+    guidance_rescale: float = 0.0
+    negative_prompt: str = ""
+    reference: str | None = None
+    pool: Path | None = None
+    strength: float = 0.6
+    device: str = "cpu"
+
+    def validate(self) -> None:
+        """Refuse bad numbers, prompts and references before a model is loaded.
+
+        Raises
+        ------
+        ConfigError, PromptError, ImageReadError
+            See :func:`~galaxysd_core.diffusion.checks.check_generation`.
+        """
+        from galaxysd_core.diffusion.checks import check_generation
+
+        check_generation(
+            self.n,
+            self.steps,
+            self.guidance,
+            self.scheduler,
+            self.strength,
+            prompts=[self.prompt],
+            negative_prompt=self.negative_prompt,
+            reference=self.reference,
+            pool=self.pool,
+        )
