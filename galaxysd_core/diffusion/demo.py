@@ -48,17 +48,21 @@ __all__ = ["DemoBuildConfig", "build_demo"]  # DemoBuildConfig lives in .config
 def _draw_crops(
     images: torch.Tensor, *, batch: int, crop: int, gen: torch.Generator
 ) -> torch.Tensor:
-    """A batch of ``crop``-sided crops near the image centre, each rotated or flipped.
+    """A batch of ``crop``-sided crops, each rotated or flipped.
 
     ``images`` are uint8 (N, 3, H, W) (a quarter of float32's memory: a 128 px
     sky is gigabytes in float); the crops come back in [-1, 1] on its device.
-    Offsets are drawn from the middle half of the possible range because GZ2
-    cutouts centre their galaxy: uniform offsets gave mostly empty sky, and a
-    VAE trained on them blurred away spiral arms and colour (the first demo build).
+    Three batches in four take their offset from the middle half of the range,
+    because GZ2 cutouts centre their galaxy and uniform offsets gave mostly
+    empty sky (a VAE trained on them blurred away spiral arms and colour); the
+    fourth may lie anywhere, so the image borders are learned too (centre-only
+    crops left a faint square frame at the border, where the sky is measured).
     """
     size = images.shape[-1]
     slack = size - crop
     low, high = slack // 4, slack - slack // 4
+    if int(torch.randint(0, 4, (1,), generator=gen)) == 0:
+        low, high = 0, slack
     index = torch.randint(0, len(images), (batch,), generator=gen)
     x0, y0 = (int(v) for v in torch.randint(low, high + 1, (2,), generator=gen))
     k = int(torch.randint(0, 8, (1,), generator=gen))
@@ -66,16 +70,39 @@ def _draw_crops(
     return dihedral(x.float() / 127.5 - 1.0, k)
 
 
+#: Weights of the colour and sky-texture terms of :func:`_reconstruction_loss`.
+#: Without them the 16-channel VAE of the first 128 px build returned every
+#: galaxy yellow-white and a noiseless sky (spiral rate 0.94 -> 0.00 after a
+#: round trip); with them, 2,500 more steps kept 0.85 of spirals, 0.90 of
+#: dust lanes and 62 % of the sky noise (benchmarks/vae_roundtrip.py).
+CHROMA_WEIGHT = 2.0
+TEXTURE_WEIGHT = 6.0
+
+
+def _highpass(x: torch.Tensor) -> torch.Tensor:
+    """``x`` minus its 3x3 local mean: pixel noise and the thinnest structure."""
+    padded = torch.nn.functional.pad(x, (1, 1, 1, 1), mode="replicate")
+    return x - torch.nn.functional.avg_pool2d(padded, 3, stride=1)
+
+
 def _reconstruction_loss(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """L1 + MSE, each pixel weighted by 1 + 8 x its brightness (0-1, brightest band).
+    """Brightness-weighted L1 + MSE, a colour term and a sky-texture term.
 
     SDSS cutouts are mostly dark sky, so an unweighted loss is served best by a
-    dim, smooth galaxy; the weight makes the few galaxy pixels (arms, dust
-    lanes, colour) count.
+    dim, smooth galaxy; weighting each pixel by 1 + 8 x its brightness (0-1,
+    brightest band) makes the few galaxy pixels count. The colour term is the
+    same weighted L1 on each pixel's deviation from its grey level: faint blue
+    arms carry little brightness but are what tells a spiral. The texture term
+    matches each crop's high-pass standard deviation per band: a deterministic
+    decoder trained on pixel errors alone returns the mean, a noiseless sky,
+    which a judge (or a person) tells from a real one at a glance.
     """
     weight = 1.0 + 8.0 * (x.amax(dim=1, keepdim=True) + 1.0) / 2.0
     error = recon - x
-    return (weight * error.abs()).mean() + (weight * error.pow(2)).mean()
+    pixel = (weight * error.abs()).mean() + (weight * error.pow(2)).mean()
+    chroma = (weight * (error - error.mean(dim=1, keepdim=True)).abs()).mean()
+    texture = (_highpass(recon).std(dim=(2, 3)) - _highpass(x).std(dim=(2, 3))).abs().mean()
+    return pixel + CHROMA_WEIGHT * chroma + TEXTURE_WEIGHT * texture
 
 
 def train_vae(
@@ -112,7 +139,7 @@ def train_vae(
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
         optimizer.step()
         schedule.step()
-        loss_value = float(loss)
+        loss_value = float(loss.detach())
         progress.update(step, steps, loss=round(loss_value, 5), message="vae")
         progress.check_stop()
     vae.eval()
@@ -157,7 +184,7 @@ def refine_decoder(
         torch.nn.utils.clip_grad_norm_(decoder, 1.0)
         optimizer.step()
         schedule.step()
-        loss_value = float(loss)
+        loss_value = float(loss.detach())
         progress.update(step, steps, loss=round(loss_value, 5), message="decoder")
         progress.check_stop()
     vae.requires_grad_(False)
