@@ -12,18 +12,16 @@ from pathlib import Path
 
 import streamlit as st
 
-from galaxysd_core.paths import DEMO_MODEL
+from galaxysd_core.paths import DEMO_MODEL, list_datasets, list_models
 from pages._common import (
     DEFAULT_SKY,
-    PAGES,
     Keys,
     OutsideWorkspaceError,
     confine,
     get_workspace,
     label_for,
-    list_datasets,
-    list_models,
 )
+from pages._nav import PAGES
 
 ROOT = Path(__file__).resolve().parent
 

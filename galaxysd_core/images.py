@@ -111,7 +111,9 @@ def load_images(
     return batch, ok
 
 
-def image_files(folder: str | os.PathLike[str], *, require: bool = False) -> list[Path]:
+def image_files(
+    folder: str | os.PathLike[str], *, require: bool = False, recursive: bool = False
+) -> list[Path]:
     """The PNG/JPEG files of a folder, sorted by name.
 
     A mock sky or GZ2 download keeps its images in ``images/``: when the folder
@@ -123,6 +125,8 @@ def image_files(folder: str | os.PathLike[str], *, require: bool = False) -> lis
         An image folder, or a sky / dataset folder with ``images/``.
     require : bool, default False
         Raise when no image is found instead of returning an empty list.
+    recursive : bool, default False
+        Also list the images of its subfolders.
 
     Raises
     ------
@@ -133,7 +137,8 @@ def image_files(folder: str | os.PathLike[str], *, require: bool = False) -> lis
     if not root.is_dir():
         raise ImageReadError(f"image folder not found: {root}")
     base = root / "images" if (root / "images").is_dir() else root
-    files = sorted(p for p in base.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    found = base.rglob("*") if recursive else base.iterdir()
+    files = sorted(p for p in found if p.suffix.lower() in IMAGE_SUFFIXES)
     if require and not files:
         raise ImageReadError(f"no PNG/JPEG images in {base}")
     return files

@@ -45,6 +45,19 @@ def read_roots() -> tuple[Path, ...]:
     return (ASSETS, SHARED_REFERENCE, *chosen)
 
 
+class _Folder:
+    """A path below the workspace root: ``ws.sky`` is ``ws.root / "sky"``."""
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name
+
+    def __set_name__(self, owner: type, attribute: str) -> None:
+        self.name = self.name or attribute
+
+    def __get__(self, ws: Workspace, owner: type | None = None) -> Path:
+        return ws.root / self.name
+
+
 @dataclass(frozen=True)
 class Workspace:
     """The layout of one workspace directory.
@@ -57,33 +70,13 @@ class Workspace:
 
     root: Path
 
-    @property
-    def sky(self) -> Path:
-        return self.root / "sky"
-
-    @property
-    def datasets(self) -> Path:
-        return self.root / "datasets"
-
-    @property
-    def models(self) -> Path:
-        return self.root / "models"
-
-    @property
-    def runs(self) -> Path:
-        return self.root / "runs"
-
-    @property
-    def campaigns(self) -> Path:
-        return self.root / "campaigns"
-
-    @property
-    def cache(self) -> Path:
-        return self.root / "cache"
-
-    @property
-    def database(self) -> Path:
-        return self.root / "galaxysd.db"
+    sky = _Folder()
+    datasets = _Folder()
+    models = _Folder()
+    runs = _Folder()
+    campaigns = _Folder()
+    cache = _Folder()
+    database = _Folder("galaxysd.db")
 
     def run_dir(self, run_id: str) -> Path:
         """Return ``runs/<run_id>`` (not created)."""
@@ -115,6 +108,21 @@ def workspace(root: str | os.PathLike[str] | None = None) -> Workspace:
     """
     chosen = root if root is not None else os.environ.get("GALAXYSD_HOME", "workspace")
     return Workspace(Path(chosen).expanduser().resolve())
+
+
+def list_models(ws: Workspace) -> list[Path]:
+    """Diffusers folders a user can pick: the demo model, ``models/*``, run checkpoints."""
+    found = [DEMO_MODEL]
+    for pattern in ("models/*", "models/*/*", "runs/*/checkpoints/*", "runs/*/checkpoints/*/*"):
+        found += sorted(p.parent for p in ws.root.glob(f"{pattern}/model_index.json"))
+    return list(dict.fromkeys(found))
+
+
+def list_datasets(ws: Workspace) -> list[Path]:
+    """Mock skies (``sky/*``) and prepared datasets (``datasets/*``) in the workspace."""
+    skies = [p.parent for p in ws.sky.glob("*/truth.parquet")]
+    prepared = [p.parent for p in ws.datasets.glob("*/metadata.jsonl")]
+    return sorted(skies) + sorted(prepared)
 
 
 #: A name that may become one folder name: letters, digits, ``_ . -``, not

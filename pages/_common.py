@@ -1,8 +1,8 @@
-"""What every page shares: session-state keys, cached resources, error display.
+"""What every page shares: session-state keys, the active choices, workspace paths, errors.
 
 Pages stay thin: widgets -> a config -> one ``galaxysd_core`` call or job launch
--> show the result. Heavy objects (pipelines, database stores) are created once
-per process through ``st.cache_resource`` and treated as read-only.
+-> show the result. Heavy objects loaded once per process are in
+``pages/_cache.py``; the page list is ``pages/_nav.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 
 import streamlit as st
 
-from galaxysd_core import quiz
 from galaxysd_core.errors import GalaxySDError
 from galaxysd_core.errors import (
     OutsideWorkspaceError as OutsideWorkspaceError,
@@ -26,33 +25,6 @@ from galaxysd_core.progress import Progress
 # quiz rounds and a first look at the Dataset page, small enough for 2 CPU cores.
 DEFAULT_SKY = "default"
 DEFAULT_SKY_CONFIG = {"n": 2000, "size": 64, "seed": 0}
-
-
-# (section, title, file in pages/, icon, what it is for): the app's fixed page
-# list, grouped by what a visitor does with the images (make, measure, use).
-PAGES: tuple[tuple[str, str, str, str, str], ...] = (
-    ("Studio", "Home", "home.py", ":material/home:", "The state of things and a short tour."),
-    ("Make", "Dataset", "dataset.py", ":material/dataset:",
-     "Browse a mock sky or GZ2 images, filter by tags, prepare a training set."),
-    ("Make", "Compose", "compose.py", ":material/brush:",
-     "Write a morphology prompt, weight its tags, generate galaxies."),
-    ("Make", "History", "history.py", ":material/history:",
-     "Everything generated in this workspace: settings, reuse, download."),
-    ("Make", "X/Y Grid", "grid.py", ":material/grid_on:",
-     "Sweep two settings; every cell scored by consistency and realism."),
-    ("Make", "Training", "training.py", ":material/model_training:",
-     "Fine-tune a model, watch the loss and samples, stop or resume."),
-    ("Measure", "Metrics", "metrics.py", ":material/monitoring:",
-     "Realism, diversity and tag consistency of generated images."),
-    ("Measure", "Embedding Map", "embedding_map.py", ":material/scatter_plot:",
-     "Real and generated galaxies on one 2-D map."),
-    ("Measure", "Quiz", "quiz.py", ":material/quiz:",
-     "Spot the generated galaxy among four: a human realism score."),
-    ("Use", "Experiments", "experiments.py", ":material/science:",
-     "Does synthetic data help a classifier? Train and compare."),
-    ("Use", "Review", "review.py", ":material/how_to_vote:",
-     "Vote on discovery candidates with other reviewers."),
-)  # fmt: skip
 
 
 class Keys:
@@ -111,21 +83,6 @@ def confine(path: str | Path, *, allow_assets: bool = False) -> Path:
     return resolve_in_workspace(path, get_workspace(), field="path", read_roots=roots)
 
 
-def list_models(ws: Workspace) -> list[Path]:
-    """Diffusers folders a user can pick: the demo model, ``models/*``, run checkpoints."""
-    found = [DEMO_MODEL]
-    for pattern in ("models/*", "models/*/*", "runs/*/checkpoints/*", "runs/*/checkpoints/*/*"):
-        found += sorted(p.parent for p in ws.root.glob(f"{pattern}/model_index.json"))
-    return list(dict.fromkeys(found))
-
-
-def list_datasets(ws: Workspace) -> list[Path]:
-    """Mock skies (``sky/*``) and prepared datasets (``datasets/*``) in the workspace."""
-    skies = [p.parent for p in ws.sky.glob("*/truth.parquet")]
-    prepared = [p.parent for p in ws.datasets.glob("*/metadata.jsonl")]
-    return sorted(skies) + sorted(prepared)
-
-
 def label_for(path: Path) -> str:
     """A short label: relative to the workspace, or ``demo model`` for the bundled one."""
     if path == DEMO_MODEL:
@@ -153,37 +110,6 @@ def active_device() -> str:
     return st.session_state.get(Keys.DEVICE) or "cpu"
 
 
-@st.cache_resource(max_entries=2, show_spinner="Loading the model...")
-def _pipeline(path: str, device: str, mtime: float):  # mtime: reload a rewritten folder
-    from galaxysd_core.diffusion import load_pipeline
-
-    return load_pipeline(path, device=device)
-
-
-def pipeline(path: Path | None = None, *, device: str | None = None):
-    """The diffusers pipeline of ``path`` (default: the active model), loaded once per process.
-
-    Shared by every session: treat it as read-only (no scheduler swaps in place).
-    """
-    path = path or active_model()
-    index = Path(path) / "model_index.json"
-    mtime = index.stat().st_mtime if index.exists() else 0.0
-    return _pipeline(str(path), device or active_device(), mtime)
-
-
-@st.cache_data(max_entries=4, show_spinner=False)
-def _pool(folder: str, mtime: float) -> list[quiz.PoolItem]:  # mtime: re-read a rebuilt dataset
-    return quiz.load_pool(folder)
-
-
-def real_pool(dataset: Path) -> list[quiz.PoolItem]:
-    """The real images of a dataset and their tags, read once per build; [] until it is built."""
-    marker = next(
-        (dataset / n for n in (quiz.METADATA, quiz.TRUTH) if (dataset / n).exists()), None
-    )
-    return _pool(str(dataset), marker.stat().st_mtime) if marker else []
-
-
 class ProgressBar(Progress):
     """A core task's progress as an ``st.progress`` bar ("Step 3 of 25")."""
 
@@ -192,24 +118,6 @@ class ProgressBar(Progress):
 
     def update(self, step: int, total: int, **logs: Any) -> None:
         self.bar.progress(min(step / max(total, 1), 1.0), text=f"Step {step} of {total}")
-
-
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _review_store(url: str):
-    from galaxysd_core.review import ReviewStore
-
-    return ReviewStore(url)
-
-
-def review_store():
-    """The review database (votes, sessions, quiz answers), opened once per process.
-
-    The URL is ``$GALAXYSD_DB_URL`` or the workspace's SQLite file; the store holds
-    no per-user state (a user's identity is the session token in ``Keys.REVIEW_SESSION``).
-    """
-    from galaxysd_core.db import database_url
-
-    return _review_store(database_url(get_workspace()))
 
 
 @contextlib.contextmanager

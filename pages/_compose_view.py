@@ -11,6 +11,7 @@ import streamlit as st
 from galaxysd_core.diffusion.history import zip_images
 from galaxysd_core.diffusion.live import LIVE_STEPS, render_preview
 from galaxysd_core.errors import GalaxySDError
+from pages import _cache
 from pages import _common as common
 from pages._common import Keys
 
@@ -23,7 +24,7 @@ def live_preview(settings: dict[str, Any], reference: Path | None) -> None:
         start = time.perf_counter()
         held = {"settings": wanted, "image": None, "error": None}
         try:
-            held["image"] = render_preview(common.pipeline(), settings)
+            held["image"] = render_preview(_cache.pipeline(), settings)
         except GalaxySDError as exc:  # shown in place of the image: no stale preview
             held["error"] = str(exc)
         held["seconds"] = time.perf_counter() - start

@@ -12,7 +12,8 @@ from galaxysd_core.jobs import launch as launch_job
 from galaxysd_core.review import round_export_path
 from galaxysd_core.review.auth import MIN_PASSPHRASE
 from galaxysd_core.review.checks import read_candidates
-from pages._common import Keys, get_workspace, review_store, user_errors
+from pages._cache import review_store
+from pages._common import Keys, get_workspace, user_errors
 
 
 def _flash(text: str) -> None:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from galaxysd_core.diffusion import SCHEDULERS, compose, generate
 from galaxysd_core.diffusion.history import batch_folder
+from pages import _cache
 from pages import _common as common
 from pages import _compose_form as ui
 from pages import _compose_view as view
@@ -30,7 +31,7 @@ st.title("Compose")
 st.caption(
     f"Model: {common.label_for(common.active_model())}. Only valid GZ2 combinations are offered."
 )
-pool = common.real_pool(common.active_dataset())
+pool = _cache.real_pool(common.active_dataset())
 left, right = st.columns(2)
 with left:
     tags, weights = ui.picker()
@@ -97,7 +98,7 @@ if go and prompt is not None:
     st.session_state[Keys.COMPOSE_LAST] = None  # an error must not leave the last batch up
     with common.user_errors("generate"):
         made = generate(
-            common.pipeline(),
+            _cache.pipeline(),
             prompt,
             n=int(batch),
             seed=int(seed),

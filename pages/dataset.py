@@ -9,7 +9,8 @@ import streamlit as st
 from galaxysd_core.gz2.flags import RULES
 from galaxysd_core.gz2.overview import Overview, overview
 from galaxysd_core.gz2.plots import funnel_figure, tag_count_figure, upset_figure
-from pages._common import active_dataset, get_workspace, label_for, list_datasets, user_errors
+from galaxysd_core.paths import list_datasets
+from pages._common import active_dataset, get_workspace, label_for, user_errors
 
 GRID = 24  # images shown at once
 # Labels of the flag rules, in the order of galaxysd_core.gz2.flags.RULES.

@@ -14,8 +14,9 @@ import streamlit as st
 
 from galaxysd_core import jobs
 from galaxysd_core.embedding.map import map_folders, neighbours, read_map
+from galaxysd_core.thumbnails import MAX_THUMBNAILS, pick_rows, thumbnails
 from pages._common import Keys, active_dataset, get_workspace, label_for, user_errors
-from pages._hover import MAX_THUMBNAILS, hover_thumbnails, pick_rows, thumbnails
+from pages._hover import hover_thumbnails
 from pages._jobwait import wait_for
 from pages._physical import SOURCE_COLOURS
 

@@ -19,7 +19,8 @@ from galaxysd_core.discovery.results import (
     export_catalogue,
     round_report,
 )
-from pages._common import active_dataset, active_model, get_workspace, review_store, user_errors
+from pages._cache import review_store
+from pages._common import active_dataset, active_model, get_workspace, user_errors
 
 ws = get_workspace()
 st.title("Experiments")

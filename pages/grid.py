@@ -17,6 +17,7 @@ from galaxysd_core.diffusion import SCHEDULERS
 from galaxysd_core.gz2 import PHRASES
 from galaxysd_core.gz2.prompts import tags_of_prompt
 from galaxysd_core.metrics.grid import AXES, GridConfig, grid_runs, heat_table, run_grid
+from galaxysd_core.paths import list_models
 from pages import _common as common
 
 DEFAULTS = {
@@ -43,7 +44,7 @@ def _axis(label: str, prompt: str, *, optional: bool) -> str | None:
     if kind == "model":
         chosen = c2.multiselect(
             f"{label} models",
-            common.list_models(common.get_workspace()),
+            list_models(common.get_workspace()),
             format_func=common.label_for,
             key=f"grid_{label}_models",
         )

@@ -9,17 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from galaxysd_core import jobs, quiz_pool
-from pages._common import (
-    DEFAULT_SKY,
-    DEFAULT_SKY_CONFIG,
-    PAGES,
-    active_model,
-    get_workspace,
-    list_datasets,
-    list_models,
-    review_store,
-    user_errors,
-)
+from galaxysd_core.paths import list_datasets, list_models
+from pages._cache import review_store
+from pages._common import DEFAULT_SKY, DEFAULT_SKY_CONFIG, active_model, get_workspace, user_errors
+from pages._nav import PAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 TOUR = """

@@ -14,7 +14,7 @@ from galaxysd_core import jobs
 from galaxysd_core.metrics import results
 from galaxysd_core.metrics.config import QUICK_EVALUATION
 from galaxysd_core.metrics.evaluate import METRIC_COLUMNS
-from pages import _physical
+from pages import _physical, _tradeoffs
 from pages._common import Keys, active_dataset, active_model, get_workspace, label_for, user_errors
 from pages._jobwait import wait_for
 
@@ -64,7 +64,7 @@ def _trends(metrics) -> None:
     for i, metric in enumerate(chosen):
         with cols[i % len(cols)]:
             st.plotly_chart(
-                _physical.metric_chart(metrics, metric), width="stretch", key=f"trend_{metric}"
+                _tradeoffs.metric_chart(metrics, metric), width="stretch", key=f"trend_{metric}"
             )
             st.caption(results.METRIC_HELP[metric])
 
@@ -73,7 +73,7 @@ def _fool_rates() -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from galaxysd_core.errors import GalaxySDError
-    from pages._common import review_store
+    from pages._cache import review_store
 
     try:
         store = review_store()
@@ -116,5 +116,5 @@ else:
             st.caption(f"Empty cells: {line}.")
         _physical.physical(folder, ckpt)
         if pareto is not None and len(pareto):
-            _physical.pareto(pareto)
+            _tradeoffs.pareto(pareto)
 _fool_rates()

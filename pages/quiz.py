@@ -13,15 +13,8 @@ import secrets
 import streamlit as st
 
 from galaxysd_core import quiz, quiz_pool
-from pages._common import (
-    Keys,
-    active_dataset,
-    active_model,
-    get_workspace,
-    real_pool,
-    review_store,
-    user_errors,
-)
+from pages._cache import real_pool, review_store
+from pages._common import Keys, active_dataset, active_model, get_workspace, user_errors
 
 
 def _builder(dataset) -> quiz_pool.PoolState:

@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from galaxysd_core.review.display import adjust, survey_links
-from pages._common import Keys, review_store, user_errors
+from pages._cache import review_store
+from pages._common import Keys, user_errors
 from pages._review_admin import admin
 from pages._review_view import candidate_image, decided, display_tools
 

@@ -12,14 +12,8 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from galaxysd_core.paths import DEMO_MODEL  # noqa: E402
-from pages._common import (  # noqa: E402
-    Keys,
-    OutsideWorkspaceError,
-    confine,
-    list_datasets,
-    list_models,
-)
+from galaxysd_core.paths import DEMO_MODEL, list_datasets, list_models  # noqa: E402
+from pages._common import Keys, OutsideWorkspaceError, confine  # noqa: E402
 
 
 def test_confine_accepts_paths_inside_the_workspace(ws):

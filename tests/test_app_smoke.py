@@ -1,6 +1,6 @@
 """Every page of the app renders without an exception (Streamlit's AppTest).
 
-The page list is the fixed one of ``app.PAGES``: a page file that is missing
+The page list is the fixed one of ``pages/navigation.toml``: a page file that is missing
 fails here, on purpose.
 """
 
@@ -61,7 +61,7 @@ def _problems(at: AppTest) -> list[str]:
 
 
 def test_page_list_matches_app():
-    from pages._common import PAGES
+    from pages._nav import PAGES
 
     assert [p[2] for p in PAGES] == PAGE_FILES
 

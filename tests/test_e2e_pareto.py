@@ -64,7 +64,7 @@ def test_hover_thumbnails_and_pareto_point_into_compose(tmp_path, evaluated_ws):
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
     from galaxysd_core.embedding.map import read_map
-    from pages._hover import thumbnail_uri
+    from galaxysd_core.thumbnails import thumbnail_uri
 
     ws, out = evaluated_ws
     pareto = pd.read_parquet(out / "pareto.parquet")

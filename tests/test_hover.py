@@ -18,17 +18,18 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # `pages._hover` is imported from the repository root
-
-from pages._hover import (  # noqa: E402 - after the path above
+from galaxysd_core.thumbnails import (
     MAX_THUMBNAILS,
-    THUMB_ID,
     THUMB_SIZE,
     pick_rows,
     thumbnail_uri,
     thumbnails,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # `pages._hover` is imported from the repository root
+
+from pages._hover import THUMB_ID  # noqa: E402 - after the path above
 
 PREFIX = "data:image/jpeg;base64,"
 

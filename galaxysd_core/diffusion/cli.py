@@ -6,7 +6,12 @@ import argparse
 from operator import attrgetter
 
 from galaxysd_core.cli import add_task_command, config_from_args, run_with_progress
-from galaxysd_core.diffusion.config import DemoBuildConfig, FinetuneConfig, GenerateConfig
+from galaxysd_core.diffusion.config import (
+    DemoBuildConfig,
+    DemoReportConfig,
+    FinetuneConfig,
+    GenerateConfig,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,19 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d = subparsers.add_parser("demo", help="the bundled demo model")
     dsub = d.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
     add_task_command(dsub, "build", DemoBuildConfig, "galaxysd_core.diffusion.demo:build_demo")
-    r = dsub.add_parser(
-        "report",
-        help="Table 1 sheet (real vs generated) and the brightness check of a model",
-        description="Write a real-vs-generated sheet per Table 1 type and measure the mean "
-        "brightness of text-only, reference-start and real images.",
-    )
-    r.add_argument("--model", default=None, help="diffusers folder (default assets/demo-model)")
-    r.add_argument("--dataset", required=True, help="prepared dataset folder (metadata.jsonl)")
-    r.add_argument("--sheet", help="PNG to write the sheet to")
-    r.add_argument("--brightness", help="JSON to write the brightness numbers to")
-    r.add_argument("--n", type=int, default=8, help="images per type for the brightness check")
-    r.add_argument("--steps", type=int, default=30, help="sampler steps (default 30)")
-    r.set_defaults(func=_demo_report)
+    report = "galaxysd_core.diffusion.report:demo_report"
+    add_task_command(dsub, "report", DemoReportConfig, report, show=_report_text)
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -48,19 +42,10 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo_report(args: argparse.Namespace) -> int:
+def _report_text(done: dict) -> str:
     import json
 
-    from galaxysd_core.atomic import atomic_write_json
-    from galaxysd_core.diffusion import load_pipeline
-    from galaxysd_core.diffusion.report import brightness_report, demo_sheet
-    from galaxysd_core.paths import DEMO_MODEL
-
-    pipe = load_pipeline(args.model or DEMO_MODEL)
-    if args.sheet:
-        print(demo_sheet(pipe, args.dataset, args.sheet, steps=args.steps))
-    if args.brightness:
-        report = brightness_report(pipe, args.dataset, n=args.n, steps=args.steps)
-        atomic_write_json(args.brightness, report)
-        print(json.dumps(report["mean"], indent=2))
-    return 0
+    lines = [str(done["sheet"])] if "sheet" in done else []
+    if "brightness" in done:
+        lines.append(json.dumps(done["brightness"], indent=2))
+    return "\n".join(lines)

@@ -297,6 +297,37 @@ class DemoBuildConfig(TaskConfig):
 
 
 @dataclass
+class DemoReportConfig(TaskConfig):
+    """Table 1 sheet (real vs generated) and the brightness check of a model.
+
+    Write a real-vs-generated sheet per Table 1 type and measure the mean
+    brightness of text-only, reference-start and real images.
+
+    Attributes
+    ----------
+    dataset : Path
+        Prepared dataset folder (metadata.jsonl).
+    model : Path, optional
+        Diffusers folder (default assets/demo-model).
+    sheet : Path, optional
+        PNG to write the sheet to.
+    brightness : Path, optional
+        JSON to write the brightness numbers to.
+    n : int, default 8
+        Images per type for the brightness check.
+    steps : int, default 30
+        Sampler steps.
+    """
+
+    dataset: Path
+    model: Path | None = None
+    sheet: Path | None = None
+    brightness: Path | None = None
+    n: int = 8
+    steps: int = 30
+
+
+@dataclass
 class GenerateConfig(TaskConfig):
     """Generate galaxy images from a (weighted) prompt.
 

@@ -16,9 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from galaxysd_core.diffusion.config import DemoReportConfig
 from galaxysd_core.diffusion.data import Record, read_metadata
 from galaxysd_core.diffusion.sampling import generate
 from galaxysd_core.images import read_image
+from galaxysd_core.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -139,3 +141,27 @@ def demo_sheet(
     sheet.save(buffer, format="PNG")
     atomic_write_bytes(out, buffer.getvalue())
     return Path(out)
+
+
+def demo_report(config: DemoReportConfig, *, progress: Progress | None = None) -> dict[str, Any]:
+    """Write the sheet and/or the brightness numbers ``config`` asks for (``galaxysd demo report``).
+
+    Returns
+    -------
+    dict
+        ``sheet``: the PNG written; ``brightness``: the mean brightness per
+        kind of image (the JSON file holds the per-type numbers too).
+    """
+    from galaxysd_core.atomic import atomic_write_json
+    from galaxysd_core.diffusion.pipelines import load_pipeline
+    from galaxysd_core.paths import DEMO_MODEL
+
+    pipe = load_pipeline(config.model or DEMO_MODEL)
+    done: dict[str, Any] = {}
+    if config.sheet:
+        done["sheet"] = demo_sheet(pipe, config.dataset, config.sheet, steps=config.steps)
+    if config.brightness:
+        report = brightness_report(pipe, config.dataset, n=config.n, steps=config.steps)
+        atomic_write_json(config.brightness, report)
+        done["brightness"] = report["mean"]
+    return done

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from galaxysd_core.cli import add_task_command, config_from_args
+from galaxysd_core.cli import add_task_command
 from galaxysd_core.discovery.config import RoundConfig, SimulateVotesConfig
 
 
@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--out", help="file (default: campaigns/<name>/new_detg.<format>)")
     e.set_defaults(func=_export)
 
-    add_task_command(words, "simulate-votes", SimulateVotesConfig, _simulate_votes)
+    simulate = "galaxysd_core.discovery.simulated:simulate_round"
+    add_task_command(words, "simulate-votes", SimulateVotesConfig, simulate, show=_votes_text)
 
     r = words.add_parser("report", help="per-round counts (and truth-scored rates on a mock sky)")
     r.add_argument("--campaign", required=True)
@@ -66,21 +67,11 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _simulate_votes(args: argparse.Namespace) -> int:
-    from galaxysd_core.discovery.simulated import simulate_votes
-
-    config = config_from_args(SimulateVotesConfig, args)
-    k, table = simulate_votes(
-        config.campaign,
-        false_negative=config.per_reviewer(config.false_negative),
-        false_positive=config.per_reviewer(config.false_positive),
-        unsure=config.unsure,
-        seed=config.seed,
-    )
+def _votes_text(result: tuple) -> str:
+    k, table = result
     decided, accepted = int(table["decided"].sum()), int(table["accepted"].sum())
     text = f"{decided} of {len(table)} candidates decided by the simulated panel"
-    print(f"round {k}: {text}, {accepted} accepted")
-    return 0
+    return f"round {k}: {text}, {accepted} accepted"
 
 
 def _score(args: argparse.Namespace) -> int:

@@ -35,6 +35,22 @@ def _sky_of(folder: Path) -> Path | None:
     return workspace().sky / "default"
 
 
+def _campaign_sky(name: str, store) -> tuple[bool, Path | None]:
+    """Whether ``name`` was opened only on the Review page (no round folders), and its sky.
+
+    Raises
+    ------
+    ConfigError
+        If the campaign has neither round folders nor review rounds.
+    """
+    rounds = round_dirs(name)
+    if rounds:
+        return False, _sky_of(rounds[0])
+    if name in set(store.rounds()["campaign"]):
+        return True, None
+    raise ConfigError(f"campaign {name!r} has no round in {campaign_dir(name)}")
+
+
 def round_votes(name: str, store) -> list[tuple[int, pd.DataFrame, pd.DataFrame]]:
     """Per round: ``(k, candidates, consensus)``; consensus is live if undecided."""
     out = []
@@ -92,12 +108,9 @@ def round_report(name: str, store) -> pd.DataFrame:
     ``recall_accepted`` the cumulative fractions of the sky's hidden D-ETGs
     (true D-ETGs not in the known list) found so far. NaN without truth.
     """
-    rounds = round_dirs(name)
-    if not rounds and name in set(store.rounds()["campaign"]):
+    review_only, sky = _campaign_sky(name, store)
+    if review_only:
         return _review_only_report(name, store)
-    if not rounds:
-        raise ConfigError(f"campaign {name!r} has no round in {campaign_dir(name)}")
-    sky = _sky_of(rounds[0])
     truth = read_truth(sky) if sky else None
     known = known_ids(sky) if sky else set()
     hidden = set() if truth is None else set(truth.index[truth["is_detg"]]) - known
@@ -142,12 +155,9 @@ def final_catalogue(name: str, store) -> pd.DataFrame:
         consensus``, one row per object (its first accepting round), best
         score first; ``votes`` reads e.g. ``"2/3 yes"``.
     """
-    rounds = round_dirs(name)
-    if not rounds and name in set(store.rounds()["campaign"]):
+    review_only, sky = _campaign_sky(name, store)
+    if review_only:
         return _review_only_report(name, store)
-    if not rounds:
-        raise ConfigError(f"campaign {name!r} has no round in {campaign_dir(name)}")
-    sky = _sky_of(rounds[0])
     known = known_ids(sky) if sky else set()
     parts = []
     for k, _, table in round_votes(name, store):
@@ -237,12 +247,9 @@ def campaign_curves(
     """
     from galaxysd_core.discovery.compare import campaign_samples, compare_samples
 
-    rounds = round_dirs(name)
-    if not rounds and name in set(store.rounds()["campaign"]):
+    review_only, sky = _campaign_sky(name, store)
+    if review_only:
         return _review_only_report(name, store)
-    if not rounds:
-        raise ConfigError(f"campaign {name!r} has no round in {campaign_dir(name)}")
-    sky = _sky_of(rounds[0])
     if properties is None:
         truth = read_truth(sky) if sky else None
         if truth is None:

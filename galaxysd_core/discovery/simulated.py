@@ -23,7 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from galaxysd_core.discovery.config import SimulateVotesConfig
 from galaxysd_core.errors import ConfigError
+from galaxysd_core.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +190,19 @@ def simulate_votes(
     finally:
         store.dispose()
     return int(state["round"]), table
+
+
+def simulate_round(
+    config: SimulateVotesConfig, *, progress: Progress | None = None
+) -> tuple[int, pd.DataFrame]:
+    """:func:`simulate_votes` as ``config`` describes it (``galaxysd discover simulate-votes``)."""
+    return simulate_votes(
+        config.campaign,
+        false_negative=config.per_reviewer(config.false_negative),
+        false_positive=config.per_reviewer(config.false_positive),
+        unsure=config.unsure,
+        seed=config.seed,
+    )
 
 
 def render_stand_ins(

@@ -161,3 +161,32 @@ class MapConfig(TaskConfig):
             raise ConfigError(f"MapConfig.n_neighbors must be >= 2, got {self.n_neighbors}")
         if self.perplexity <= 0:
             raise ConfigError(f"MapConfig.perplexity must be > 0, got {self.perplexity}")
+
+
+@dataclasses.dataclass
+class ProbeConfig(TaskConfig):
+    """Linear-probe and k-NN evidence for an encoder (vs random init) on a mock sky.
+
+    Embed a mock sky (held out: not the training sky's seed) with the encoder
+    and with the same architecture at random init, and write per-tag
+    cross-validated balanced accuracies as JSON (the demo encoder's probe.json).
+
+    Attributes
+    ----------
+    encoder : Path
+        Encoder folder.
+    sky : Path
+        Mock sky (truth.parquet) or prepared dataset (votes).
+    out : Path
+        JSON file to write.
+    folds : int, default 3
+        Cross-validation folds.
+    seed : int, default 0
+        Random-init and fold seed.
+    """
+
+    encoder: Path
+    sky: Path
+    out: Path
+    folds: int = 3
+    seed: int = 0

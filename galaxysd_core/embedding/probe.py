@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from galaxysd_core.embedding.config import ProbeConfig
 from galaxysd_core.embedding.vectors import EmbeddingError, check_embeddings, normalise
 from galaxysd_core.errors import ImageReadError
 from galaxysd_core.gz2.folders import tag_frame
@@ -222,3 +223,14 @@ def probe_encoder(
         "mean_linear_random_init": round(float(rows["linear_bacc_random_init"].mean()), 4),
         "mean_knn_random_init": round(float(rows["knn_bacc_random_init"].mean()), 4),
     }
+
+
+def run_probe(config: ProbeConfig, *, progress: Progress | None = None) -> dict[str, Any]:
+    """Probe ``config.encoder`` on ``config.sky`` (:func:`probe_encoder`); write ``config.out``."""
+    from galaxysd_core.atomic import atomic_write_json
+
+    result = probe_encoder(
+        config.encoder, config.sky, folds=config.folds, seed=config.seed, progress=progress
+    )
+    atomic_write_json(config.out, result)
+    return result

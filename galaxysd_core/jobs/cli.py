@@ -6,7 +6,6 @@ import argparse
 import functools
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 from galaxysd_core import jobs  # lazy: SQLAlchemy and pandas load on first use
 
@@ -21,23 +20,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", required=True, help="JSON file with the task's settings")
     p.set_defaults(func=_launch)
 
-    sub.add_parser("list", help="all jobs, newest first").set_defaults(func=_list)
     for name, text, show in (
+        ("list", "all jobs, newest first", _list),
         ("status", "a job's state and last progress (JSON)", _status),
         ("cancel", "stop a job (STOP file, then SIGTERM, then SIGKILL)", _cancel),
         ("resume", "continue an ended job from its latest checkpoint", _resume),
         ("log", "the end of a job's log", _log),
+        ("reconcile", "mark jobs whose processes are gone as interrupted", _reconcile),
     ):
         p = sub.add_parser(name, help=text)
-        p.add_argument("job_id")
+        if name not in ("list", "reconcile"):
+            p.add_argument("job_id")
         if name == "cancel":
             p.add_argument("--wait", action="store_true", help="block until it has ended")
         if name == "log":
             p.add_argument("-n", type=int, default=50, help="number of lines (default 50)")
         p.set_defaults(func=functools.partial(_print, show))
-
-    p = sub.add_parser("reconcile", help="mark jobs whose processes are gone as interrupted")
-    p.set_defaults(func=functools.partial(_print, _reconcile))
 
     c = subparsers.add_parser(
         "clean",
@@ -57,20 +55,16 @@ def _print(show: Callable[[argparse.Namespace], str], args: argparse.Namespace) 
 
 
 def _launch(args: argparse.Namespace) -> int:
-    from galaxysd_core.errors import ConfigError
+    from galaxysd_core.jobs.registry import job_kind
 
-    try:
-        data = json.loads(Path(args.config).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {args.config}: {exc}") from exc
-    print(jobs.launch(args.kind, data))
+    config = job_kind(args.kind).load_config_class().load(args.config)  # names a bad file
+    print(jobs.launch(args.kind, config))
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
+def _list(args: argparse.Namespace) -> str:
     frame = jobs.list_jobs()
-    print(frame.drop(columns=["run_dir"]).to_string(index=False) if len(frame) else "no jobs")
-    return 0
+    return frame.drop(columns=["run_dir"]).to_string(index=False) if len(frame) else "no jobs"
 
 
 def _status(args: argparse.Namespace) -> str:

@@ -243,3 +243,33 @@ QUICK_EVALUATION: dict[str, object] = {
     "max_real": 100,
     "max_checkpoints": 1,
 }
+
+
+@dataclasses.dataclass
+class MorphologyConfig(TaskConfig):
+    """Statmorph statistics of a folder of images (and distances to a real folder).
+
+    Measure Gini, M20, concentration, asymmetry, smoothness, ellipticity, r50
+    and colour of every image under ``images`` (statmorph, no Sérsic fit); with
+    ``real``, also the scaled Wasserstein distance per statistic with bootstrap
+    intervals and the real-vs-real floor (two disjoint halves of ``real``).
+
+    Attributes
+    ----------
+    images : Path
+        Folder of .png/.jpg images (recursive).
+    real : Path, optional
+        Folder of real images to compare with.
+    size : int, default 64
+        Measure at SIZE x SIZE pixels.
+    workers : int, default 2
+        Processes measuring in parallel.
+    out : Path, optional
+        Write the per-image table here (.csv or .parquet).
+    """
+
+    images: Path
+    real: Path | None = None
+    size: int = 64
+    workers: int = 2
+    out: Path | None = None

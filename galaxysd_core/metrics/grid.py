@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from galaxysd_core.config import TaskConfig
 from galaxysd_core.errors import ConfigError
-from galaxysd_core.progress import Progress
+from galaxysd_core.progress import Progress, run_folder
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,8 @@ class GridConfig(TaskConfig):
         Mock sky or prepared dataset for realism (default: the workspace's
         default sky when built); realism is left empty without one.
     output_dir : Path, optional
-        Where ``grid.png``, ``grid.csv`` and ``cells/`` go (the job's run folder).
+        Where ``grid.png``, ``grid.csv`` and ``cells/`` go (default: the job's
+        run folder, else ``runs/grid`` in the workspace).
     """
 
     kind: ClassVar[str] = "grid"
@@ -287,7 +288,7 @@ def run_grid(config: GridConfig, *, progress: Progress | None = None) -> Path:
     Returns
     -------
     Path
-        ``output_dir``.
+        The output folder.
 
     Raises
     ------
@@ -303,9 +304,9 @@ def run_grid(config: GridConfig, *, progress: Progress | None = None) -> Path:
     from galaxysd_core.gz2.prompts import tags_of_prompt
 
     config.validate()
-    if config.output_dir is None:
-        raise ConfigError("GridConfig.output_dir: give the folder to write the grid to")
-    out = Path(config.output_dir)
+    from galaxysd_core.paths import workspace
+
+    out = run_folder(config.output_dir) or workspace().runs / "grid"
     axes = config.axes()
     tags = tags_of_prompt(config.prompt)
     scorer = _Scorer(config, tags)

@@ -459,23 +459,6 @@ def real_halves(real: pd.DataFrame, *, seed: int = 0) -> tuple[pd.DataFrame, pd.
     return real.iloc[np.sort(order[:half])], real.iloc[np.sort(order[half : 2 * half])]
 
 
-def read_folder(folder: str | os.PathLike[str]) -> list[Path]:
-    """The PNG/JPEG files of a folder (recursively), sorted: the CLI's ``--images``.
-
-    Raises
-    ------
-    ConfigError
-        If the folder does not exist or holds no image.
-    """
-    root = Path(folder)
-    if not root.is_dir():
-        raise ConfigError(f"--images: {root} is not a folder")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in {".png", ".jpg", ".jpeg"})
-    if not files:
-        raise ConfigError(f"--images: no .png/.jpg files under {root}")
-    return files
-
-
 def cached_morphology_table(
     paths: Sequence[str | os.PathLike[str]],
     *,

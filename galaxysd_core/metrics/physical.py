@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from galaxysd_core.metrics.config import EvaluateConfig
+from galaxysd_core.images import image_files
+from galaxysd_core.metrics.config import EvaluateConfig, MorphologyConfig
 from galaxysd_core.metrics.morphology import (
     cached_morphology_table,
     distance_table,
@@ -25,6 +26,7 @@ from galaxysd_core.metrics.morphology import (
     real_halves,
     real_scale,
 )
+from galaxysd_core.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -164,3 +166,37 @@ class PhysicalJudges:
             )
         if self.copy is not None and len(images):
             write_parquet(self.copy.closest_pairs(images), out / "closest_pairs.parquet")
+
+
+def compare_folders(
+    config: MorphologyConfig, *, progress: Progress | None = None
+) -> dict[str, pd.DataFrame]:
+    """Measure ``config.images`` (and ``config.real``): ``galaxysd morphology``.
+
+    Returns
+    -------
+    dict
+        ``images``: one row per image (statistics, ``flag``, ``reason``,
+        ``path``), also written to ``config.out`` when given; with ``real``,
+        ``distances``: per statistic, the distance, ``low`` and ``high`` of the
+        images and of the real-vs-real floor (columns ``(value, pair)``).
+    """
+
+    def measure(folder: Path) -> pd.DataFrame:
+        files = image_files(folder, require=True, recursive=True)
+        table = morphology_table(files, size=config.size, workers=config.workers, progress=progress)
+        return table.assign(path=[str(f) for f in files])
+
+    found = {"images": measure(config.images)}
+    if config.out:
+        out = str(config.out)
+        write = found["images"].to_csv if out.endswith(".csv") else found["images"].to_parquet
+        write(out, index=False)
+    if config.real:
+        real = measure(config.real)
+        scale = real_scale(real)
+        table = distance_table(real, found["images"], scale=scale).assign(pair="images vs real")
+        floor = distance_table(*real_halves(real), scale=scale).assign(pair="real vs real")
+        both = pd.concat([table, floor]).pivot(index="statistic", columns="pair")
+        found["distances"] = both.reindex(table["statistic"])
+    return found

@@ -34,6 +34,15 @@ from galaxysd_core.review.models import (
 )
 
 C, R, V, H = Candidate.__table__, Round.__table__, Vote.__table__, VoteHistory.__table__
+#: What a reviewer or a report sees of a candidate (the columns of every candidate query).
+CANDIDATE_COLUMNS = (
+    C.c.id.label("candidate_id"),
+    C.c.object_id,
+    C.c.ra,
+    C.c.dec,
+    C.c.image,
+    C.c.score,
+)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from galaxysd_core.review.base import C, H, R, StoreBase, V, frame
+from galaxysd_core.review.base import CANDIDATE_COLUMNS, C, H, R, StoreBase, V, frame
 from galaxysd_core.review.consensus import Agreement, agreement, tally
 from galaxysd_core.review.export import export_decisions
 from galaxysd_core.review.models import Campaign, Reference, Reviewer
@@ -51,15 +51,7 @@ class ReportsMixin(StoreBase):
     def candidates(self, round_id: int) -> pd.DataFrame:
         """The round's candidates: ``candidate_id, object_id, ra, dec, image, score,
         admin_label`` (an admin's ``yes``/``no`` decision, or None)."""
-        query = sa.select(
-            C.c.id.label("candidate_id"),
-            C.c.object_id,
-            C.c.ra,
-            C.c.dec,
-            C.c.image,
-            C.c.score,
-            C.c.admin_label,
-        )
+        query = sa.select(*CANDIDATE_COLUMNS, C.c.admin_label)
         with self.engine.connect() as conn:
             row = self._round(conn, round_id)
             return frame(conn.execute(query.where(C.c.round_id == row.id).order_by(C.c.id)))
@@ -75,40 +67,29 @@ class ReportsMixin(StoreBase):
     # -- results -------------------------------------------------------------
     def votes(self, round_id: int) -> pd.DataFrame:
         """The round's current votes: ``reviewer, candidate_id, label, comment, voted_at``."""
-        query = (
-            sa.select(
-                Reviewer.name.label("reviewer"),
-                V.c.candidate_id,
-                V.c.label,
-                V.c.comment,
-                V.c.voted_at,
-            )
-            .join(Reviewer, Reviewer.id == V.c.reviewer_id)
-            .join(C, C.c.id == V.c.candidate_id)
-        )
-        with self.engine.connect() as conn:
-            rnd = self._round(conn, round_id)
-            return frame(conn.execute(query.where(C.c.round_id == rnd.id).order_by(V.c.id)))
+        return self._by_reviewer(round_id, V, ("label", "comment", "voted_at"))
 
     def history(self, round_id: int) -> pd.DataFrame:
         """The round's audit trail, oldest first:
         ``reviewer, candidate_id, action, label, previous_label, comment, at``."""
+        columns = ("action", "label", "previous_label", "comment", "at")
+        return self._by_reviewer(round_id, H, columns)
+
+    def _by_reviewer(
+        self, round_id: int, table: sa.Table, columns: tuple[str, ...]
+    ) -> pd.DataFrame:
+        """Rows of ``table`` (votes or their history) on the round's candidates, in order,
+        with ``reviewer`` (the name) and ``candidate_id`` first."""
         query = (
             sa.select(
-                Reviewer.name.label("reviewer"),
-                H.c.candidate_id,
-                H.c.action,
-                H.c.label,
-                H.c.previous_label,
-                H.c.comment,
-                H.c.at,
+                Reviewer.name.label("reviewer"), *(table.c[n] for n in ("candidate_id", *columns))
             )
-            .join(Reviewer, Reviewer.id == H.c.reviewer_id)
-            .join(C, C.c.id == H.c.candidate_id)
+            .join(Reviewer, Reviewer.id == table.c.reviewer_id)
+            .join(C, C.c.id == table.c.candidate_id)
         )
         with self.engine.connect() as conn:
             rnd = self._round(conn, round_id)
-            return frame(conn.execute(query.where(C.c.round_id == rnd.id).order_by(H.c.id)))
+            return frame(conn.execute(query.where(C.c.round_id == rnd.id).order_by(table.c.id)))
 
     def consensus(self, round_id: int) -> pd.DataFrame:
         """Per candidate: ``candidate_id, yes, no, unsure, decided, accepted, n_votes``

@@ -38,7 +38,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from galaxysd_core.paths import check_name as check_folder_name
 from galaxysd_core.review import auth
 from galaxysd_core.review.admin import AdminMixin
-from galaxysd_core.review.base import C, H, Me, R, V, frame
+from galaxysd_core.review.base import CANDIDATE_COLUMNS, C, H, Me, R, V, frame
 from galaxysd_core.review.checks import (
     REFERENCE_KEYS,
     check_candidate_id,
@@ -487,15 +487,7 @@ class ReviewStore(AdminMixin, ReportsMixin, QuizMixin):
             mine = sa.select(V.c.candidate_id).where(V.c.reviewer_id == me.id)
             key = C.c.score.desc() if order == "score" else sa.func.abs(C.c.score - 0.5)
             query = (
-                sa.select(
-                    C.c.id.label("candidate_id"),
-                    C.c.object_id,
-                    C.c.ra,
-                    C.c.dec,
-                    C.c.image,
-                    C.c.score,
-                    n_votes.label("n_votes"),
-                )
+                sa.select(*CANDIDATE_COLUMNS, n_votes.label("n_votes"))
                 .where(C.c.round_id == rnd.id, C.c.id.not_in(mine), n_votes < rnd.panel_size)
                 .where(C.c.admin_label.is_(None))  # decided by an admin
                 .order_by(C.c.score.is_(None), key, C.c.id)
