@@ -32,8 +32,16 @@ def test_tiny_v2_build_writes_a_loadable_zero_snr_model(tmp_path, mock_sky):
         warmup_steps=1,
         checkpoint_every=3,
         tag_weights={"dust_lane": 4.0},
+        decoder_steps=2,
     )
     out = build_demo(config)
+    # The decoder stage trains the decoder alone: the encoder (the UNet's latent space) is kept.
+    from safetensors.torch import load_file
+
+    before = load_file(tmp_path / "work/init-model/vae/diffusion_pytorch_model.safetensors")
+    after = load_file(tmp_path / "work/decoder/diffusion_pytorch_model.safetensors")
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("encoder."))
+    assert not all(torch.equal(before[k], after[k]) for k in before if k.startswith("decoder."))
     # Loads with plain diffusers, offline, as the contract says.
     plain = StableDiffusionPipeline.from_pretrained(out, local_files_only=True)
     assert plain.vae.config.latent_channels == 8 == plain.unet.config.in_channels
@@ -120,3 +128,20 @@ def test_warm_start_copies_what_fits(tmp_path):
     assert new_unet["conv_in.weight"].shape[1] == 8
     with pytest.raises(ConfigError, match="init_from"):
         warm_start(new, tmp_path / "missing")
+
+
+def test_vae_loss_sees_colour_and_sky_texture():
+    from galaxysd_core.diffusion.demo import _reconstruction_loss
+
+    gen = torch.Generator().manual_seed(0)
+    sky = -0.95 + 0.03 * torch.randn(2, 3, 32, 32, generator=gen)
+    sky[:, 2, 12:20, 12:20] += 0.5  # a blue patch: colour that a grey copy loses
+    assert float(_reconstruction_loss(sky, sky)) == 0.0
+    smooth = torch.nn.functional.avg_pool2d(sky, 5, stride=1, padding=2)
+    grey = sky.mean(dim=1, keepdim=True).expand_as(sky)
+    pixel = lambda r: float(  # noqa: E731 - the brightness-weighted L1 + MSE alone
+        ((1 + 4 * (sky.amax(1, keepdim=True) + 1)) * ((r - sky).abs() + (r - sky) ** 2)).mean()
+    )
+    # Both terms add to the pixel error: a noiseless sky and a grey galaxy cost more.
+    assert float(_reconstruction_loss(smooth, sky)) > pixel(smooth) + 0.05
+    assert float(_reconstruction_loss(grey, sky)) > pixel(grey) + 0.01

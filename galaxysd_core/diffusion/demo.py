@@ -105,25 +105,50 @@ def _reconstruction_loss(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return pixel + CHROMA_WEIGHT * chroma + TEXTURE_WEIGHT * texture
 
 
-def _fit(
-    parameters: list,
+def train_vae(
+    vae,
     images: torch.Tensor,
-    loss_of,
     *,
     steps: int,
     batch: int,
     crop: int,
     lr: float,
-    gen: torch.Generator,
+    seed: int,
     progress: Progress,
-    message: str,
+    kl_weight: float = 1e-6,
+    decoder_only: bool = False,
 ) -> float:
-    """The VAE stages' shared loop: AdamW with cosine decay on ``loss_of(crops)``.
+    """Train an AutoencoderKL on random crops of ``images`` (N, 3, H, W uint8).
 
-    Returns the last loss.
+    :func:`_reconstruction_loss` of a posterior sample plus a small KL term (as
+    SD's VAE), AdamW with cosine decay; the last loss is returned. Then
+    ``scaling_factor`` is set so latents have unit variance (Rombach et al.
+    2022, Sec. 4.3.2) unless ``decoder_only``.
+
+    With ``decoder_only`` the encoder is frozen and the decoder learns from the
+    posterior mean: the latent space is what the UNet learned, so the decoder
+    can keep improving afterwards, even while the UNet trains.
     """
+    gen = torch.Generator().manual_seed(seed + 1 if decoder_only else seed)
+    vae.requires_grad_(not decoder_only)
+    parameters = [p for p in vae.parameters() if p.requires_grad]
+    if decoder_only:
+        parameters = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
+        for p in parameters:
+            p.requires_grad_(True)
+
+    def loss_of(x: torch.Tensor) -> torch.Tensor:
+        if decoder_only:
+            with torch.no_grad():
+                z = vae.encode(x).latent_dist.mean
+            return _reconstruction_loss(vae.decode(z).sample, x)
+        posterior = vae.encode(x).latent_dist
+        recon = vae.decode(posterior.sample(generator=gen)).sample
+        return _reconstruction_loss(recon, x) + kl_weight * posterior.kl().mean()
+
     optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=lr / 20)
+    vae.train()
     loss_value = float("nan")
     for step in range(1, steps + 1):
         loss = loss_of(_draw_crops(images, batch=batch, crop=crop, gen=gen))
@@ -133,95 +158,16 @@ def _fit(
         optimizer.step()
         schedule.step()
         loss_value = float(loss.detach())
-        progress.update(step, steps, loss=round(loss_value, 5), message=message)
+        progress.update(
+            step, steps, loss=round(loss_value, 5), message="decoder" if decoder_only else "vae"
+        )
         progress.check_stop()
-    return loss_value
-
-
-def train_vae(
-    vae,
-    images: torch.Tensor,
-    *,
-    steps: int,
-    batch: int,
-    crop: int,
-    lr: float,
-    kl_weight: float,
-    seed: int,
-    progress: Progress,
-) -> float:
-    """Train an AutoencoderKL on random crops of ``images`` (N, 3, H, W uint8).
-
-    :func:`_reconstruction_loss` of a posterior sample plus a small KL term (as
-    SD's VAE). Returns the last loss and sets ``scaling_factor`` so latents have
-    unit variance (Rombach et al. 2022, Sec. 4.3.2).
-    """
-    gen = torch.Generator().manual_seed(seed)
-
-    def loss_of(x: torch.Tensor) -> torch.Tensor:
-        posterior = vae.encode(x).latent_dist
-        recon = vae.decode(posterior.sample(generator=gen)).sample
-        return _reconstruction_loss(recon, x) + kl_weight * posterior.kl().mean()
-
-    vae.train()
-    loss_value = _fit(
-        list(vae.parameters()),
-        images,
-        loss_of,
-        steps=steps,
-        batch=batch,
-        crop=crop,
-        lr=lr,
-        gen=gen,
-        progress=progress,
-        message="vae",
-    )
     vae.eval()
-    with torch.no_grad():
-        latents = vae.encode(images[:256].float() / 127.5 - 1.0).latent_dist.mean
-    vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
-    return loss_value
-
-
-def refine_decoder(
-    vae,
-    images: torch.Tensor,
-    *,
-    steps: int,
-    batch: int,
-    crop: int,
-    lr: float,
-    seed: int,
-    progress: Progress,
-) -> float:
-    """Train only the VAE decoder on frozen-encoder latents of random crops.
-
-    The latent space (the encoder) is what the UNet learned; the decoder can
-    keep improving afterwards, even while the UNet trains. Returns the last loss.
-    """
     vae.requires_grad_(False)
-    decoder = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
-    for p in decoder:
-        p.requires_grad_(True)
-
-    def loss_of(x: torch.Tensor) -> torch.Tensor:
+    if not decoder_only:  # the UNet's latents keep their scale
         with torch.no_grad():
-            z = vae.encode(x).latent_dist.mean
-        return _reconstruction_loss(vae.decode(z).sample, x)
-
-    loss_value = _fit(
-        decoder,
-        images,
-        loss_of,
-        steps=steps,
-        batch=batch,
-        crop=crop,
-        lr=lr,
-        gen=torch.Generator().manual_seed(seed + 1),
-        progress=progress,
-        message="decoder",
-    )
-    vae.requires_grad_(False)
+            latents = vae.encode(images[:256].float() / 127.5 - 1.0).latent_dist.mean
+        vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
     return loss_value
 
 
@@ -329,7 +275,7 @@ def decoder_stage(config: DemoBuildConfig, work: Path, *, progress: Progress) ->
         return out
     vae = AutoencoderKL.from_pretrained(work / "init-model" / "vae").to(config.device)
     images = _load_uint8(read_metadata(work / "dataset"), vae.config.sample_size, config.device)
-    loss = refine_decoder(
+    loss = train_vae(
         vae,
         images,
         steps=config.decoder_steps,
@@ -338,6 +284,7 @@ def decoder_stage(config: DemoBuildConfig, work: Path, *, progress: Progress) ->
         lr=config.vae_lr / 2,
         seed=config.seed,
         progress=progress,
+        decoder_only=True,
     )
     with atomic_dir(out, overwrite=True) as tmp:
         vae.to("cpu").save_pretrained(tmp)
