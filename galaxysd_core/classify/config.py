@@ -40,10 +40,9 @@ CLASSIFIER_ALIASES = {
 
 @dataclasses.dataclass
 class ResNetTrainingConfig(TaskConfig):
-    """What every task that trains a ResNet on a folder of images sets: the one home of
-    the network's shape fields and their checks.
+    """The fields and checks of every task that trains a ResNet on a folder of images.
 
-    The SimCLR encoder (``SimCLRConfig``) and the consistency classifiers
+    The one home of the network's shape (``depths``, ``hidden_sizes``, ...). The SimCLR encoder (``SimCLRConfig``) and the consistency classifiers
     (``FeatureClassifierConfig``) derive from it and keep their own defaults
     (an ``ARCHS`` row) and docstrings for ``data``.
 
