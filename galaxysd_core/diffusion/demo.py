@@ -105,6 +105,39 @@ def _reconstruction_loss(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return pixel + CHROMA_WEIGHT * chroma + TEXTURE_WEIGHT * texture
 
 
+def _fit(
+    parameters: list,
+    images: torch.Tensor,
+    loss_of,
+    *,
+    steps: int,
+    batch: int,
+    crop: int,
+    lr: float,
+    gen: torch.Generator,
+    progress: Progress,
+    message: str,
+) -> float:
+    """The VAE stages' shared loop: AdamW with cosine decay on ``loss_of(crops)``.
+
+    Returns the last loss.
+    """
+    optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=lr / 20)
+    loss_value = float("nan")
+    for step in range(1, steps + 1):
+        loss = loss_of(_draw_crops(images, batch=batch, crop=crop, gen=gen))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+        optimizer.step()
+        schedule.step()
+        loss_value = float(loss.detach())
+        progress.update(step, steps, loss=round(loss_value, 5), message=message)
+        progress.check_stop()
+    return loss_value
+
+
 def train_vae(
     vae,
     images: torch.Tensor,
@@ -119,29 +152,30 @@ def train_vae(
 ) -> float:
     """Train an AutoencoderKL on random crops of ``images`` (N, 3, H, W uint8).
 
-    Brightness-weighted L1 + MSE reconstruction (:func:`_reconstruction_loss`)
-    plus a small KL term (as SD's VAE), AdamW, cosine decay.
-    Returns the last loss and sets ``scaling_factor`` so latents have unit
-    variance (Rombach et al. 2022, Sec. 4.3.2).
+    :func:`_reconstruction_loss` of a posterior sample plus a small KL term (as
+    SD's VAE). Returns the last loss and sets ``scaling_factor`` so latents have
+    unit variance (Rombach et al. 2022, Sec. 4.3.2).
     """
     gen = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=lr / 20)
-    vae.train()
-    loss_value = float("nan")
-    for step in range(1, steps + 1):
-        x = _draw_crops(images, batch=batch, crop=crop, gen=gen)
+
+    def loss_of(x: torch.Tensor) -> torch.Tensor:
         posterior = vae.encode(x).latent_dist
         recon = vae.decode(posterior.sample(generator=gen)).sample
-        loss = _reconstruction_loss(recon, x) + kl_weight * posterior.kl().mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
-        loss_value = float(loss.detach())
-        progress.update(step, steps, loss=round(loss_value, 5), message="vae")
-        progress.check_stop()
+        return _reconstruction_loss(recon, x) + kl_weight * posterior.kl().mean()
+
+    vae.train()
+    loss_value = _fit(
+        list(vae.parameters()),
+        images,
+        loss_of,
+        steps=steps,
+        batch=batch,
+        crop=crop,
+        lr=lr,
+        gen=gen,
+        progress=progress,
+        message="vae",
+    )
     vae.eval()
     with torch.no_grad():
         latents = vae.encode(images[:256].float() / 127.5 - 1.0).latent_dist.mean
@@ -165,28 +199,28 @@ def refine_decoder(
     The latent space (the encoder) is what the UNet learned; the decoder can
     keep improving afterwards, even while the UNet trains. Returns the last loss.
     """
-    gen = torch.Generator().manual_seed(seed + 1)
     vae.requires_grad_(False)
     decoder = [*vae.decoder.parameters(), *vae.post_quant_conv.parameters()]
     for p in decoder:
         p.requires_grad_(True)
-    optimizer = torch.optim.AdamW(decoder, lr=lr, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=lr / 20)
-    loss_value = float("nan")
-    for step in range(1, steps + 1):
-        x = _draw_crops(images, batch=batch, crop=crop, gen=gen)
+
+    def loss_of(x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             z = vae.encode(x).latent_dist.mean
-        recon = vae.decode(z).sample
-        loss = _reconstruction_loss(recon, x)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(decoder, 1.0)
-        optimizer.step()
-        schedule.step()
-        loss_value = float(loss.detach())
-        progress.update(step, steps, loss=round(loss_value, 5), message="decoder")
-        progress.check_stop()
+        return _reconstruction_loss(vae.decode(z).sample, x)
+
+    loss_value = _fit(
+        decoder,
+        images,
+        loss_of,
+        steps=steps,
+        batch=batch,
+        crop=crop,
+        lr=lr,
+        gen=torch.Generator().manual_seed(seed + 1),
+        progress=progress,
+        message="decoder",
+    )
     vae.requires_grad_(False)
     return loss_value
 

@@ -57,32 +57,26 @@ PRESETS: dict[str, dict[str, Any]] = {
         "groups": 16,
         "heads": 4,
     },
-    # The UNet and text encoder have the demo's shapes (a warm start can reuse
-    # them); the VAE's full-resolution level is narrow because at 128 px it sets
-    # the cost of encoding and of VAE training on a CPU.
-    "v2": {
-        "vae_channels": (16, 32, 64, 64),
-        "unet_channels": (48, 96, 96),
-        "text_hidden": 64,
-        "text_layers": 2,
-        "image_size": 128,
-        "latent_channels": 16,
-        "unet_layers": 1,
-        "groups": 16,
-        "heads": 4,
-    },
-    # One GPU: a 17x larger UNet and a 4-layer text encoder (about 9 min on an H200).
-    "gpu": {
-        "vae_channels": (32, 64, 128, 128),
-        "unet_channels": (128, 256, 384),
-        "text_hidden": 256,
-        "text_layers": 4,
-        "image_size": 128,
-        "latent_channels": 16,
-        "unet_layers": 2,
-        "groups": 32,
-        "heads": 8,
-    },
+}
+# The UNet and text encoder have the demo's shapes (a warm start can reuse
+# them); the VAE's full-resolution level is narrow because at 128 px it sets
+# the cost of encoding and of VAE training on a CPU.
+PRESETS["v2"] = {
+    **PRESETS["demo"],
+    "vae_channels": (16, 32, 64, 64),
+    "image_size": 128,
+    "latent_channels": 16,
+}
+# One GPU: a 17x larger UNet and a 4-layer text encoder (about 9 min on an H200).
+PRESETS["gpu"] = {
+    **PRESETS["v2"],
+    "vae_channels": (32, 64, 128, 128),
+    "unet_channels": (128, 256, 384),
+    "text_hidden": 256,
+    "text_layers": 4,
+    "unet_layers": 2,
+    "groups": 32,
+    "heads": 8,
 }
 
 # Noise schedules: SD-1.5's (epsilon prediction) and the
@@ -145,6 +139,30 @@ def load_pipeline(
     return pipe.to(device)
 
 
+def clip_text_encoder(hidden: int, layers: int, *, heads: int, **extra: Any):
+    """A randomly initialised CLIP text encoder for the project's 49,408-token vocabulary.
+
+    ``intermediate_size`` is 4 x ``hidden`` and the special-token ids are those
+    of the CLIP tokenizer (``galaxysd_core.paths.TOKENIZER`` keeps them), as in
+    SD-1.5; ``extra`` goes to ``CLIPTextConfig`` (e.g. SD-1.5's ``quick_gelu``).
+    """
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    config = CLIPTextConfig(
+        vocab_size=49408,
+        hidden_size=hidden,
+        intermediate_size=hidden * 4,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        max_position_embeddings=77,
+        bos_token_id=49406,
+        eos_token_id=49407,
+        pad_token_id=49407,
+        **extra,
+    )
+    return CLIPTextModel(config)
+
+
 def tiny_components(
     seed: int = 0,
     *,
@@ -173,7 +191,6 @@ def tiny_components(
         arguments of ``StableDiffusionPipeline``.
     """
     from diffusers import AutoencoderKL, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
 
     if preset not in PRESETS:
         raise ConfigError(f"unknown model preset {preset!r}; known: {sorted(PRESETS)}")
@@ -212,19 +229,7 @@ def tiny_components(
         attention_head_dim=p["heads"],
         norm_num_groups=p["groups"],
     )
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=49408,
-            hidden_size=p["text_hidden"],
-            intermediate_size=p["text_hidden"] * 4,
-            num_hidden_layers=p["text_layers"],
-            num_attention_heads=2,
-            max_position_embeddings=77,
-            bos_token_id=49406,
-            eos_token_id=49407,
-            pad_token_id=49407,
-        )
-    )
+    text_encoder = clip_text_encoder(p["text_hidden"], p["text_layers"], heads=2)
     return _with_tokenizer_and_scheduler(vae, unet, text_encoder, noise_schedule)
 
 
@@ -250,7 +255,6 @@ def sd15_components(seed: int = 0, *, device: str | torch.device = "cpu") -> dic
         The keyword arguments of ``StableDiffusionPipeline`` (see :func:`tiny_components`).
     """
     from diffusers import AutoencoderKL, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
 
     torch.manual_seed(seed)
     with torch.device(device):
@@ -272,20 +276,8 @@ def sd15_components(seed: int = 0, *, device: str | torch.device = "cpu") -> dic
             cross_attention_dim=768,
             attention_head_dim=8,
         )
-        text_encoder = CLIPTextModel(
-            CLIPTextConfig(
-                vocab_size=49408,
-                hidden_size=768,
-                intermediate_size=3072,
-                num_hidden_layers=12,
-                num_attention_heads=12,
-                max_position_embeddings=77,
-                hidden_act="quick_gelu",
-                projection_dim=768,
-                bos_token_id=49406,
-                eos_token_id=49407,
-                pad_token_id=49407,
-            )
+        text_encoder = clip_text_encoder(
+            768, 12, heads=12, hidden_act="quick_gelu", projection_dim=768
         )
     return _with_tokenizer_and_scheduler(vae, unet, text_encoder)
 
