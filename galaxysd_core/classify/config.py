@@ -42,7 +42,8 @@ CLASSIFIER_ALIASES = {
 class ResNetTrainingConfig(TaskConfig):
     """The fields and checks of every task that trains a ResNet on a folder of images.
 
-    The one home of the network's shape (``depths``, ``hidden_sizes``, ...). The SimCLR encoder (``SimCLRConfig``) and the consistency classifiers
+    The one home of the network's shape (``depths``, ``hidden_sizes``, ...).
+    The SimCLR encoder (``SimCLRConfig``) and the consistency classifiers
     (``FeatureClassifierConfig``) derive from it and keep their own defaults
     (an ``ARCHS`` row) and docstrings for ``data``.
 
