@@ -11,19 +11,20 @@ shows ours with EMA on). Goal (issue 4): ours / minimal >= 0.9 steps/s.
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 
-from galaxysd_core.diffusion import build_pipeline, save_pipeline, tiny_components
 from galaxysd_core.diffusion.data import encode_latents, read_metadata
 from galaxysd_core.diffusion.finetune import FinetuneConfig, finetune
 from galaxysd_core.progress import Progress
+
+# The tiny model and dataset are shared with the fine-tuning tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from _tiny import tiny_model_and_dataset
 
 
 class Clock(Progress):
@@ -80,17 +81,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="galaxysd-bench-"))
-    model = save_pipeline(build_pipeline(tiny_components(0)), root / "model")
-    data = root / "data"
-    data.mkdir()
-    rng = np.random.default_rng(0)
-    rows = []
-    for i in range(32):
-        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(data / f"{i}.png")
-        rows.append(
-            json.dumps({"file_name": f"{i}.png", "text": "sdss, spiral galaxy, 2 spiral arms"})
-        )
-    (data / "metadata.jsonl").write_text("\n".join(rows) + "\n")
+    model, data = tiny_model_and_dataset(root, ["sdss, spiral galaxy, 2 spiral arms"] * 32)
     first, last = 5, args.steps - 1  # skip warm-up and the final checkpoint
     minimal = rate(minimal_loop(model, data, steps=args.steps, batch=args.batch), first, last)
     results = {}

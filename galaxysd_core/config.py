@@ -496,6 +496,18 @@ def _item(hint: Any) -> type | None:
 
 
 def _docs(cls: type) -> dict[str, str]:
+    """Field descriptions of a config class and its bases (a subclass's own text wins).
+
+    A field a base class declares for several tasks is described once, there.
+    """
+    found: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if dataclasses.is_dataclass(klass):
+            found.update({name: text for name, text in _own_docs(klass).items() if text})
+    return found
+
+
+def _own_docs(cls: type) -> dict[str, str]:
     """Field descriptions from a numpydoc ``Parameters`` or ``Attributes`` section.
 
     Grouped entries (``steps, batch : int``) give each name the shared text.

@@ -79,23 +79,29 @@ def test_pool_from_mock_sky_truth_maps_prefixes_to_tags(tmp_path):
     }
 
 
-def test_pool_rejects_unknown_layout_and_too_few_images(tmp_path):
-    with pytest.raises(CatalogError, match="not a dataset"):
-        load_pool(tmp_path)
-    folder = _prepared(tmp_path / "ds", [("a.png", ["bar"]), ("b.png", ["bar"])])
-    with pytest.raises(CatalogError, match="has 2 tagged images"):
-        load_pool(folder)
-    (folder / "metadata.jsonl").write_text('{"file_name": "a.png", "tags": ["bar"]}\n{oops\n')
-    with pytest.raises(CatalogError, match="line 2 is malformed"):
-        load_pool(folder)
+_BARS = [json.dumps({"file_name": f"{i}.png", "tags": ["bar"]}) for i in range(3)]
 
 
-def test_pool_refuses_file_names_leading_out_of_the_dataset(tmp_path):
+@pytest.mark.parametrize(
+    ("lines", "match"),
+    [
+        (None, "not a dataset"),  # no metadata.jsonl, no truth.parquet
+        (_BARS[:2], "has 2 tagged images"),
+        ([_BARS[0], "{oops"], "line 2 is malformed"),
+        (
+            [*_BARS, json.dumps({"file_name": "../outside.png", "tags": ["bar"]})],
+            r"'\.\./outside\.png' points outside",
+        ),
+    ],
+)
+def test_pool_refuses_unknown_layouts_too_few_images_and_bad_lines(tmp_path, lines, match):
     _image(tmp_path / "outside.png")
-    folder = _prepared(tmp_path / "ds", [(f"{i}.png", ["bar"]) for i in range(3)])
-    with (folder / "metadata.jsonl").open("a") as handle:
-        handle.write(json.dumps({"file_name": "../outside.png", "tags": ["bar"]}) + "\n")
-    with pytest.raises(CatalogError, match=r"'\.\./outside\.png' points outside"):
+    folder = tmp_path / "ds"
+    for i in range(3):
+        _image(folder / f"{i}.png")
+    if lines is not None:
+        (folder / "metadata.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(CatalogError, match=match):
         load_pool(folder)
 
 

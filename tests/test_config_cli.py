@@ -168,3 +168,27 @@ def test_old_flags_still_parse_into_the_nested_classifier():
     config = config_from_args(RoundConfig, args)
     assert config.classifier.image_size == 32 and config.match_sky
     assert config.classifier.epochs == 10  # RoundConfig's default, not ClassifierConfig's
+
+
+@pytest.mark.parametrize("cls", ["embedding.SimCLRConfig", "metrics.FeatureClassifierConfig"])
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        ({"depths": (1, 1), "hidden_sizes": (8,)}, ".depths (1, 1) and hidden_sizes (8,) must be"),
+        ({"depths": (0,), "hidden_sizes": (8,)}, ": depths and hidden_sizes must be >= 1"),
+        ({"embedding_size": 0}, ".embedding_size must be >= 1, got 0"),
+        ({"image_size": 8}, ".image_size must be >= 16, got 8"),
+    ],
+)
+def test_resnet_tasks_share_shape_checks_and_help(cls, shape, message, tmp_path):
+    """The SimCLR encoder and the consistency classifiers take their shape fields from one base."""
+    import importlib
+
+    module, name = cls.split(".")
+    config = getattr(importlib.import_module(f"galaxysd_core.{module}"), name)
+    with pytest.raises(ConfigError) as info:
+        config.from_dict({"data": str(tmp_path), **shape})
+    assert str(info.value).startswith(name + message)
+    help_of = {spec.name: spec.help for spec in field_specs(config)}
+    assert help_of["depths"] == "Basic blocks per ResNet stage."  # the base's docstring
+    assert help_of["data"] and help_of["data"] != "The training images."  # the task's own

@@ -70,8 +70,9 @@ def test_load_rejects_missing_and_foreign_folders(tmp_path):
     with pytest.raises(ModelFolderError, match="does not exist"):
         load_pipeline(tmp_path / "nowhere")
     (tmp_path / "notes.txt").write_text("not a model")
-    with pytest.raises(ModelFolderError, match="not a diffusers pipeline"):
-        load_pipeline(tmp_path)
+    for foreign in (tmp_path / "notes.txt", tmp_path):  # a file; a folder without model_index
+        with pytest.raises(ModelFolderError, match="not a diffusers pipeline folder"):
+            load_pipeline(foreign)
     (tmp_path / "model_index.json").write_text("{broken")
     with pytest.raises(ModelFolderError, match="cannot load"):
         load_pipeline(tmp_path)

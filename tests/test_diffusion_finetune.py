@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from _tiny import tiny_model_and_dataset
 
-from galaxysd_core.diffusion import build_pipeline, load_pipeline, save_pipeline, tiny_components
+from galaxysd_core.diffusion import load_pipeline, tiny_components
 from galaxysd_core.diffusion.batches import TrainingBatches, draw_probabilities
 from galaxysd_core.diffusion.checkpoints import find_checkpoint, list_checkpoints
 from galaxysd_core.diffusion.data import Record
@@ -26,22 +26,8 @@ from galaxysd_core.progress import Progress
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> tuple[Path, Path]:
     """A tiny model folder and an 8-pair prepared dataset of 32x32 images."""
-    root = tmp_path_factory.mktemp("ft")
-    model = save_pipeline(build_pipeline(tiny_components(0)), root / "model")
-    data = root / "data"
-    data.mkdir()
-    rng = np.random.default_rng(0)
-    rows = []
-    for i in range(8):
-        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(data / f"{i}.png")
-        text = (
-            "sdss, smooth, completely round galaxy"
-            if i % 2
-            else "sdss, spiral galaxy, 2 spiral arms"
-        )
-        rows.append(json.dumps({"file_name": f"{i}.png", "text": text, "tags": []}))
-    (data / "metadata.jsonl").write_text("\n".join(rows) + "\n")
-    return model, data
+    texts = ["sdss, spiral galaxy, 2 spiral arms", "sdss, smooth, completely round galaxy"] * 4
+    return tiny_model_and_dataset(tmp_path_factory.mktemp("ft"), texts)
 
 
 def config(tiny, out: Path, **overrides) -> FinetuneConfig:

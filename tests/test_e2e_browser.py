@@ -126,6 +126,20 @@ def chromium_page(*, width: int = 1400, height: int = 1000) -> Iterator:
             browser.close()
 
 
+@contextlib.contextmanager
+def open_app(home: Path, *, log: Path, path: str = "") -> Iterator:
+    """The app on workspace ``home`` opened at ``path`` in chromium, its first run settled.
+
+    Skips the test where Debian's chromium is not installed.
+    """
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    with streamlit_server(home, log=log) as url, chromium_page() as page:
+        page.goto(f"{url}/{path}")
+        settle(page)
+        yield page
+
+
 def settle(page, *, timeout: float = 120_000) -> None:
     """Wait until the app's script run is over, then fail on any exception box.
 
@@ -184,17 +198,10 @@ def seed_workspace(root: Path, sky: Path) -> dict:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_main_paths_in_a_real_browser(tmp_path, mock_sky):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
     seeded = seed_workspace(tmp_path / "ws", mock_sky)
     store = seeded["store"]
-    with (
-        streamlit_server(seeded["ws"].root, log=tmp_path / "streamlit.log") as url,
-        chromium_page() as page,
-    ):
-        page.goto(url)
+    with open_app(seeded["ws"].root, log=tmp_path / "streamlit.log") as page:
         page.get_by_role("heading", name="GalaxySD Studio").wait_for()
-        settle(page)
         shot(page, "home")
 
         go(page, "Compose")

@@ -11,15 +11,7 @@ the batch; a 2-cell grid runs and shows its heat map. Screenshots go where
 from __future__ import annotations
 
 import pytest
-from test_e2e_browser import (
-    CHROMIUM,
-    chromium_page,
-    go,
-    seed_workspace,
-    settle,
-    shot,
-    streamlit_server,
-)
+from test_e2e_browser import go, open_app, seed_workspace, settle, shot
 
 from galaxysd_core.diffusion import read_png_settings
 
@@ -56,16 +48,8 @@ def live_src(page, *, other_than: str = "") -> str:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_live_png_info_history_and_grid(tmp_path, mock_sky):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
     seeded = seed_workspace(tmp_path / "ws", mock_sky)
-    with (
-        streamlit_server(seeded["ws"].root, log=tmp_path / "streamlit.log") as url,
-        chromium_page() as page,
-    ):
-        page.goto(url)
-        page.get_by_role("heading", name="GalaxySD Studio").wait_for()
-        settle(page)
+    with open_app(seeded["ws"].root, log=tmp_path / "streamlit.log") as page:
         go(page, "Compose")
 
         # Live: a slider change redraws the image in place.

@@ -10,24 +10,17 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from test_e2e_browser import CHROMIUM, chromium_page, go, settle, streamlit_server
+from test_e2e_browser import go, open_app, settle
 
 
 @pytest.mark.browser
 @pytest.mark.slow
 def test_map_appears_when_its_job_ends(tmp_path, mock_sky):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
     from galaxysd_core.paths import workspace
 
     ws = workspace(tmp_path / "ws").ensure()
     shutil.copytree(mock_sky, ws.sky / "default")  # a built default sky: Home launches nothing
-    with (
-        streamlit_server(ws.root, log=tmp_path / "streamlit.log") as url,
-        chromium_page() as page,
-    ):
-        page.goto(url)
-        settle(page)
+    with open_app(ws.root, log=tmp_path / "streamlit.log") as page:
         go(page, "Embedding Map")
         page.get_by_text("No map yet").wait_for()
         main = page.locator('[data-testid="stMain"]')

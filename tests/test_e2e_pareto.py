@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_e2e_browser import CHROMIUM, chromium_page, go, settle, streamlit_server
+from test_e2e_browser import go, open_app, settle
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `pages._hover` is imported from the repository root
@@ -61,21 +61,13 @@ def _hover_shows(page, key: str, x: float, y: float, expected_uri: str) -> None:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_hover_thumbnails_and_pareto_point_into_compose(tmp_path, evaluated_ws):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
     from galaxysd_core.embedding.map import read_map
     from galaxysd_core.thumbnails import thumbnail_uri
 
     ws, out = evaluated_ws
     pareto = pd.read_parquet(out / "pareto.parquet")
     table, _ = read_map(out)
-    with (
-        streamlit_server(ws.root, log=tmp_path / "streamlit.log") as url,
-        chromium_page() as page,
-    ):
-        page.goto(url)
-        settle(page)
-
+    with open_app(ws.root, log=tmp_path / "streamlit.log") as page:
         go(page, "Embedding Map")
         page.locator(".st-key-map .js-plotly-plot .nsewdrag").wait_for()
         generated = np.flatnonzero((table["source"] == "generated").to_numpy())

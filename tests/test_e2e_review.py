@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_e2e_browser import CHROMIUM, chromium_page, settle, streamlit_server
+from tests.test_e2e_browser import open_app, settle
 
 ADMIN, PASSPHRASE = "boss", "correct horse battery"
 
@@ -13,8 +13,6 @@ ADMIN, PASSPHRASE = "boss", "correct horse battery"
 @pytest.mark.browser
 @pytest.mark.slow
 def test_admin_opens_a_round_from_a_csv_and_sees_it_at_once(tmp_path, mock_sky):
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
     from galaxysd_core.db import database_url
     from galaxysd_core.paths import workspace
     from galaxysd_core.review import ReviewStore
@@ -31,12 +29,7 @@ def test_admin_opens_a_round_from_a_csv_and_sees_it_at_once(tmp_path, mock_sky):
     good = tmp_path / "good.csv"
     rows = [f"obj{i},cands/{p.name},0.{8 - i},150.0,2.0" for i, p in enumerate(images)]
     good.write_text("object_id,image,score,ra,dec\n" + "\n".join(rows) + "\n")
-    with (
-        streamlit_server(ws.root, log=tmp_path / "streamlit.log") as url,
-        chromium_page() as page,
-    ):
-        page.goto(f"{url}/review")
-        settle(page)
+    with open_app(ws.root, log=tmp_path / "streamlit.log", path="review") as page:
         page.get_by_label("Reviewer name").fill(ADMIN)
         page.get_by_label("Passphrase").fill(PASSPHRASE)
         page.get_by_role("button", name="Sign in").click()

@@ -1,5 +1,6 @@
 """Environment faults are one-line errors naming the path: full disk, read-only workspace,
-missing database folder, unreadable model folder; failed jobs record their reason."""
+missing database folder; failed jobs record their reason. (Model folders that are not
+pipelines: ``test_diffusion.test_load_rejects_missing_and_foreign_folders``.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from galaxysd_core.atomic import atomic_dir, atomic_write_text
-from galaxysd_core.errors import EnvironmentFaultError, GalaxySDError, ModelFolderError
+from galaxysd_core.errors import EnvironmentFaultError, GalaxySDError
 
 CLI = [sys.executable, "-m", "galaxysd_core.cli"]
 
@@ -147,16 +148,6 @@ def test_a_database_url_in_a_missing_folder_is_one_line(tmp_path):
         f"(database {tmp_path / 'nope' / 'x.db'}): create it or fix GALAXYSD_DB_URL"
     )
     assert not (tmp_path / "nope").exists()
-
-
-def test_model_folders_that_are_not_readable_pipelines_are_named(tmp_path):
-    from galaxysd_core.diffusion.checks import check_model_folder
-
-    with pytest.raises(ModelFolderError, match="does not exist"):
-        check_model_folder(tmp_path / "none")
-    (tmp_path / "file").write_text("x")
-    with pytest.raises(ModelFolderError, match="not a diffusers pipeline folder"):
-        check_model_folder(tmp_path / "file")
 
 
 def test_a_failed_job_records_its_one_line_reason(ws, monkeypatch):

@@ -16,6 +16,7 @@ import time
 
 import psutil
 import pytest
+from _tiny import tiny_model_and_dataset
 
 from galaxysd_core import jobs
 from galaxysd_core.jobs import store
@@ -47,24 +48,8 @@ def jws(ws, tmp_path, monkeypatch):
 @pytest.fixture
 def tiny_setup(jws):
     """A tiny random pipeline (32 px) and an 8-image prepared dataset, in the workspace."""
-    import numpy as np
-    from PIL import Image
-
-    from galaxysd_core.diffusion import build_pipeline, save_pipeline, tiny_components
-
-    model = save_pipeline(build_pipeline(tiny_components(0)), jws.root / "model")
-    data = jws.root / "data"
-    (data / "images").mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    lines = []
-    for i in range(8):
-        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(
-            data / "images" / f"{i}.png"
-        )
-        tag = "spiral" if i % 2 else "smooth"
-        lines.append(json.dumps({"file_name": f"images/{i}.png", "text": tag, "tags": [tag]}))
-    (data / "metadata.jsonl").write_text("\n".join(lines) + "\n")
-    return model, data
+    tags = ["smooth", "spiral"] * 4
+    return tiny_model_and_dataset(jws.root, tags, tags=[[tag] for tag in tags], images="images")
 
 
 def wait_for(job_id, ws, predicate, *, timeout):

@@ -2,7 +2,9 @@
 
 ``ARCHS`` (the named network sizes) and ``ClassifierConfig`` are shared by the
 experiments here and the discovery campaign (``galaxysd_core.discovery``), which
-nests a ``ClassifierConfig`` the same way.
+nests a ``ClassifierConfig`` the same way. ``ResNetTrainingConfig`` holds the
+shape fields of the other ResNets trained here (SimCLR encoder, consistency
+classifiers).
 """
 
 from __future__ import annotations
@@ -34,6 +36,54 @@ CLASSIFIER_ALIASES = {
     name: f"classifier.{name}"
     for name in ("arch", "image_size", "epochs", "patience", "lr", "batch_size")
 }
+
+
+@dataclasses.dataclass
+class ResNetTrainingConfig(TaskConfig):
+    """The fields and checks of every task that trains a ResNet on a folder of images.
+
+    The one home of the network's shape (``depths``, ``hidden_sizes``, ...).
+    The SimCLR encoder (``SimCLRConfig``) and the consistency classifiers
+    (``FeatureClassifierConfig``) derive from it and keep their own defaults
+    (an ``ARCHS`` row) and docstrings for ``data``.
+
+    Attributes
+    ----------
+    data : Path, optional
+        The training images.
+    output_dir : Path, optional
+        Run folder (filled by the job runner).
+    image_size : int, default 64
+        Input side in pixels (the mock sky's native size), >= 16.
+    depths : tuple of int
+        Basic blocks per ResNet stage.
+    hidden_sizes : tuple of int
+        Channels per ResNet stage, one per entry of ``depths``.
+    embedding_size : int
+        Channels of the ResNet stem.
+    """
+
+    data: Path | None = None
+    output_dir: Path | None = None
+    image_size: int = 64
+    depths: tuple[int, ...] = ARCHS["resnet18"]["depths"]
+    hidden_sizes: tuple[int, ...] = ARCHS["resnet18"]["hidden_sizes"]
+    embedding_size: int = ARCHS["resnet18"]["embedding_size"]
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` naming a bad shape field and value."""
+        name = type(self).__name__
+        if len(self.depths) != len(self.hidden_sizes) or not self.depths:
+            raise ConfigError(
+                f"{name}.depths {self.depths} and hidden_sizes {self.hidden_sizes} must be "
+                "non-empty and of equal length"
+            )
+        if min(self.depths) < 1 or min(self.hidden_sizes) < 1:
+            raise ConfigError(f"{name}: depths and hidden_sizes must be >= 1")
+        if self.embedding_size < 1:
+            raise ConfigError(f"{name}.embedding_size must be >= 1, got {self.embedding_size}")
+        if self.image_size < 16:
+            raise ConfigError(f"{name}.image_size must be >= 16, got {self.image_size}")
 
 
 @dataclasses.dataclass

@@ -5,15 +5,16 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from galaxysd_core.classify.config import ResNetTrainingConfig
 from galaxysd_core.config import TaskConfig
 from galaxysd_core.errors import ConfigError
 
 
 @dataclasses.dataclass
-class SimCLRConfig(TaskConfig):
+class SimCLRConfig(ResNetTrainingConfig):
     """Train a SimCLR encoder (Sec. 4.1) on a folder of galaxy images.
 
-    Defaults: ResNet-18 at 64x64, NT-Xent tau 0.5, Adam lr 1e-3 (the paper's
+    Defaults: ResNet-18 (``ARCHS["resnet18"]``) at 64x64, NT-Xent tau 0.5, Adam lr 1e-3 (the paper's
     choices, on a CPU-sized image). The paper trains 200 epochs at batch 256;
     ``steps`` and ``time_limit_s`` size the run to the machine.
 
@@ -54,12 +55,6 @@ class SimCLRConfig(TaskConfig):
 
     kind = "simclr"
 
-    data: Path | None = None
-    output_dir: Path | None = None
-    image_size: int = 64
-    depths: tuple[int, ...] = (2, 2, 2, 2)
-    hidden_sizes: tuple[int, ...] = (64, 128, 256, 512)
-    embedding_size: int = 64
     projection_dim: int = 128
     steps: int = 2000
     batch_size: int = 128
@@ -82,18 +77,12 @@ class SimCLRConfig(TaskConfig):
         """Raise ``ConfigError`` naming a bad field and value."""
         if self.data is None:
             raise ConfigError("SimCLRConfig.data: give the image folder to train on")
-        if len(self.depths) != len(self.hidden_sizes) or not self.depths:
-            raise ConfigError(
-                f"SimCLRConfig: depths {self.depths} and hidden_sizes {self.hidden_sizes} "
-                "must be non-empty and of equal length"
-            )
-        for name in ("steps", "save_every", "keep_checkpoints", "embedding_size", "projection_dim"):
+        super().validate()
+        for name in ("steps", "save_every", "keep_checkpoints", "projection_dim"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"SimCLRConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.batch_size < 2:
             raise ConfigError(f"SimCLRConfig.batch_size must be >= 2, got {self.batch_size}")
-        if self.image_size < 16:
-            raise ConfigError(f"SimCLRConfig.image_size must be >= 16, got {self.image_size}")
         if self.lr <= 0 or self.temperature <= 0:
             raise ConfigError(
                 f"SimCLRConfig: lr and temperature must be > 0, got {self.lr}, {self.temperature}"

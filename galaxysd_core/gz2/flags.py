@@ -192,33 +192,6 @@ def tag_combinations(flags: pd.DataFrame) -> tuple[list[tuple[str, ...]], np.nda
     return [tuple(tags[row]) for row in bits], inverse.reshape(-1)
 
 
-# Willett 2013 Appendix A letters, by tag.
-_ROUNDNESS = {"completely_round": "r", "in_between": "i", "cigar_shaped": "c"}
-_EDGE_BULGE = {"rounded_bulge": "r", "boxy_bulge": "b", "no_edgeon_bulge": "n"}
-_BULGE = {
-    "no_bulge": "d",
-    "just_noticeable_bulge": "c",
-    "obvious_bulge": "b",
-    "dominant_bulge": "a",
-}
-_ARMS = {
-    "1_arm": "1",
-    "2_arms": "2",
-    "3_arms": "3",
-    "4_arms": "4",
-    "more_than_4_arms": "+",
-    "cant_tell_arms": "?",
-}
-_WINDING = {"tight_arms": "t", "medium_arms": "m", "loose_arms": "l"}
-_ODD = {
-    "ring": "r",
-    "lens_or_arc": "l",
-    "disturbed": "d",
-    "irregular": "i",
-    "other": "o",
-    "merger": "m",
-    "dust_lane": "u",
-}
 _DISK_TASKS = {"t02", "t03", "t04", "t05", "t09", "t10", "t11"}
 
 
@@ -250,21 +223,20 @@ def gz2_class(tags: tuple[str, ...] | list[str] | set[str]) -> str:
         raise ConfigError(f"unknown GZ2 tag(s) {unknown}")
     tasks = {ANSWER_BY_TAG[t].task for t in tags}
 
-    def pick(table: dict[str, str]) -> str:
-        return "".join(letter for tag, letter in table.items() if tag in tags)
+    def pick(task: str) -> str:
+        # Appendix A writes a task's letters in catalogue order (``Answer.letter``)
+        return "".join(a.letter for a in answers_of(task) if a.tag in tags)
 
     if "star_or_artifact" in tags:
         return "A"
     if "features_or_disk" in tags or tasks & _DISK_TASKS:
         if "edge_on" in tags or "t09" in tasks:
-            head = "Se" + pick(_EDGE_BULGE)
+            head = "Se" + pick("t09")
         else:
-            head = (
-                "S" + ("B" if "bar" in tags else "") + pick(_BULGE) + pick(_ARMS) + pick(_WINDING)
-            )
+            head = "S" + ("B" if "bar" in tags else "") + pick("t05") + pick("t11") + pick("t10")
     elif "smooth" in tags or "t07" in tasks:
-        head = "E" + pick(_ROUNDNESS)
+        head = "E" + pick("t07")
     else:
         head = ""
-    odd = pick(_ODD)
+    odd = pick("t08")
     return head + (f"({odd})" if odd else "")

@@ -26,12 +26,17 @@ class Answer:
         The task id it answers, e.g. ``t08``.
     next_task : str or None
         The task asked next; None ends the classification.
+    letter : str
+        What it adds to the GZ2 class string (Willett 2013 Appendix A), e.g.
+        ``u`` for ``dust_lane``; empty where the string spells it otherwise
+        (``E``, ``S``, ``B``, ``A``) or not at all.
     """
 
     prefix: str
     tag: str
     task: str
     next_task: str | None
+    letter: str
 
 
 @dataclass(frozen=True)
@@ -139,50 +144,50 @@ TASKS: dict[str, Task] = {
     )
 }
 
-_ANSWER_ROWS: tuple[tuple[str, str, str, str | None], ...] = (
-    # (task, catalogue answer name, tag, next task)
-    ("t01", "a01_smooth", "smooth", "t07"),
-    ("t01", "a02_features_or_disk", "features_or_disk", "t02"),
-    ("t01", "a03_star_or_artifact", "star_or_artifact", None),
-    ("t02", "a04_yes", "edge_on", "t09"),
-    ("t02", "a05_no", "not_edge_on", "t03"),
-    ("t03", "a06_bar", "bar", "t04"),
-    ("t03", "a07_no_bar", "no_bar", "t04"),
-    ("t04", "a08_spiral", "spiral", "t10"),
-    ("t04", "a09_no_spiral", "no_spiral", "t05"),
-    ("t05", "a10_no_bulge", "no_bulge", "t06"),
-    ("t05", "a11_just_noticeable", "just_noticeable_bulge", "t06"),
-    ("t05", "a12_obvious", "obvious_bulge", "t06"),
-    ("t05", "a13_dominant", "dominant_bulge", "t06"),
-    ("t06", "a14_yes", "odd", "t08"),
-    ("t06", "a15_no", "not_odd", None),
-    ("t07", "a16_completely_round", "completely_round", "t06"),
-    ("t07", "a17_in_between", "in_between", "t06"),
-    ("t07", "a18_cigar_shaped", "cigar_shaped", "t06"),
-    ("t08", "a19_ring", "ring", None),
-    ("t08", "a20_lens_or_arc", "lens_or_arc", None),
-    ("t08", "a21_disturbed", "disturbed", None),
-    ("t08", "a22_irregular", "irregular", None),
-    ("t08", "a23_other", "other", None),
-    ("t08", "a24_merger", "merger", None),
-    ("t08", "a38_dust_lane", "dust_lane", None),
-    ("t09", "a25_rounded", "rounded_bulge", "t06"),
-    ("t09", "a26_boxy", "boxy_bulge", "t06"),
-    ("t09", "a27_no_bulge", "no_edgeon_bulge", "t06"),
-    ("t10", "a28_tight", "tight_arms", "t11"),
-    ("t10", "a29_medium", "medium_arms", "t11"),
-    ("t10", "a30_loose", "loose_arms", "t11"),
-    ("t11", "a31_1", "1_arm", "t05"),
-    ("t11", "a32_2", "2_arms", "t05"),
-    ("t11", "a33_3", "3_arms", "t05"),
-    ("t11", "a34_4", "4_arms", "t05"),
-    ("t11", "a36_more_than_4", "more_than_4_arms", "t05"),
-    ("t11", "a37_cant_tell", "cant_tell_arms", "t05"),
+_ANSWER_ROWS: tuple[tuple[str, str, str, str | None, str], ...] = (
+    # (task, catalogue answer name, tag, next task, class-string letter)
+    ("t01", "a01_smooth", "smooth", "t07", ""),
+    ("t01", "a02_features_or_disk", "features_or_disk", "t02", ""),
+    ("t01", "a03_star_or_artifact", "star_or_artifact", None, ""),
+    ("t02", "a04_yes", "edge_on", "t09", ""),
+    ("t02", "a05_no", "not_edge_on", "t03", ""),
+    ("t03", "a06_bar", "bar", "t04", ""),
+    ("t03", "a07_no_bar", "no_bar", "t04", ""),
+    ("t04", "a08_spiral", "spiral", "t10", ""),
+    ("t04", "a09_no_spiral", "no_spiral", "t05", ""),
+    ("t05", "a10_no_bulge", "no_bulge", "t06", "d"),
+    ("t05", "a11_just_noticeable", "just_noticeable_bulge", "t06", "c"),
+    ("t05", "a12_obvious", "obvious_bulge", "t06", "b"),
+    ("t05", "a13_dominant", "dominant_bulge", "t06", "a"),
+    ("t06", "a14_yes", "odd", "t08", ""),
+    ("t06", "a15_no", "not_odd", None, ""),
+    ("t07", "a16_completely_round", "completely_round", "t06", "r"),
+    ("t07", "a17_in_between", "in_between", "t06", "i"),
+    ("t07", "a18_cigar_shaped", "cigar_shaped", "t06", "c"),
+    ("t08", "a19_ring", "ring", None, "r"),
+    ("t08", "a20_lens_or_arc", "lens_or_arc", None, "l"),
+    ("t08", "a21_disturbed", "disturbed", None, "d"),
+    ("t08", "a22_irregular", "irregular", None, "i"),
+    ("t08", "a23_other", "other", None, "o"),
+    ("t08", "a24_merger", "merger", None, "m"),
+    ("t08", "a38_dust_lane", "dust_lane", None, "u"),
+    ("t09", "a25_rounded", "rounded_bulge", "t06", "r"),
+    ("t09", "a26_boxy", "boxy_bulge", "t06", "b"),
+    ("t09", "a27_no_bulge", "no_edgeon_bulge", "t06", "n"),
+    ("t10", "a28_tight", "tight_arms", "t11", "t"),
+    ("t10", "a29_medium", "medium_arms", "t11", "m"),
+    ("t10", "a30_loose", "loose_arms", "t11", "l"),
+    ("t11", "a31_1", "1_arm", "t05", "1"),
+    ("t11", "a32_2", "2_arms", "t05", "2"),
+    ("t11", "a33_3", "3_arms", "t05", "3"),
+    ("t11", "a34_4", "4_arms", "t05", "4"),
+    ("t11", "a36_more_than_4", "more_than_4_arms", "t05", "+"),
+    ("t11", "a37_cant_tell", "cant_tell_arms", "t05", "?"),
 )
 
 ANSWERS: tuple[Answer, ...] = tuple(
-    Answer(f"{task}_{TASKS[task].name}_{name}", tag, task, nxt)
-    for task, name, tag, nxt in _ANSWER_ROWS
+    Answer(f"{task}_{TASKS[task].name}_{name}", tag, task, nxt, letter)
+    for task, name, tag, nxt, letter in _ANSWER_ROWS
 )
 ANSWER_BY_TAG: dict[str, Answer] = {a.tag: a for a in ANSWERS}
 ANSWER_BY_PREFIX: dict[str, Answer] = {a.prefix: a for a in ANSWERS}

@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 from typing import Literal
 
+from galaxysd_core.classify.config import ARCHS, ResNetTrainingConfig
 from galaxysd_core.config import TaskConfig
 from galaxysd_core.errors import ConfigError
 
@@ -14,13 +15,13 @@ _TARGETS = ("joint", "conditional")
 
 
 @dataclasses.dataclass
-class FeatureClassifierConfig(TaskConfig):
+class FeatureClassifierConfig(ResNetTrainingConfig):
     """Train the 11 consistency classifiers (Sec. 4.1) as one multi-task CNN on pixels.
 
     One small ResNet with 11 logits, trained on a labelled mock sky with a
     masked, positive-weighted BCE (a feature's loss counts only where its GZ2
     question is asked). Defaults are the shipped ``assets/feature-classifiers``
-    settings; their cost and the sweep that chose them are in
+    settings (the ``ARCHS["small"]`` network); their cost and the sweep that chose them are in
     ``benchmarks/results/feature_classifiers.md``. Domain randomisation
     (``randomise``) about doubles the CPU time per epoch.
 
@@ -33,12 +34,6 @@ class FeatureClassifierConfig(TaskConfig):
     output_dir : Path, optional
         Where ``model.safetensors`` + ``feature_classifiers.json`` go (the job
         runner fills it).
-    image_size : int, default 64
-        Input side in pixels (the mock sky's native size).
-    depths, hidden_sizes : tuple of int
-        ResNet stages (basic blocks).
-    embedding_size : int, default 16
-        Channels of the ResNet stem.
     zoom : int, default 1
         2 adds the central half of the cutout, enlarged, as a second view
         (:class:`~galaxysd_core.metrics.feature_cnn.CNNSpec`); 1 is off.
@@ -70,12 +65,9 @@ class FeatureClassifierConfig(TaskConfig):
 
     kind = "feature-classifiers"
 
-    data: Path | None = None
-    output_dir: Path | None = None
-    image_size: int = 64
-    depths: tuple[int, ...] = (1, 1, 1, 1)
-    hidden_sizes: tuple[int, ...] = (16, 32, 64, 128)
-    embedding_size: int = 16
+    depths: tuple[int, ...] = ARCHS["small"]["depths"]
+    hidden_sizes: tuple[int, ...] = ARCHS["small"]["hidden_sizes"]
+    embedding_size: int = ARCHS["small"]["embedding_size"]
     zoom: int = 1
     epochs: int = 20
     batch_size: int = 64
@@ -94,22 +86,13 @@ class FeatureClassifierConfig(TaskConfig):
         name = "FeatureClassifierConfig"
         if self.targets not in _TARGETS:
             raise ConfigError(f"{name}.targets must be one of {_TARGETS}, got {self.targets!r}")
-        if len(self.depths) != len(self.hidden_sizes) or not self.depths:
-            raise ConfigError(
-                f"{name}.depths {self.depths} and hidden_sizes {self.hidden_sizes} must be "
-                "non-empty and of equal length"
-            )
-        if min(self.depths) < 1 or min(self.hidden_sizes) < 1:
-            raise ConfigError(f"{name}: depths and hidden_sizes must be >= 1")
-        for field in ("embedding_size", "epochs"):
-            if getattr(self, field) < 1:
-                raise ConfigError(f"{name}.{field} must be >= 1, got {getattr(self, field)}")
+        super().validate()
+        if self.epochs < 1:
+            raise ConfigError(f"{name}.epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 2:  # BatchNorm cannot train on one image
             raise ConfigError(f"{name}.batch_size must be >= 2, got {self.batch_size}")
         if self.zoom not in (1, 2, 4):
             raise ConfigError(f"{name}.zoom must be 1, 2 or 4, got {self.zoom}")
-        if self.image_size < 16:
-            raise ConfigError(f"{name}.image_size must be >= 16, got {self.image_size}")
         if self.lr <= 0 or self.weight_decay < 0:
             raise ConfigError(
                 f"{name}: lr must be > 0 and weight_decay >= 0, got {self.lr}, {self.weight_decay}"
