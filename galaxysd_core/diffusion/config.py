@@ -197,8 +197,10 @@ class DemoBuildConfig(TaskConfig):
         Draw weight of pairs carrying a tag (``FinetuneConfig.tag_weights``):
         rare tags such as ``dust_lane`` are seen more often.
     augment : int
-        Rotations/flips of each image (1, 2, 4 or 8), applied to its cached
-        latent (``FinetuneConfig.augment_latents``).
+        Rotations/flips of each image (1, 2, 4 or 8), each encoded and cached
+        (rotating the cached latent instead, ``FinetuneConfig.augment_latents``,
+        only suits latents whose channels carry no direction: the 16-channel
+        VAE's rotated latents decode to striped fragments).
     device : {"cpu", "cuda"}
         Where the VAE stages run; the UNet stage runs where ``accelerate``
         puts it (the GPU when there is one).
@@ -244,7 +246,7 @@ class DemoBuildConfig(TaskConfig):
     checkpoint_every: int = 500
     min_snr_gamma: float = 5.0
     tag_weights: dict[str, float] = field(default_factory=lambda: {"dust_lane": 4.0})
-    augment: int = 8
+    augment: int = 4
     device: Literal["cpu", "cuda"] = "cpu"
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"
     max_minutes: float | None = None
