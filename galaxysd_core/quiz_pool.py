@@ -352,12 +352,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``galaxysd quiz-pool`` (its options derived from :class:`QuizPoolConfig`)."""
     from galaxysd_core.cli import add_task_command
 
-    add_task_command(subparsers, "quiz-pool", QuizPoolConfig, _quiz_pool)
-
-
-def _quiz_pool(args: argparse.Namespace) -> int:
-    from galaxysd_core.cli import config_from_args, run_with_progress
-
-    folder = run_with_progress(build_pool, config_from_args(QuizPoolConfig, args), "quiz questions")
-    print(f"quiz pool ready: {folder}")
-    return 0
+    add_task_command(
+        subparsers,
+        "quiz-pool",
+        QuizPoolConfig,
+        "galaxysd_core.quiz_pool:build_pool",
+        show=lambda folder: f"quiz pool ready: {folder}",
+    )
