@@ -128,3 +128,18 @@ def fresh_database(request, folder: Path) -> Iterator[str]:
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
     admin.dispose()
+
+
+def cancel_active_jobs(workspace_root: Path) -> None:
+    """Cancel the background jobs a test's pages started and wait for them to end.
+
+    Job supervisors run in their own session, so they outlive the app that
+    launched them; the Quiz page's pool job alone fills 40 questions, minutes
+    of generation that would otherwise run on beside the rest of the suite.
+    """
+    from galaxysd_core import jobs
+    from galaxysd_core.jobs import store
+
+    table = jobs.list_jobs(workspace_root)
+    for job_id in table.loc[table["status"].isin(store.ACTIVE), "id"]:
+        jobs.cancel(job_id, workspace=workspace_root, wait=True, timeout=60)

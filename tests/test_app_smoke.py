@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import cancel_active_jobs
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # `pages._common` is imported from the repository root
 
@@ -54,6 +56,7 @@ def app_ws(tmp_path_factory, mock_sky):
         mp.delenv("GALAXYSD_DB_URL", raising=False)
         yield ws
         config.set_option("client.showErrorDetails", shown)
+        cancel_active_jobs(root)  # the Quiz page launched its pool job
 
 
 def _problems(at: AppTest) -> list[str]:

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import cancel_active_jobs
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 # A test run must not rewrite tracked files, so the README's pictures are only
@@ -73,8 +75,8 @@ def free_port() -> int:
 def streamlit_server(home: Path, *, log: Path, timeout: float = 90.0) -> Iterator[str]:
     """Run ``streamlit run app.py`` on a free port with ``GALAXYSD_HOME=home``; yield its URL.
 
-    Waits for the health endpoint with a bounded poll; kills the whole process
-    group (the app and any job supervisor it started) on exit.
+    Waits for the health endpoint with a bounded poll; on exit cancels the jobs
+    the app launched and kills its process group.
     """
     port = free_port()
     env = {**os.environ, "GALAXYSD_HOME": str(home), "OMP_NUM_THREADS": "2"}
@@ -102,6 +104,7 @@ def streamlit_server(home: Path, *, log: Path, timeout: float = 90.0) -> Iterato
             time.sleep(0.25)
         yield url
     finally:
+        cancel_active_jobs(home)  # job supervisors are not in the app's process group
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         try:
