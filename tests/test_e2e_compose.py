@@ -48,6 +48,8 @@ def live_src(page, *, other_than: str = "") -> str:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_live_png_info_history_and_grid(tmp_path, mock_sky):
+    from playwright.sync_api import expect
+
     seeded = seed_workspace(tmp_path / "ws", mock_sky)
     with open_app(seeded["ws"].root, log=tmp_path / "streamlit.log") as page:
         go(page, "Compose")
@@ -90,7 +92,10 @@ def test_live_png_info_history_and_grid(tmp_path, mock_sky):
         settle(page)
         page.get_by_role("button", name="Load these settings").click()
         settle(page)
-        assert seed_box.input_value() == str(made["seed"])
+        # On a loaded machine the rerun that loads them can start after settle's
+        # grace period: wait (bounded) for the seed to come back.
+        expect(seed_box).to_have_value(str(made["seed"]), timeout=30_000)
+        settle(page)
         assert slider_value(page, "Guidance") == made["guidance"]
         assert slider_value(page, "Steps") == made["steps"]
         prompt = page.locator('[data-testid="stTextArea"] textarea').first.input_value()
