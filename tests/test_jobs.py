@@ -20,8 +20,9 @@ from galaxysd_core.jobs import store
 from galaxysd_core.jobs.supervise import _nvidia_gpu_present, outcome, task_command, task_env
 
 GRACE_S = 10.0
-# Rendered in chunks of 60 (about a second each): caught mid-run, stops within a chunk.
-SLOW_SKY = {"n": 480, "size": 64, "seed": 1, "workers": 1}
+# Rendered in 8 chunks of 256 (about a second each on 2 cores, 2026): caught
+# mid-run, it stops within a chunk.
+SLOW_SKY = {"n": 2048, "size": 64, "seed": 1, "workers": 1}
 
 
 @pytest.fixture
@@ -127,7 +128,10 @@ def test_k1_queue_cancel_within_grace_and_the_next_job_starts(jws, tmp_path):
 def test_kill_9_of_a_job_gives_interrupted_after_reconcile(jws, tmp_path):
     job_id = jobs.launch("sky", {**SLOW_SKY, "out": str(jws.root / "a")}, workspace=jws)
     state = wait_for(job_id, jws, stepping)
-    # The supervisor dies first: the task runs on, so the job is not lost yet...
+    # Frozen, the task cannot finish on a fast machine while the test looks (a
+    # task that ended by itself after its supervisor died reads as lost too).
+    os.killpg(state["pid"], signal.SIGSTOP)
+    # The supervisor dies first: the task lives on, so the job is not lost yet...
     os.killpg(state["supervisor_pid"], signal.SIGKILL)
     time.sleep(0.5)
     assert jobs.reconcile(jws) == []
