@@ -145,3 +145,20 @@ def test_vae_loss_sees_colour_and_sky_texture():
     # Both terms add to the pixel error: a noiseless sky and a grey galaxy cost more.
     assert float(_reconstruction_loss(smooth, sky)) > pixel(smooth) + 0.05
     assert float(_reconstruction_loss(grey, sky)) > pixel(grey) + 0.01
+
+
+def test_vae_loss_matches_the_sky_level_and_noise():
+    from galaxysd_core.diffusion.demo import _sky_error
+
+    gen = torch.Generator().manual_seed(1)
+    x = -0.97 + 0.02 * torch.randn(2, 3, 32, 32, generator=gen)
+    x[:, :, 10:22, 10:22] = 0.5  # the galaxy, left to the other terms
+    assert float(_sky_error(x, x)) == 0.0
+    darker, smooth = x.clone(), x.clone()
+    darker[x < -0.5] -= 0.02  # the first 128 px VAE's sky: a few counts too dark
+    smooth[x < -0.5] = -0.97  # the right level without the noise
+    assert float(_sky_error(darker, x)) == pytest.approx(0.02, abs=1e-3)
+    assert float(_sky_error(smooth, x)) == pytest.approx(0.02, rel=0.1)
+    # A crop with no sky in it adds nothing.
+    galaxy = torch.full((1, 3, 16, 16), 0.3)
+    assert float(_sky_error(galaxy - 0.2, galaxy)) == 0.0

@@ -211,8 +211,10 @@ class DemoBuildConfig(TaskConfig):
         when it runs out.
     decoder_steps : int
         Extra steps for the VAE decoder alone (encoder frozen, so the latent
-        space the UNet learned stays valid); sharpened and restored colour on
-        the 64 px model; 0 (off) in the CPU v2 recipe, whose time goes to the UNet.
+        space the UNet learned stays valid), on whole cutouts with a sky term
+        (``demo._sky_error``). 0 (off) in the v2 recipe: 1,200 steps on the
+        shipped model gave its images the training sky's level and noise but
+        cost most judged dust lanes (README, "Generator v2").
     exclude_smooth_dusty : bool
         Keep every smooth galaxy with a dust lane (truth) out of training, not
         only the known D-ETGs (``demo.smooth_dusty_exclusions``).
