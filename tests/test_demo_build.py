@@ -111,6 +111,25 @@ def test_cuda_build_without_a_gpu_says_so(tmp_path):
         build_demo(DemoBuildConfig(output_dir=tmp_path, device="cuda"))
 
 
+def test_v3_preset_has_a_32x32_latent_and_a_plain_outer_unet_level():
+    from galaxysd_core.diffusion.pipelines import tiny_components
+
+    parts = tiny_components(0, preset="v3", noise_schedule="zero_snr")
+    with torch.no_grad():
+        latent = parts["vae"].encode(torch.zeros(1, 3, 128, 128)).latent_dist.mean
+        assert latent.shape == (1, 4, 32, 32)  # f=4: a D-ETG's lane survives the grid
+        unet = parts["unet"]
+        assert unet.config.sample_size == 32
+        assert unet.config.down_block_types == (
+            "DownBlock2D",
+            "DownBlock2D",
+            "CrossAttnDownBlock2D",
+            "CrossAttnDownBlock2D",
+        )
+        text = torch.zeros(1, 8, parts["text_encoder"].config.hidden_size)
+        assert unet(latent, 10, text).sample.shape == latent.shape
+
+
 def test_warm_start_copies_what_fits(tmp_path):
     from galaxysd_core.diffusion.demo import warm_start
     from galaxysd_core.diffusion.pipelines import build_pipeline, save_pipeline, tiny_components

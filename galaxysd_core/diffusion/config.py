@@ -177,12 +177,15 @@ class DemoBuildConfig(TaskConfig):
     n, seed : int
         Galaxies in the mock sky and the seed of everything.
     preset : str
-        Model sizes (``galaxysd_core.diffusion.pipelines.PRESETS``): v2 (CPU),
-        gpu (one GPU), tiny, demo.
+        Model sizes (``galaxysd_core.diffusion.pipelines.PRESETS``): v3 (CPU,
+        a 32x32x4 latent), v2 (the previous 128 px model's, 16x16x16), gpu
+        (one GPU), tiny, demo.
     size : int
         Side of the mock sky's images and of the generated images.
-    latent_channels : int
-        VAE latent channels (16 keeps thin dust lanes and sky noise; SD-1.5 has 4).
+    latent_channels : int or None
+        VAE latent channels; None takes the preset's (v3: 4 on a 32x32 grid,
+        v2: 16 on a 16x16 grid; the finer grid keeps a D-ETG's short lane,
+        more channels on the coarse one did not).
     noise_schedule : {"zero_snr", "sd15"}
         ``pipelines.NOISE_SCHEDULES``: zero terminal SNR with v prediction and
         trailing timesteps (Lin et al. 2023), or SD-1.5's.
@@ -232,9 +235,9 @@ class DemoBuildConfig(TaskConfig):
     sky: Path | None = None
     n: int = 16000
     seed: int = 0
-    preset: str = "v2"
+    preset: str = "v3"
     size: int = 128
-    latent_channels: int = 16
+    latent_channels: int | None = None
     noise_schedule: Literal["zero_snr", "sd15"] = "zero_snr"
     vae_steps: int = 1500
     vae_batch: int = 8
@@ -280,7 +283,7 @@ class DemoBuildConfig(TaskConfig):
             raise ConfigError(
                 f"DemoBuildConfig.size must be a multiple of 16 and >= 32, got {self.size!r}"
             )
-        if self.latent_channels < 1:
+        if self.latent_channels is not None and self.latent_channels < 1:
             raise ConfigError(
                 f"DemoBuildConfig.latent_channels must be >= 1, got {self.latent_channels!r}"
             )

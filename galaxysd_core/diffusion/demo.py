@@ -5,7 +5,7 @@ Stages, each skipped when its output already exists (so a killed build resumes):
 1. ``sky/``       a mock sky (``galaxysd_core.sky.build_sky``), unless ``sky`` is given;
 2. ``dataset/``   the prepared training pairs (``galaxysd_core.gz2.prepare_dataset``:
                   well-sampled tags, Table 1 phrases, balanced, known D-ETGs excluded);
-3. ``vae/``       a small AutoencoderKL (128x128x3 -> 16x16x16 with the "v2"
+3. ``vae/``       a small AutoencoderKL (128x128x3 -> 32x32x4 with the "v3"
                   preset) trained on crops: a model trained from scratch needs its
                   own latent space (SD-1.5 users keep SD's VAE);
 4. ``init-model/`` the pipeline with the trained VAE and fresh UNet + text encoder;
