@@ -215,8 +215,8 @@ class DemoBuildConfig(TaskConfig):
     decoder_steps : int
         Extra steps for the VAE decoder alone (encoder frozen, so the latent
         space the UNet learned stays valid), on whole cutouts with a sky term
-        (``demo._sky_error``). 0 (off) in the v2 recipe: 1,200 steps on the
-        shipped model gave its images the training sky's level and noise but
+        (``demo._sky_error``). 0 (off) in the recipe: 1,200 steps on the
+        previous (v4) model gave its images the training sky's level and noise but
         cost most judged dust lanes (README, "Generator v2").
     exclude_smooth_dusty : bool
         Keep every smooth galaxy with a dust lane (truth) out of training, not

@@ -123,8 +123,8 @@ def _sky_error(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Sky level and noise of ``recon`` against ``x``, over ``x``'s sky pixels.
 
     The brightness weighting serves the galaxy and leaves the sky, most of a
-    cutout, nearly free: the shipped 128 px VAE returns the corners' sky at a
-    sixth of its level and a third of its noise, and its UNet's images are
+    cutout, nearly free: the v4 128 px VAE returned the corners' sky at a
+    sixth of its level and a third of its noise, and its UNet's images were
     darker still, a cue that tells generated images from real ones. Per crop
     and band, the mean and the spread over the pixels that are sky in ``x``
     (all bands below ``SKY_THRESHOLD``) are matched; crops with fewer than 16
