@@ -71,9 +71,10 @@ PRESETS["v2"] = {
 # An f=4 VAE (128x128x3 -> 32x32x4, as many latent values as v2's 16x16x16):
 # the 16x16 grid erased the short lane across a D-ETG's bright core (a
 # round trip kept 0.03 of the judged lanes; trained on every image of the sky,
-# smooth dusty hosts included, still 0.01), a 32x32 grid keeps it (0.72 of
-# 0.61 rendered) without ever seeing one. The UNet's extra 32x32 level is
-# narrow and attention-free, so a step costs what v2's does (0.31 vs 0.30 s).
+# smooth dusty hosts included, still 0.01), a 32x32 grid keeps it (0.73 of
+# 0.66 rendered, benchmarks/dust_lanes.py) without ever seeing one. The UNet's
+# extra 32x32 level is narrow and attention-free: a batch-16 training step
+# took 0.31 s against v2's 0.30 s on one machine, generating 4 images 1.3x v2's time.
 PRESETS["v3"] = {
     **PRESETS["v2"],
     "vae_channels": (16, 32, 64),
