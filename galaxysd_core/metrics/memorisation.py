@@ -77,7 +77,10 @@ def nearest(
         block = q[start : start + _BLOCK]
         d2 = (block * block).sum(axis=1)[:, None] + r2[None, :] - 2.0 * block @ r.T
         i = np.argmin(d2, axis=1)
-        best = np.maximum(d2[np.arange(len(block)), i], 0.0)
+        # The expansion above cancels catastrophically for near-identical rows
+        # (an exact copy came out 0.003 apart with one BLAS build), so the
+        # winner's distance is measured directly: a copy is 0.
+        best = np.square(block - r[i]).sum(axis=1, dtype=np.float64)
         index[start : start + len(block)] = i
         # cosine distance = |a - b|^2 / 2 for unit vectors
         dist[start : start + len(block)] = best / 2 if metric == "cosine" else np.sqrt(best)
