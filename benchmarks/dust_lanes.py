@@ -10,7 +10,11 @@ and both smooth and dusty (what a D-ETG needs). Edge-on disks carry most
 training dust lanes, so "edge-on" shows a model that answers "dust lane" by
 drawing a disk instead. A control prompt without the dust lane
 (``sdss, smooth, in-between round galaxy``) gives the classifiers' false-alarm
-rate on the same model.
+rate on the same model. The composed prompts (``DETG_COMPOSED_PROMPTS``: host
+AND lane as two guidance terms) ask for the same pair. ``centre R/B`` (mean
+red over mean blue in the central quarter of the image, a colour with no
+network in it) shows whether a "dust lane" call comes with a reddened body
+rather than a lane; with ``--sky`` the sky's D-ETGs give the reference value.
 
 With ``--sky`` (a mock sky with truth), it also measures whether each model's
 VAE can carry a dust lane at all: the classifiers' dust-lane rate on the
@@ -30,15 +34,29 @@ import torch
 from PIL import Image
 
 from galaxysd_core.diffusion import generate, load_pipeline
+from galaxysd_core.gz2 import DETG_COMPOSED_PROMPTS, DETG_PROMPTS
 from galaxysd_core.metrics.feature_cnn import DEFAULT_FOLDER, load_feature_cnn
 from galaxysd_core.metrics.features import FEATURES, feature_labels
 
 PROMPTS = {
-    "round + dust": "sdss, {completely round:1.2} galaxy, {dust lane:1.3}",
-    "in-between + dust": "sdss, in-between round galaxy, {dust lane:1.3}",
+    "round + dust": DETG_PROMPTS[0],
+    "in-between + dust": DETG_PROMPTS[1],
+    "round AND dust (composed)": DETG_COMPOSED_PROMPTS[0],
+    "in-between AND dust (composed)": DETG_COMPOSED_PROMPTS[1],
     "control (no dust)": "sdss, smooth, in-between round galaxy",
 }
 NAMES = [f.name for f in FEATURES]
+
+
+def centre_colour(images: list[Image.Image]) -> float:
+    """Mean red over mean blue in the central quarter (half the side) of the images."""
+    ratios = []
+    for image in images:
+        a = np.asarray(image.convert("RGB"), dtype=np.float64)
+        h, w = a.shape[:2]
+        core = a[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4]
+        ratios.append(core[..., 0].mean() / max(core[..., 2].mean(), 1e-6))
+    return float(np.mean(ratios))
 
 
 def rates(model: str, n: int, steps: int, classifiers) -> dict[str, dict[str, float]]:
@@ -51,6 +69,7 @@ def rates(model: str, n: int, steps: int, classifiers) -> dict[str, dict[str, fl
         dust = pred[:, NAMES.index("dust_lane")]
         smooth = ~pred[:, NAMES.index("features")]
         out[label] = {
+            "centre R/B": centre_colour(images),
             "dust lane": float(dust.mean()),
             "smooth": float(smooth.mean()),
             "edge-on": float(pred[:, NAMES.index("edge_on")].mean()),
@@ -86,7 +105,7 @@ def vae_rates(model: str, sky: str, classifiers, n: int = 64) -> dict[str, tuple
         images = [Image.open(f"{sky}/images/{a}.jpg").convert("RGB") for a in ids]
         before = classifiers.predict(images)[:, column].mean()
         after = classifiers.predict(vae_round_trip(vae, images))[:, column].mean()
-        out[f"{label} (n={len(ids)})"] = (float(before), float(after))
+        out[f"{label} (n={len(ids)})"] = (float(before), float(after), centre_colour(images))
     return out
 
 
@@ -103,13 +122,13 @@ def main() -> None:
         t0 = time.perf_counter()
         table = rates(model, args.n, args.steps, classifiers)
         print(f"\n{model}  ({time.perf_counter() - t0:.0f} s)")
-        print(f"  {'prompt':<20}" + "".join(f"{k:>22}" for k in next(iter(table.values()))))
+        print(f"  {'prompt':<32}" + "".join(f"{k:>22}" for k in next(iter(table.values()))))
         for label, row in table.items():
-            print(f"  {label:<20}" + "".join(f"{np.round(v, 3):>22}" for v in row.values()))
+            print(f"  {label:<32}" + "".join(f"{np.round(v, 3):>22}" for v in row.values()))
         if args.sky:
-            print("  dust-lane rate on real galaxies: rendered -> after the VAE round trip")
-            for label, (before, after) in vae_rates(model, args.sky, classifiers).items():
-                print(f"    {label:<30} {before:.2f} -> {after:.2f}")
+            print("  sky galaxies: dust-lane rate rendered -> after the VAE round trip; centre R/B")
+            for label, (before, after, colour) in vae_rates(model, args.sky, classifiers).items():
+                print(f"    {label:<30} {before:.2f} -> {after:.2f}; {colour:.2f}")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,10 @@ MAX_PROMPT_CHARS = 2000
 _OPEN = {"{": "}", "(": ")"}
 _CLOSE = {"}": "{", ")": "("}
 _WEIGHT_RE = re.compile(r":([^:]*)$")
+#: ``AND`` between whitespace joins the terms of a composed prompt (the A1111
+#: spelling of composable diffusion); a term may end in ``:w``.
+_AND_RE = re.compile(r"\s+AND\s+")
+_TERM_WEIGHT_RE = re.compile(r"^(?P<text>.*?)\s*:\s*(?P<weight>[-+]?(?:\d+\.?\d*|\.\d+))\s*$", re.S)
 
 Mode = Literal["a1111", "compel"]
 
@@ -280,6 +284,58 @@ def _checked_span(index: int, span: object, weight: object) -> tuple[str, float]
             f"weight {weight!r} of span {index} ({span!r}) is outside [0, {MAX_WEIGHT:g}]"
         )
     return span, value + 0.0  # + 0.0 turns a rounded -0.0 into 0.0
+
+
+def split_composed(text: str) -> list[tuple[str, float]]:
+    """Split a composed prompt ``"A AND B :0.6"`` into its terms and guidance weights.
+
+    Composable diffusion (Liu et al. 2022) guides one image by several
+    prompts at once; each term pushes the sample by its own weight times the
+    guidance scale (:mod:`galaxysd_core.diffusion.composable`). Each term is an
+    ordinary weighted prompt (see :func:`parse_weighted`).
+
+    Parameters
+    ----------
+    text : str
+        Terms joined by ``AND`` (upper case, spaces around it); a term may end
+        in ``:w``, ``-5 <= w <= 5`` (negative pushes away from the term,
+        default 1). A prompt without ``AND`` is one term of weight 1, its text
+        untouched (a trailing ``:w`` is read as text there, as before).
+
+    Returns
+    -------
+    list of (str, float)
+        The terms in order.
+
+    Raises
+    ------
+    PromptError
+        For an empty term, a weight outside [-5, 5], or a malformed term; the
+        message names the term.
+
+    Examples
+    --------
+    >>> split_composed("sdss, completely round galaxy AND sdss, dust lane :0.6")
+    [('sdss, completely round galaxy', 1.0), ('sdss, dust lane', 0.6)]
+    """
+    parse_weighted(text)  # type and overall length first
+    parts = _AND_RE.split(text)
+    if len(parts) == 1:
+        return [(text, 1.0)]
+    terms = []
+    for index, part in enumerate(parts):
+        match = _TERM_WEIGHT_RE.match(part)
+        term, weight = (match["text"], float(match["weight"])) if match else (part, 1.0)
+        if not term.strip():
+            raise PromptError(f"term {index} of the composed prompt {text[:60]!r} is empty")
+        if not -MAX_WEIGHT <= weight <= MAX_WEIGHT:
+            raise PromptError(
+                f"weight {weight:g} of term {index} ({term!r}) is outside "
+                f"[{-MAX_WEIGHT:g}, {MAX_WEIGHT:g}]"
+            )
+        parse_weighted(term)
+        terms.append((term.strip(), weight + 0.0))
+    return terms
 
 
 def plain_text(text: str) -> str:

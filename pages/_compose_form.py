@@ -101,7 +101,8 @@ def prompt_box(built: str) -> str | None:
             state["compose_prompt"] = built
         state["compose_built"] = built
     prompt = st.text_area(
-        "Prompt (editable; {text:weight} emphasises a span)", key="compose_prompt"
+        "Prompt (editable; {text:weight} emphasises a span; A AND B :w composes two prompts)",
+        key="compose_prompt",
     )
     try:
         used = compose.check_prompt(_tokenizer(str(common.active_model())), prompt)

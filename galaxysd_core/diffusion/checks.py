@@ -12,7 +12,7 @@ from pathlib import Path
 
 from galaxysd_core.config import check_value
 from galaxysd_core.errors import ConfigError, ImageReadError, ModelFolderError
-from galaxysd_core.prompts import parse_weighted
+from galaxysd_core.prompts import parse_weighted, split_composed
 
 SCHEDULERS = ("euler_a", "dpmpp_2m", "ddim")
 
@@ -39,7 +39,7 @@ def check_generation(
     ConfigError
         For a count, step number, guidance or strength out of range or not finite.
     PromptError
-        For a malformed or too long prompt (see ``prompts.parse_weighted``).
+        For a malformed or too long prompt (see ``prompts.split_composed``).
     ImageReadError
         For a reference image that does not exist.
     """
@@ -55,8 +55,9 @@ def check_generation(
         raise ConfigError(f"unknown scheduler {scheduler!r}; choose one of {list(SCHEDULERS)}")
     if not 0.0 < strength <= 1.0:
         raise ConfigError(f"strength must be in (0, 1], got {strength!r}")
-    for prompt in (*prompts, negative_prompt):
-        parse_weighted(prompt)
+    for prompt in prompts:
+        split_composed(prompt)
+    parse_weighted(negative_prompt)
     if reference is not None and str(reference) == "auto":
         if pool is None:
             raise ConfigError("reference='auto' needs pool= (a prepared dataset folder)")

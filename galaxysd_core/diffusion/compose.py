@@ -68,12 +68,12 @@ def check_prompt(tokenizer: Any, prompt: str) -> int:
     tokenizer : transformers tokenizer
         The model's (counts exactly what the text encoder will read).
     prompt : str
-        A weighted prompt.
+        A weighted prompt, or terms joined by ``AND`` (composable guidance).
 
     Returns
     -------
     int
-        Tokens used, out of :data:`MAX_TOKENS`.
+        Tokens used (by the longest term), out of :data:`MAX_TOKENS`.
 
     Raises
     ------
@@ -82,17 +82,25 @@ def check_prompt(tokenizer: Any, prompt: str) -> int:
         position) or needs more than :data:`MAX_TOKENS` tokens.
     """
     from galaxysd_core.errors import ConfigError
-    from galaxysd_core.prompts import parse_weighted
+    from galaxysd_core.prompts import parse_weighted, split_composed
 
     try:
-        spans = parse_weighted(prompt)
+        terms = split_composed(prompt)
     except ValueError as exc:
         raise ConfigError(f"prompt: {exc}") from None
-    if not any(span.strip() for span, _ in spans):
-        raise ConfigError("prompt is empty: write or pick what the galaxy should look like")
-    used = sum(len(tokenizer(span, add_special_tokens=False)["input_ids"]) for span, _ in spans)
-    if used > MAX_TOKENS:
-        raise ConfigError(f"prompt has {used} tokens; at most {MAX_TOKENS} fit (shorten it)")
+    used = 0
+    for term, _ in terms:
+        spans = parse_weighted(term)
+        if not any(span.strip() for span, _ in spans):
+            raise ConfigError("prompt is empty: write or pick what the galaxy should look like")
+        # Each AND term is encoded on its own, so each must fit the window.
+        tokens = sum(
+            len(tokenizer(span, add_special_tokens=False)["input_ids"]) for span, _ in spans
+        )
+        if tokens > MAX_TOKENS:
+            which = f"prompt term {term[:40]!r}" if len(terms) > 1 else "prompt"
+            raise ConfigError(f"{which} has {tokens} tokens; at most {MAX_TOKENS} fit (shorten it)")
+        used = max(used, tokens)
     return used
 
 

@@ -22,12 +22,13 @@ import torch
 
 from galaxysd_core import __version__
 from galaxysd_core.diffusion.checks import check_generation
+from galaxysd_core.diffusion.composable import sample_composed
 from galaxysd_core.diffusion.data import Record, load_image, read_metadata
 from galaxysd_core.diffusion.pipelines import make_scheduler
 from galaxysd_core.diffusion.pnginfo import write_images
 from galaxysd_core.errors import ConfigError, ImageReadError
 from galaxysd_core.progress import Progress
-from galaxysd_core.prompts import encode_weighted, parse_weighted, plain_text
+from galaxysd_core.prompts import encode_weighted, parse_weighted, plain_text, split_composed
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,10 @@ def generate(
         From :func:`~galaxysd_core.diffusion.load_pipeline`; not modified.
     prompt : str or sequence of str
         Weighted prompt, e.g. ``"sdss, in-between round galaxy, {dust lane:1.3}"``;
-        several prompts are sampled together, ``n`` images each.
+        several prompts are sampled together, ``n`` images each. Terms joined
+        by ``AND`` (``"sdss, completely round galaxy AND sdss, dust lane :0.6"``)
+        guide each image together (composable guidance,
+        :mod:`~galaxysd_core.diffusion.composable`; text-only sampling).
     n : int, default 4
         Images per prompt.
     seed : int, default 0
@@ -200,7 +204,14 @@ def generate(
             f"need at least one prompt and one name per prompt, got {len(prompts)} and {len(stems)}"
         )
     spans = {p: parse_weighted(p) for p in prompts}
+    terms = {p: split_composed(p) for p in prompts}
+    composed = any(len(t) > 1 for t in terms.values())
     parse_weighted(negative_prompt)
+    if composed and (reference is not None or guidance_rescale):
+        raise ConfigError(
+            "prompts joined by AND (composable guidance) work for text-only sampling "
+            "without guidance_rescale; drop the reference and the rescale"
+        )
     size = pipeline.unet.config.sample_size * pipeline.vae_scale_factor
     jobs = [(p, stem, seed + i) for p, stem in zip(prompts, stems, strict=True) for i in range(n)]
     seeds = [s for _, _, s in jobs]
@@ -217,8 +228,16 @@ def generate(
     runner = kind(**parts, requires_safety_checker=False)
     runner.set_progress_bar_config(disable=True)
     encoder = pipeline.text_encoder
-    cond = encode_weighted(pipeline.tokenizer, encoder, prompts, mode=weighting)
-    cond = cond.repeat_interleave(n, dim=0)
+    if composed:
+        # Each term encoded on its own (a prompt without AND is one term of weight 1).
+        term_embeds = {
+            p: [(encode_weighted(pipeline.tokenizer, encoder, t, mode=weighting)[0], w)
+                for t, w in terms[p]]
+            for p in prompts
+        }  # fmt: skip
+    else:
+        cond = encode_weighted(pipeline.tokenizer, encoder, prompts, mode=weighting)
+        cond = cond.repeat_interleave(n, dim=0)
     # Built here, never from a string: diffusers mis-shapes string negatives
     # next to batched prompt_embeds.
     uncond = encode_weighted(pipeline.tokenizer, encoder, negative_prompt, mode=weighting)
@@ -236,30 +255,47 @@ def generate(
     with torch.inference_mode():
         for start in range(0, len(jobs), batch_size):
             chunk = seeds[start : start + batch_size]
-            gens = [torch.Generator("cpu").manual_seed(s) for s in chunk]
-            call: dict[str, Any] = {
-                "prompt_embeds": cond[start : start + len(chunk)],
-                "negative_prompt_embeds": uncond.expand(len(chunk), -1, -1),
-                "num_inference_steps": steps,
-                "guidance_scale": guidance,
-                "generator": gens,
-                "callback_on_step_end": on_step,
-            }
-            if refs is None:
-                call.update(height=size, width=size)
-                if guidance_rescale:
-                    call.update(guidance_rescale=guidance_rescale)
-            else:
-                call.update(
-                    image=[img for _, img in refs[start : start + len(chunk)]], strength=strength
+            if composed:
+                images.extend(
+                    sample_composed(
+                        pipeline,
+                        parts["scheduler"],
+                        [term_embeds[p] for p, _, _ in jobs[start : start + len(chunk)]],
+                        uncond[0],
+                        seeds=chunk,
+                        steps=steps,
+                        guidance=guidance,
+                        size=size,
+                        on_step=lambda index: on_step(None, index, None, {}),
+                    )
                 )
-            images.extend(runner(**call).images)
+            else:
+                gens = [torch.Generator("cpu").manual_seed(s) for s in chunk]
+                call: dict[str, Any] = {
+                    "prompt_embeds": cond[start : start + len(chunk)],
+                    "negative_prompt_embeds": uncond.expand(len(chunk), -1, -1),
+                    "num_inference_steps": steps,
+                    "guidance_scale": guidance,
+                    "generator": gens,
+                    "callback_on_step_end": on_step,
+                }
+                if refs is None:
+                    call.update(height=size, width=size)
+                    if guidance_rescale:
+                        call.update(guidance_rescale=guidance_rescale)
+                else:
+                    call.update(
+                        image=[img for _, img in refs[start : start + len(chunk)]],
+                        strength=strength,
+                    )
+                images.extend(runner(**call).images)
             done += per_batch
     name = model_name or str(getattr(pipeline, "name_or_path", "") or "")
     meta = [
         {
             "prompt": p,
             "weights": [[text, weight] for text, weight in spans[p]],
+            "terms": [[text, weight] for text, weight in terms[p]],
             "negative_prompt": negative_prompt,
             "seed": s,
             "model": name,

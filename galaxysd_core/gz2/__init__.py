@@ -5,7 +5,8 @@ Public names are imported lazily so ``galaxysd --help`` does not pay for pandas.
 - :mod:`~galaxysd_core.gz2.tree` the tree as data (tasks, answers, thresholds)
 - :mod:`~galaxysd_core.gz2.flags` ``well_sampled_flags``, ``gz2_class``
 - :mod:`~galaxysd_core.gz2.prompts` ``prompt_for``, ``tags_from_flags``,
-  ``TABLE1_PROMPTS``, ``DETG_PROMPTS``, ``shuffle_tags_transform``
+  ``TABLE1_PROMPTS``, ``DETG_PROMPTS``, ``DETG_COMPOSED_PROMPTS``,
+  ``shuffle_tags_transform``
 - :mod:`~galaxysd_core.gz2.catalog` ``read_catalog``, ``join_images``
 - :mod:`~galaxysd_core.gz2.config` ``PrepareConfig``; :mod:`~galaxysd_core.gz2.dataset`
   ``prepare_dataset``, ``read_prepared``
@@ -27,7 +28,7 @@ __getattr__, __dir__, __all__ = lazy_package(
     flags="well_sampled_flags flags_to_tags gz2_class required_columns",
     prompts="prompt_for phrases_for tags_from_flags table1_prompt shuffle_tags_transform"
     " PHRASES PHRASE_ORDER DROPPED_TAGS TABLE1_PROMPTS TABLE1_WEIGHTS TABLE1_TEXT"
-    " DETG_PROMPTS DETG_TAGS",
+    " DETG_PROMPTS DETG_COMPOSED_PROMPTS DETG_TAGS",
     catalog="read_catalog read_mapping join_images check_images",
     config="PrepareConfig",
     dataset="prepare_dataset read_prepared label_catalog",

@@ -115,6 +115,14 @@ DETG_PROMPTS: tuple[str, str] = (
     "sdss, {completely round:1.2} galaxy, {dust lane:1.3}",
     "sdss, in-between round galaxy, {dust lane:1.3}",
 )
+#: The same pairs as composed prompts (beyond the paper): host and lane guide
+#: each image as two terms (``galaxysd_core.diffusion.composable``), since the
+#: training captions never carry them together; the lane's push is 0.6 of the
+#: guidance scale (README, section 3, measures it).
+DETG_COMPOSED_PROMPTS: tuple[str, str] = (
+    "sdss, completely round galaxy AND sdss, dust lane :0.6",
+    "sdss, in-between round galaxy AND sdss, dust lane :0.6",
+)
 #: The same as tags + weights (``prompt_for(tags, weights=w)`` gives the strings above).
 DETG_TAGS: tuple[tuple[tuple[str, ...], dict[str, float]], ...] = (
     (("completely_round", "dust_lane"), {"completely_round": 1.2, "dust_lane": 1.3}),
