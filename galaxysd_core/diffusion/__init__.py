@@ -4,7 +4,8 @@ Names are imported lazily so ``galaxysd --help`` does not load torch and diffuse
 
 - :mod:`.pipelines` ``load_pipeline``, ``tiny_components``, ``build_pipeline``,
   ``save_pipeline``, ``make_scheduler``, ``SCHEDULERS``
-- :mod:`.sampling` ``generate``, ``Generation``
+- :mod:`.sampling` ``generate``, ``Generation``; :mod:`.composable` the loop for
+  prompts joined by ``AND`` (composable guidance)
 - :mod:`.config` ``FinetuneConfig``, ``DemoBuildConfig``, ``GenerateConfig``
 - :mod:`.pnginfo` ``read_png_settings`` (ours and A1111's), ``write_images``
 - :mod:`.finetune` the loop (``galaxysd_core.diffusion.finetune.finetune``)
