@@ -130,6 +130,18 @@ def test_v3_preset_has_a_32x32_latent_and_a_plain_outer_unet_level():
         assert unet(latent, 10, text).sample.shape == latent.shape
 
 
+def test_gpu_preset_keeps_the_f4_latent_and_fits_the_60_mb_goal(tmp_path):
+    from galaxysd_core.diffusion.pipelines import build_pipeline, save_pipeline, tiny_components
+
+    parts = tiny_components(0, preset="gpu", noise_schedule="zero_snr")
+    with torch.no_grad():
+        latent = parts["vae"].encode(torch.zeros(1, 3, 128, 128)).latent_dist.mean
+    assert latent.shape == (1, 4, 32, 32)
+    model = save_pipeline(build_pipeline(parts), tmp_path / "gpu", fp16=True)
+    size = sum(f.stat().st_size for f in model.rglob("*") if f.is_file())
+    assert 30e6 < size <= 60e6  # the model-folder goal, fp16
+
+
 def test_warm_start_copies_what_fits(tmp_path):
     from galaxysd_core.diffusion.demo import warm_start
     from galaxysd_core.diffusion.pipelines import build_pipeline, save_pipeline, tiny_components

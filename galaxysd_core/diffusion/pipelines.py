@@ -82,15 +82,16 @@ PRESETS["v3"] = {
     "unet_channels": (16, 48, 96, 96),
     "unet_plain_levels": 2,
 }
-# One GPU: a 17x larger UNet and a 4-layer text encoder (about 9 min on an H200).
+# One GPU: v3's f=4 latent (32x32x4) with a 6x larger UNet (20.7M parameters)
+# and a 4-layer text encoder, sized so the fp16 folder stays under 60 MB
+# (about 55 MB with the tokenizer); the earlier f=8 GPU preset (64M UNet)
+# would have been 170 MB. Recipe: benchmarks/demo_build_gpu.json.
 PRESETS["gpu"] = {
-    **PRESETS["v2"],
-    "vae_channels": (32, 64, 128, 128),
-    "unet_channels": (128, 256, 384),
-    "text_hidden": 256,
+    **PRESETS["v3"],
+    "vae_channels": (32, 64, 128),
+    "unet_channels": (64, 128, 160, 192),
     "text_layers": 4,
     "unet_layers": 2,
-    "groups": 32,
     "heads": 8,
 }
 
