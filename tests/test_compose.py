@@ -170,6 +170,16 @@ def test_compose_page_builds_prompt_and_generates(app_env):
     assert not any(h.value == "Generated" for h in at.subheader)
     at.radio(key="compose_ref").set_value("none").run()
 
+    # Two prompts joined by AND guide each image together (composable guidance).
+    at.text_area(key="compose_prompt").input("sdss, edge-on galaxy AND sdss, dust lane :0.6").run()
+    assert not at.error, [e.value for e in at.error]
+    next(b for b in at.button if b.label == "Generate").click().run()
+    assert not at.error, [e.value for e in at.error]
+    made = [Path(p) for p in at.session_state[Keys.COMPOSE_LAST]["paths"]]
+    terms = read_png_settings(made[0])["terms"]
+    assert terms == [["sdss, edge-on galaxy", 1.0], ["sdss, dust lane", 0.6]]
+    at.text_area(key="compose_prompt").input(prompt).run()
+
     # Live: every change draws one quick image, in place, at the same seed.
     at.toggle(key="compose_live").set_value(True).run()
     assert not at.exception, [e.value for e in at.exception]
