@@ -346,7 +346,9 @@ class GenerateConfig(TaskConfig):
     model : Path
         Diffusers model folder (e.g. ``assets/demo-model``).
     prompt : str
-        Prompt, e.g. ``"sdss, spiral galaxy, {dust lane:1.3}"``.
+        Prompt, e.g. ``"sdss, spiral galaxy, {dust lane:1.3}"``; terms joined
+        by AND guide each image together: ``"sdss, completely round galaxy AND
+        sdss, dust lane :0.6"``.
     out : Path
         Output folder for the PNGs (each with its recipe as a sidecar JSON).
     n : int
