@@ -1,7 +1,7 @@
 """A side-by-side sheet: real SDSS cutouts, the mock sky, and each model's images.
 
 Columns are galaxy kinds (spiral, bar, edge-on, round, in-between + dust lane,
-D-ETG); rows are the real SDSS images of that kind (``../shared/reference/
+D-ETG by the paper's prompt and by the composed one); rows are the real SDSS images of that kind (``../shared/reference/
 sdss_gz2``), mock-sky images carrying the kind's tags (a prepared dataset),
 then ``--n`` generated images per model (same seeds for every model). Every
 tile is shown at ``--tile`` px, so a 64 px and a 128 px model compare at one scale.
@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 
 from galaxysd_core.diffusion import generate, load_pipeline
 from galaxysd_core.diffusion.data import read_metadata
-from galaxysd_core.gz2 import table1_prompt
+from galaxysd_core.gz2 import DETG_COMPOSED_PROMPTS, DETG_PROMPTS, table1_prompt
 from galaxysd_core.paths import SHARED_REFERENCE
 
 # kind: (prompt, tags of mock-sky examples, SDSS reference category)
@@ -29,7 +29,8 @@ KINDS = {
     "edge-on (C)": (table1_prompt("C"), ("edge_on",), "edgeon_with_bulge"),
     "round (B)": (table1_prompt("B"), ("completely_round",), "completely_round"),
     "dust lane (K)": (table1_prompt("K"), ("dust_lane",), "dustlane_earlyspiral"),
-    "D-ETG": ("sdss, {completely round:1.2} galaxy, {dust lane:1.3}", (), "dustlane"),
+    "D-ETG": (DETG_PROMPTS[0], (), "dustlane"),
+    "D-ETG, composed": (DETG_COMPOSED_PROMPTS[0], (), "dustlane"),
 }
 
 

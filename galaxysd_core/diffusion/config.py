@@ -215,9 +215,10 @@ class DemoBuildConfig(TaskConfig):
     decoder_steps : int
         Extra steps for the VAE decoder alone (encoder frozen, so the latent
         space the UNet learned stays valid), on whole cutouts with a sky term
-        (``demo._sky_error``). 0 (off) in the recipe: 1,200 steps on the
-        previous (v4) model gave its images the training sky's level and noise but
-        cost most judged dust lanes (README, "Generator v2").
+        (``demo._sky_error``). The shipped model used 1,200: on its f=4 VAE
+        they return the training sky's level and noise and keep 0.87 of the
+        judged dust lanes; on v4's f=8 VAE they had cost most of them
+        (README, "Refining the decoder").
     exclude_smooth_dusty : bool
         Keep every smooth galaxy with a dust lane (truth) out of training, not
         only the known D-ETGs (``demo.smooth_dusty_exclusions``).
