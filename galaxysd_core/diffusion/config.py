@@ -216,7 +216,7 @@ class DemoBuildConfig(TaskConfig):
         Extra steps for the VAE decoder alone (encoder frozen, so the latent
         space the UNet learned stays valid), on whole cutouts with a sky term
         (``demo._sky_error``). The shipped model used 1,200: on its f=4 VAE
-        they return the training sky's level and noise and keep 0.87 of the
+        they return the training sky's level and noise and keep 0.85 of the
         judged dust lanes; on v4's f=8 VAE they had cost most of them
         (README, "Refining the decoder").
     exclude_smooth_dusty : bool
