@@ -101,7 +101,7 @@ def prompt_box(built: str) -> str | None:
             state["compose_prompt"] = built
         state["compose_built"] = built
     prompt = st.text_area(
-        "Prompt (editable; {text:weight} emphasises a span; A AND B :w composes two prompts)",
+        "Prompt (editable; {text:weight} emphasises a span)",
         key="compose_prompt",
     )
     try:
@@ -111,5 +111,6 @@ def prompt_box(built: str) -> str | None:
         return None
     st.caption(
         f"{compose.describe_spans(parse_weighted(prompt))} · {used}/{compose.MAX_TOKENS} tokens"
+        " · `A AND B :0.6` guides each image by both prompts"
     )
     return prompt
