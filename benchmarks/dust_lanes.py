@@ -14,7 +14,11 @@ rate on the same model. The composed prompts (``DETG_COMPOSED_PROMPTS``: host
 AND lane as two guidance terms) ask for the same pair. ``centre R/B`` (mean
 red over mean blue in the central quarter of the image, a colour with no
 network in it) shows whether a "dust lane" call comes with a reddened body
-rather than a lane; with ``--sky`` the sky's D-ETGs give the reference value.
+rather than a lane; ``lane depth`` (the share of images whose darkest band
+through the centre is at least ``LANE_DEPTH_CUT`` darker than the light beside
+it, :func:`~galaxysd_core.metrics.morphology.lane_depth`, no network either)
+asks for the band itself. With ``--sky`` the sky's D-ETGs, dusty edge-on disks
+and smooth galaxies without dust give the reference values of both.
 
 With ``--sky`` (a mock sky with truth), it also measures whether each model's
 VAE can carry a dust lane at all: the classifiers' dust-lane rate on the
@@ -37,6 +41,7 @@ from galaxysd_core.diffusion import generate, load_pipeline
 from galaxysd_core.gz2 import DETG_COMPOSED_PROMPTS, DETG_PROMPTS
 from galaxysd_core.metrics.feature_cnn import DEFAULT_FOLDER, load_feature_cnn
 from galaxysd_core.metrics.features import FEATURES, feature_labels
+from galaxysd_core.metrics.morphology import LANE_DEPTH_CUT, lane_depth
 
 PROMPTS = {
     "round + dust": DETG_PROMPTS[0],
@@ -59,6 +64,12 @@ def centre_colour(images: list[Image.Image]) -> float:
     return float(np.mean(ratios))
 
 
+def lane_share(images: list[Image.Image]) -> float:
+    """Share of the images with a band through the centre deeper than ``LANE_DEPTH_CUT``."""
+    depths = np.array([lane_depth(image) for image in images])
+    return float(np.mean(np.nan_to_num(depths, nan=-1.0) > LANE_DEPTH_CUT))
+
+
 def rates(model: str, n: int, steps: int, classifiers) -> dict[str, dict[str, float]]:
     """Per prompt, the share of ``n`` images each judged feature is seen in."""
     pipe = load_pipeline(model)
@@ -70,6 +81,7 @@ def rates(model: str, n: int, steps: int, classifiers) -> dict[str, dict[str, fl
         smooth = ~pred[:, NAMES.index("features")]
         out[label] = {
             "centre R/B": centre_colour(images),
+            "lane depth": lane_share(images),
             "dust lane": float(dust.mean()),
             "smooth": float(smooth.mean()),
             "edge-on": float(pred[:, NAMES.index("edge_on")].mean()),
@@ -88,8 +100,11 @@ def vae_round_trip(vae, images: list[Image.Image]) -> list[Image.Image]:
     return [Image.fromarray(a) for a in y]
 
 
-def vae_rates(model: str, sky: str, classifiers, n: int = 64) -> dict[str, tuple[float, float]]:
-    """Dust-lane rate (rendered, after the VAE) on up to ``n`` galaxies per group."""
+def vae_rates(
+    model: str, sky: str, classifiers, n: int = 64
+) -> dict[str, tuple[float, float, float, float]]:
+    """Per group of up to ``n`` sky galaxies: dust-lane rate rendered and after the VAE,
+    centre R/B and the lane-depth share (both rendered)."""
     truth = pd.read_parquet(f"{sky}/truth.parquet")
     labels, _ = feature_labels(truth)
     groups = {
@@ -105,7 +120,12 @@ def vae_rates(model: str, sky: str, classifiers, n: int = 64) -> dict[str, tuple
         images = [Image.open(f"{sky}/images/{a}.jpg").convert("RGB") for a in ids]
         before = classifiers.predict(images)[:, column].mean()
         after = classifiers.predict(vae_round_trip(vae, images))[:, column].mean()
-        out[f"{label} (n={len(ids)})"] = (float(before), float(after), centre_colour(images))
+        out[f"{label} (n={len(ids)})"] = (
+            float(before),
+            float(after),
+            centre_colour(images),
+            lane_share(images),
+        )
     return out
 
 
@@ -126,9 +146,13 @@ def main() -> None:
         for label, row in table.items():
             print(f"  {label:<32}" + "".join(f"{np.round(v, 3):>22}" for v in row.values()))
         if args.sky:
-            print("  sky galaxies: dust-lane rate rendered -> after the VAE round trip; centre R/B")
-            for label, (before, after, colour) in vae_rates(model, args.sky, classifiers).items():
-                print(f"    {label:<30} {before:.2f} -> {after:.2f}; {colour:.2f}")
+            print(
+                "  sky galaxies: dust-lane rate rendered -> after the VAE round trip;"
+                f" centre R/B; lane depth > {LANE_DEPTH_CUT}"
+            )
+            for label, row in vae_rates(model, args.sky, classifiers).items():
+                before, after, colour, lanes = row
+                print(f"    {label:<30} {before:.2f} -> {after:.2f}; {colour:.2f}; {lanes:.2f}")
 
 
 if __name__ == "__main__":

@@ -135,3 +135,29 @@ def test_cli_measures_a_folder_and_compares_it_with_real(real_files, tmp_path, c
     table = pd.read_csv(out)
     assert len(table) == 6 and {"gini", "flag", "path"} <= set(table.columns)
     assert main(["morphology", "--images", str(tmp_path / "missing")]) == 2
+
+
+def _elliptical(size=128, lane_angle=None, seed=0):
+    """A red, smooth, slightly flattened galaxy on a noisy sky; optionally a thin lane."""
+    yy, xx = np.indices((size, size)) - size / 2 + 0.3
+    r = np.hypot(xx, yy / 0.8)
+    light = 200 * np.exp(-((r / 9.0) ** 0.8))
+    rgb = np.stack([light, 0.8 * light, 0.6 * light], axis=-1)
+    if lane_angle is not None:
+        a = np.radians(lane_angle)
+        across = -xx * np.sin(a) + yy * np.cos(a)
+        band = np.exp(-((across / 1.2) ** 2))
+        rgb *= np.exp(-np.array([0.8, 1.0, 1.35]) * 1.5 * band[..., None])
+    noise = np.random.default_rng(seed).normal(4, 2, rgb.shape)
+    return Image.fromarray(np.clip(rgb + noise, 0, 255).astype(np.uint8))
+
+
+def test_lane_depth_finds_a_band_at_any_angle_and_not_on_a_smooth_galaxy():
+    from galaxysd_core.metrics.morphology import LANE_DEPTH_CUT, lane_depth
+
+    smooth = lane_depth(_elliptical())
+    assert smooth < 0 < LANE_DEPTH_CUT
+    for angle in (0, 35, 120):
+        assert lane_depth(_elliptical(lane_angle=angle)) > LANE_DEPTH_CUT + 0.1, angle
+    # Nothing at the centre: no answer rather than a number.
+    assert np.isnan(lane_depth(Image.new("RGB", (SIZE, SIZE))))

@@ -272,6 +272,85 @@ def measure_image(image: Any, *, size: int | None = None) -> dict[str, Any]:
     return row
 
 
+#: A band at least this much darker than the light beside it counts as a lane
+#: (:func:`lane_depth`): on a 128 px mock sky (seed 78) 0.61 of D-ETGs and 0.02 of
+#: smooth galaxies without dust pass it (``benchmarks/dust_lanes.py --sky``).
+LANE_DEPTH_CUT = 0.1
+
+
+def lane_depth(image: Any, *, angles: int = 36) -> float:
+    """Depth of the darkest straight band through a galaxy's centre, with no network.
+
+    A dust lane across an early type is a thin band darker than the light on
+    either side of it, and darkest in g (SDSS composites put g in the blue
+    channel). On the blue channel, background-subtracted and cut to the
+    galaxy's own segment (pixels above 2 sigma of the corner sky, smoothed,
+    connected to the centre), a line through the light-weighted centre is
+    compared at each of ``angles`` orientations with the two parallel lines
+    half a minor-axis second moment (at least 1.5 px) to either side; all
+    three span 1.2 times the light's rms radius each way. The result is the
+    largest ``1 - line / mean(sides)``: negative for a smooth profile (the
+    centre is brightest), positive where a band cuts the centre. Made for
+    round and in-between hosts (the D-ETG question): on thin edge-on disks the
+    side lines leave the disk, so it reads their lanes less well.
+
+    Parameters
+    ----------
+    image : str, Path, PIL.Image.Image or np.ndarray
+        A cutout with the galaxy at its centre (an RGB float array in [0, 1],
+        or anything :func:`measure_image` reads).
+    angles : int, default 36
+        Orientations tried over 180 degrees.
+
+    Returns
+    -------
+    float
+        The depth; NaN when nothing is detected at the centre.
+    """
+    from scipy import ndimage
+
+    rgb = _as_array(image, None)
+    sub = rgb - np.asarray([_corners(rgb[..., c])[0] for c in range(3)])
+    noise = _corners(rgb.mean(axis=2))[1]
+    smooth = ndimage.gaussian_filter(sub.mean(axis=2), 1.0)
+    segments, _ = ndimage.label(smooth > 2 * noise)
+    ny, nx = smooth.shape
+    label = segments[ny // 2, nx // 2]
+    if label == 0:
+        return float("nan")
+    inside = segments == label
+    weight = np.where(inside, np.clip(smooth, 0, None), 0.0)
+    blue = np.where(inside, sub[..., 2], 0.0)
+    yy, xx = np.indices(weight.shape)
+    total = weight.sum()
+    yc, xc = (yy * weight).sum() / total, (xx * weight).sum() / total
+    dy, dx = yy - yc, xx - xc
+    cov = (
+        np.array(
+            [
+                [(dx * dx * weight).sum(), (dx * dy * weight).sum()],
+                [(dx * dy * weight).sum(), (dy * dy * weight).sum()],
+            ]
+        )
+        / total
+    )
+    rms = float(np.sqrt(np.trace(cov)))
+    offset = max(1.5, 0.5 * float(np.sqrt(max(np.linalg.eigvalsh(cov)[0], 0.0))))
+    s = np.arange(-1.2 * rms, 1.2 * rms + 1e-9, 0.5)
+    best = float("-inf")
+    for theta in np.linspace(0.0, np.pi, angles, endpoint=False):
+        ux, uy = np.cos(theta), np.sin(theta)
+
+        def line(shift: float, ux: float = ux, uy: float = uy) -> float:
+            coords = [yc + s * uy + shift * ux, xc + s * ux - shift * uy]
+            return float(ndimage.map_coordinates(blue, coords, order=1).sum())
+
+        sides = 0.5 * (line(offset) + line(-offset))
+        if sides > 0:
+            best = max(best, 1.0 - line(0.0) / sides)
+    return best if np.isfinite(best) else float("nan")
+
+
 def _measure_chunk(items: list[Any], size: int | None) -> list[dict[str, Any]]:
     return [measure_image(item, size=size) for item in items]
 
