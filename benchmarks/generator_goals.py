@@ -5,7 +5,8 @@ share of images from the Table 1 spiral prompts (F, G, H) the spiral
 classifier fires on, and from the bar prompt (M) the bar classifier; the sky
 level and noise of the image corners against the training sky (the prepared
 dataset's images); and the D-ETG prompts of ``benchmarks/dust_lanes.py``
-(smooth and dust lane) against its control prompt.
+(smooth and dust lane by the classifiers, and a band through the centre by
+``lane_depth``, which has no network in it) against its control prompt.
 
     python benchmarks/generator_goals.py --model assets/demo-model --dataset DATASET \\
         [--n 16] [--steps 20] [--guidance-rescale 0.7] [--json FILE]
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from dust_lanes import PROMPTS as DETG_PROMPTS
+from dust_lanes import lane_share
 from PIL import Image
 
 from galaxysd_core.classify.skymatch import sky_statistics
@@ -67,13 +69,14 @@ def measure(model: str, args, classifiers) -> dict:
 
     spiral, spiral_images = judged([table1_prompt(k) for k in SPIRAL])
     bar, bar_images = judged([table1_prompt(k) for k in BAR])
-    detg = {}
+    detg, lanes = {}, {}
     all_images = spiral_images + bar_images
     for label, prompt in DETG_PROMPTS.items():
         pred, images = judged([prompt])
         all_images += images
         smooth = ~pred[:, NAMES.index("features")]
         detg[label] = round(float((smooth & pred[:, NAMES.index("dust_lane")]).mean()), 3)
+        lanes[label] = round(lane_share(images), 3)
     return {
         "model": model,
         "size": all_images[0].size[0],
@@ -81,6 +84,7 @@ def measure(model: str, args, classifiers) -> dict:
         "spiral rate (F, G, H)": round(float(spiral[:, NAMES.index("spiral")].mean()), 3),
         "bar rate (M)": round(float(bar[:, NAMES.index("bar")].mean()), 3),
         "smooth and dust lane": detg,
+        "band through the centre (lane depth, no network)": lanes,
         "sky": sky(all_images),
     }
 
