@@ -137,12 +137,12 @@ def test_cli_measures_a_folder_and_compares_it_with_real(real_files, tmp_path, c
     assert main(["morphology", "--images", str(tmp_path / "missing")]) == 2
 
 
-def _elliptical(size=128, lane_angle=None, seed=0):
+def _elliptical(size=128, lane_angle=None, seed=0, colour=(1.0, 0.8, 0.6)):
     """A red, smooth, slightly flattened galaxy on a noisy sky; optionally a thin lane."""
     yy, xx = np.indices((size, size)) - size / 2 + 0.3
     r = np.hypot(xx, yy / 0.8)
     light = 200 * np.exp(-((r / 9.0) ** 0.8))
-    rgb = np.stack([light, 0.8 * light, 0.6 * light], axis=-1)
+    rgb = light[..., None] * np.asarray(colour)
     if lane_angle is not None:
         a = np.radians(lane_angle)
         across = -xx * np.sin(a) + yy * np.cos(a)
@@ -157,6 +157,8 @@ def test_lane_depth_finds_a_band_at_any_angle_and_not_on_a_smooth_galaxy():
 
     smooth = lane_depth(_elliptical())
     assert smooth < 0 < LANE_DEPTH_CUT
+    # A body with no blue light left is reddened, not crossed by a lane.
+    assert lane_depth(_elliptical(colour=(1.0, 0.5, 0.0))) < 0
     for angle in (0, 35, 120):
         assert lane_depth(_elliptical(lane_angle=angle)) > LANE_DEPTH_CUT + 0.1, angle
     # Nothing at the centre: no answer rather than a number.
