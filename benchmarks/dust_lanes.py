@@ -102,9 +102,9 @@ def vae_round_trip(vae, images: list[Image.Image]) -> list[Image.Image]:
 
 def vae_rates(
     model: str, sky: str, classifiers, n: int = 64
-) -> dict[str, tuple[float, float, float, float]]:
+) -> dict[str, tuple[float, float, float, float, float]]:
     """Per group of up to ``n`` sky galaxies: dust-lane rate rendered and after the VAE,
-    centre R/B and the lane-depth share (both rendered)."""
+    centre R/B (rendered), and the lane-depth share rendered and after the VAE."""
     truth = pd.read_parquet(f"{sky}/truth.parquet")
     labels, _ = feature_labels(truth)
     groups = {
@@ -118,13 +118,15 @@ def vae_rates(
     for label, mask in groups.items():
         ids = truth["asset_id"].to_numpy()[mask][:n]
         images = [Image.open(f"{sky}/images/{a}.jpg").convert("RGB") for a in ids]
+        decoded = vae_round_trip(vae, images)
         before = classifiers.predict(images)[:, column].mean()
-        after = classifiers.predict(vae_round_trip(vae, images))[:, column].mean()
+        after = classifiers.predict(decoded)[:, column].mean()
         out[f"{label} (n={len(ids)})"] = (
             float(before),
             float(after),
             centre_colour(images),
             lane_share(images),
+            lane_share(decoded),
         )
     return out
 
@@ -148,11 +150,14 @@ def main() -> None:
         if args.sky:
             print(
                 "  sky galaxies: dust-lane rate rendered -> after the VAE round trip;"
-                f" centre R/B; lane depth > {LANE_DEPTH_CUT}"
+                f" centre R/B; lane depth > {LANE_DEPTH_CUT} rendered -> after the round trip"
             )
             for label, row in vae_rates(model, args.sky, classifiers).items():
-                before, after, colour, lanes = row
-                print(f"    {label:<30} {before:.2f} -> {after:.2f}; {colour:.2f}; {lanes:.2f}")
+                before, after, colour, lanes, lanes_after = row
+                print(
+                    f"    {label:<30} {before:.2f} -> {after:.2f}; {colour:.2f};"
+                    f" {lanes:.2f} -> {lanes_after:.2f}"
+                )
 
 
 if __name__ == "__main__":
