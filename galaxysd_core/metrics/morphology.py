@@ -322,21 +322,12 @@ def lane_depth(image: Any, *, angles: int = 36) -> float:
     if label == 0:
         return float("nan")
     inside = segments == label
-    weight = np.where(inside, np.clip(smooth, 0, None), 0.0)
-    white = np.where(inside, sub.mean(axis=2), 0.0)
-    yy, xx = np.indices(weight.shape)
-    total = weight.sum()
-    yc, xc = (yy * weight).sum() / total, (xx * weight).sum() / total
-    dy, dx = yy - yc, xx - xc
-    cov = (
-        np.array(
-            [
-                [(dx * dx * weight).sum(), (dx * dy * weight).sum()],
-                [(dx * dy * weight).sum(), (dy * dy * weight).sum()],
-            ]
-        )
-        / total
-    )
+    white = sub.mean(axis=2)
+    weight = np.where(inside, np.clip(smooth, 0, None), 0.0).ravel()
+    white = np.where(inside, white, 0.0)
+    yy, xx = np.indices(white.shape)
+    yc, xc = np.average(yy.ravel(), weights=weight), np.average(xx.ravel(), weights=weight)
+    cov = np.cov(np.stack([xx.ravel(), yy.ravel()]), aweights=weight, bias=True)
     rms = float(np.sqrt(np.trace(cov)))
     offset = max(1.5, 0.5 * float(np.sqrt(max(np.linalg.eigvalsh(cov)[0], 0.0))))
     s = np.arange(-1.2 * rms, 1.2 * rms + 1e-9, 0.5)
