@@ -34,14 +34,14 @@ import time
 
 import numpy as np
 import pandas as pd
-import torch
 from PIL import Image
+from vae_roundtrip import load_vae, round_trip
 
 from galaxysd_core.diffusion import generate, load_pipeline
 from galaxysd_core.gz2 import DETG_COMPOSED_PROMPTS, DETG_PROMPTS
 from galaxysd_core.metrics.feature_cnn import DEFAULT_FOLDER, load_feature_cnn
 from galaxysd_core.metrics.features import FEATURES, feature_labels
-from galaxysd_core.metrics.morphology import LANE_DEPTH_CUT, lane_depth
+from galaxysd_core.metrics.morphology import LANE_DEPTH_CUT, lane_share
 
 PROMPTS = {
     "round + dust": DETG_PROMPTS[0],
@@ -64,12 +64,6 @@ def centre_colour(images: list[Image.Image]) -> float:
     return float(np.mean(ratios))
 
 
-def lane_share(images: list[Image.Image]) -> float:
-    """Share of the images with a band through the centre deeper than ``LANE_DEPTH_CUT``."""
-    depths = np.array([lane_depth(image) for image in images])
-    return float(np.mean(np.nan_to_num(depths, nan=-1.0) > LANE_DEPTH_CUT))
-
-
 def rates(model: str, n: int, steps: int, classifiers) -> dict[str, dict[str, float]]:
     """Per prompt, the share of ``n`` images each judged feature is seen in."""
     pipe = load_pipeline(model)
@@ -90,16 +84,6 @@ def rates(model: str, n: int, steps: int, classifiers) -> dict[str, dict[str, fl
     return out
 
 
-def vae_round_trip(vae, images: list[Image.Image]) -> list[Image.Image]:
-    """Encode (posterior mean) and decode 64x64 RGB images with a diffusers VAE."""
-    x = np.stack([np.asarray(i, dtype=np.float32) / 127.5 - 1 for i in images])
-    with torch.no_grad():
-        z = vae.encode(torch.from_numpy(x).permute(0, 3, 1, 2)).latent_dist.mean
-        y = vae.decode(z).sample.clamp(-1, 1)
-    y = ((y + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
-    return [Image.fromarray(a) for a in y]
-
-
 def vae_rates(
     model: str, sky: str, classifiers, n: int = 64
 ) -> dict[str, tuple[float, float, float, float, float]]:
@@ -112,13 +96,13 @@ def vae_rates(
         "edge-on dusty disks": (labels["dust_lane"] & labels["edge_on"]).to_numpy(),
         "smooth, no dust": (~labels["features"] & ~labels["dust_lane"]).to_numpy(),
     }
-    vae = load_pipeline(model).vae
+    vae = load_vae(model)
     column = NAMES.index("dust_lane")
     out = {}
     for label, mask in groups.items():
         ids = truth["asset_id"].to_numpy()[mask][:n]
         images = [Image.open(f"{sky}/images/{a}.jpg").convert("RGB") for a in ids]
-        decoded = vae_round_trip(vae, images)
+        decoded = round_trip(vae, images)
         before = classifiers.predict(images)[:, column].mean()
         after = classifiers.predict(decoded)[:, column].mean()
         out[f"{label} (n={len(ids)})"] = (

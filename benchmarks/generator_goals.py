@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from dust_lanes import PROMPTS as DETG_PROMPTS
-from dust_lanes import lane_share
 from PIL import Image
 
 from galaxysd_core.classify.skymatch import sky_statistics
@@ -34,6 +33,7 @@ from galaxysd_core.diffusion.data import read_metadata
 from galaxysd_core.gz2 import table1_prompt
 from galaxysd_core.metrics.feature_cnn import DEFAULT_FOLDER, load_feature_cnn
 from galaxysd_core.metrics.features import FEATURES
+from galaxysd_core.metrics.morphology import lane_share
 
 NAMES = [f.name for f in FEATURES]
 SPIRAL, BAR = ("F", "G", "H"), ("M",)

@@ -6,7 +6,10 @@ are judged by the feature classifiers as rendered and after an encode
 (posterior mean) / decode round trip; the sky level and noise of the image
 corners (``galaxysd_core.classify.skymatch.sky_statistics``) are compared the
 same way. Issue 14's goal: the round trip keeps >= 80 % of the rendered
-images' dust-lane rate.
+images' dust-lane rate. The classifiers can call a round trip "dust lane"
+without the band (a reddened core), so the sky's D-ETGs are also judged
+without a network: the share whose darkest band through the centre is
+deeper than ``LANE_DEPTH_CUT`` (``galaxysd_core.metrics.morphology.lane_share``).
 
     python benchmarks/vae_roundtrip.py --model assets/demo-model --sky SKY [--n 96]
 
@@ -29,6 +32,7 @@ from PIL import Image
 from galaxysd_core.classify.skymatch import sky_statistics
 from galaxysd_core.metrics.feature_cnn import DEFAULT_FOLDER, load_feature_cnn
 from galaxysd_core.metrics.features import FEATURES, feature_labels
+from galaxysd_core.metrics.morphology import lane_share
 
 NAMES = [f.name for f in FEATURES]
 GROUPS = {"dust_lane": "dust_lane", "spiral": "spiral", "bar": "bar", "edge_on": "edge_on"}
@@ -86,6 +90,15 @@ def measure(model: str, sky_dir: str, classifiers, n: int) -> dict:
         }
         all_before += before
         all_after += after
+    ids = truth["asset_id"].to_numpy()[truth["is_detg"].to_numpy(bool)][:n]
+    before = [Image.open(f"{sky_dir}/images/{a}.jpg").convert("RGB") for a in ids]
+    before = [i.resize((vae.config.sample_size,) * 2, Image.BICUBIC) for i in before]
+    share_before, share_after = lane_share(before), lane_share(round_trip(vae, before))
+    result["groups"][f"D-ETG band, lane_depth (n={len(ids)})"] = {
+        "rendered": round(share_before, 3),
+        "after round trip": round(share_after, 3),
+        "kept": round(share_after / share_before, 3) if share_before else None,
+    }
     level_b, noise_b = sky(all_before)
     level_a, noise_a = sky(all_after)
     result["sky"] = {
@@ -113,7 +126,7 @@ def main() -> None:
         print(f"\n{model} ({r['size']} px, {time.perf_counter() - t0:.0f} s)")
         for group, row in r["groups"].items():
             print(
-                f"  {group:<22} {row['rendered']:.3f} -> {row['after round trip']:.3f}"
+                f"  {group:<34} {row['rendered']:.3f} -> {row['after round trip']:.3f}"
                 f"  (kept {row['kept']})"
             )
         s = r["sky"]

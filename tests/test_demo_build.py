@@ -84,6 +84,8 @@ def test_latent_augmentation_rotates_the_cached_latent(tmp_path, mock_sky):
         ("size", 72, "size must be a multiple of 16"),
         ("vae_crop", 256, "vae_crop must be a multiple of 8 and <= size"),
         ("latent_channels", 0, "latent_channels must be >= 1"),
+        ("vae_adversarial", -1.0, "vae_adversarial must be >= 0"),
+        ("vae_bands", 1.5, "vae_bands must be in \\[0, 1\\]"),
         ("noise_schedule", "cosine", "noise_schedule must be one of"),
         ("preset", "huge", "preset must be one of"),
         ("device", "tpu", "device must be cpu or cuda"),
@@ -161,6 +163,28 @@ def test_warm_start_copies_what_fits(tmp_path):
         warm_start(new, tmp_path / "missing")
 
 
+@pytest.mark.slow
+def test_warm_start_moves_a_v3_unet_one_level_out_in_an_f2_unet(tmp_path):
+    from galaxysd_core.diffusion.demo import warm_start
+    from galaxysd_core.diffusion.pipelines import build_pipeline, save_pipeline, tiny_components
+
+    v3 = tiny_components(1, preset="v3", noise_schedule="zero_snr")
+    old = save_pipeline(build_pipeline(v3), tmp_path / "v3")
+    f2 = tiny_components(2, preset="f2", noise_schedule="zero_snr")
+    assert f2["unet"].config.sample_size == 64  # 128 px / f=2
+    shares = warm_start(f2, old)
+    assert shares["text_encoder"] == 1.0 and shares["unet"] > 0.85
+    before, after = v3["unet"].state_dict(), f2["unet"].state_dict()
+    # v3's outermost (32x32) down level is now the second; the new 64x64 one is fresh.
+    key = "down_blocks.{}.resnets.0.conv1.weight"
+    assert torch.equal(after[key.format(1)], before[key.format(0)])
+    assert not torch.equal(after[key.format(0)], before[key.format(0)])
+    assert torch.equal(after[key.format(4)], before[key.format(3)])
+    # Up blocks count from the innermost level in both.
+    up = "up_blocks.0.resnets.0.conv1.weight"
+    assert torch.equal(after[up], before[up])
+
+
 def test_vae_loss_sees_colour_and_sky_texture():
     from galaxysd_core.diffusion.demo import _reconstruction_loss
 
@@ -193,3 +217,36 @@ def test_vae_loss_matches_the_sky_level_and_noise():
     # A crop with no sky in it adds nothing.
     galaxy = torch.full((1, 3, 16, 16), 0.3)
     assert float(_sky_error(galaxy - 0.2, galaxy)) == 0.0
+
+
+def test_attenuation_bands_dim_the_light_in_a_thin_reddened_band_and_leave_the_sky():
+    from galaxysd_core.diffusion.demo import SKY_LEVEL_SCALED, _attenuation_bands
+
+    gen = torch.Generator().manual_seed(3)
+    galaxy = torch.full((64, 3, 48, 48), 0.4)
+    out = _attenuation_bands(galaxy, 0.5, gen)
+    crossed = (out < 0.4 - 1e-4).flatten(1).any(dim=1)
+    assert 16 < int(crossed.sum()) < 48  # about half the crops, the rest untouched
+    assert torch.equal(out[~crossed], galaxy[~crossed])
+    # A band, not a dimmed crop: most of each crossed crop keeps its light.
+    dimmed = (out[crossed] < 0.39).float().mean(dim=(1, 2, 3))
+    assert float(dimmed.max()) < 0.35 and float(dimmed.min()) > 0.0
+    # Reddened: blue (the cutout's B is g) loses the most light, red the least.
+    loss = (galaxy - out)[crossed].sum(dim=(0, 2, 3))
+    assert float(loss[2]) > float(loss[1]) > float(loss[0]) > 0
+    # The residual sky is not light in front of the dust.
+    sky = torch.full((8, 3, 48, 48), SKY_LEVEL_SCALED)
+    assert torch.equal(_attenuation_bands(sky, 1.0, gen), sky)
+
+
+def test_adaptive_weight_matches_the_critic_gradient_to_the_reconstruction_gradient():
+    from galaxysd_core.diffusion.demo import _adaptive_weight
+
+    last = torch.nn.Parameter(torch.randn(8, 4))
+    x = torch.randn(16, 8)
+    reconstruction = ((x @ last) ** 2).mean()
+    fool = -1000.0 * (x @ last).mean()  # a loss on another scale entirely
+    weighted = _adaptive_weight(reconstruction, fool, last)
+    (g_rec,) = torch.autograd.grad(reconstruction, last, retain_graph=True)
+    (g_weighted,) = torch.autograd.grad(weighted, last)
+    assert float(g_weighted.norm()) == pytest.approx(float(g_rec.norm()), rel=1e-3)

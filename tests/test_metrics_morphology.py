@@ -163,3 +163,11 @@ def test_lane_depth_finds_a_band_at_any_angle_and_not_on_a_smooth_galaxy():
         assert lane_depth(_elliptical(lane_angle=angle)) > LANE_DEPTH_CUT + 0.1, angle
     # Nothing at the centre: no answer rather than a number.
     assert np.isnan(lane_depth(Image.new("RGB", (SIZE, SIZE))))
+
+
+def test_lane_share_counts_lanes_and_not_blank_images():
+    from galaxysd_core.metrics.morphology import lane_share
+
+    images = [_elliptical(lane_angle=20), _elliptical(), _elliptical(lane_angle=90)]
+    images.append(Image.new("RGB", (SIZE, SIZE)))  # no galaxy: NaN depth, no lane
+    assert lane_share(images) == 0.5

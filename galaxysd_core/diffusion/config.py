@@ -178,8 +178,9 @@ class DemoBuildConfig(TaskConfig):
         Galaxies in the mock sky and the seed of everything.
     preset : str
         Model sizes (``galaxysd_core.diffusion.pipelines.PRESETS``): v3 (CPU,
-        a 32x32x4 latent), v2 (the previous 128 px model's, 16x16x16), gpu
-        (one GPU), tiny, demo.
+        a 32x32x4 latent), f2 (an f=2 VAE, a 64x64x4 latent that keeps the
+        lane across a D-ETG's core; about 2x v3's training step), v2 (the
+        previous 128 px model's, 16x16x16), gpu (one GPU), tiny, demo.
     size : int
         Side of the mock sky's images and of the generated images.
     latent_channels : int or None
@@ -193,6 +194,17 @@ class DemoBuildConfig(TaskConfig):
         VAE stage: steps, batch, crop side (the VAE is fully convolutional).
     vae_lr, vae_kl : float
         VAE learning rate and KL weight.
+    vae_bands : float
+        Share of the VAE's (and the decoder stage's) training crops crossed by
+        a thin dark band of random angle (``demo._attenuation_bands``): the
+        training pairs hold no lane across a bright round core. 0 turns it
+        off (the default; on the f=4 VAE it kept no more D-ETG lanes,
+        ``benchmarks/vae_variants.py``).
+    vae_adversarial : float
+        Weight of a patch discriminator's loss in the VAE and decoder stages
+        (``demo.train_vae``'s ``adversarial``; second half of each stage),
+        against the blur that pixel losses favour. 0 turns it off (the
+        default; on the f=4 VAE it kept no more D-ETG lanes either).
     steps, batch, lr, warmup_steps, checkpoint_every : int / float
         UNet + text encoder stage (see ``FinetuneConfig``).
     min_snr_gamma : float
@@ -245,6 +257,8 @@ class DemoBuildConfig(TaskConfig):
     vae_crop: int = 48
     vae_lr: float = 1e-3
     vae_kl: float = 1e-6
+    vae_bands: float = 0.0
+    vae_adversarial: float = 0.0
     steps: int = 4000
     batch: int = 16
     lr: float = 4e-4
@@ -283,6 +297,14 @@ class DemoBuildConfig(TaskConfig):
         if self.size % 16 or self.size < 32:
             raise ConfigError(
                 f"DemoBuildConfig.size must be a multiple of 16 and >= 32, got {self.size!r}"
+            )
+        if self.vae_adversarial < 0:
+            raise ConfigError(
+                f"DemoBuildConfig.vae_adversarial must be >= 0, got {self.vae_adversarial!r}"
+            )
+        if not 0.0 <= self.vae_bands <= 1.0:
+            raise ConfigError(
+                f"DemoBuildConfig.vae_bands must be in [0, 1], got {self.vae_bands!r}"
             )
         if self.latent_channels is not None and self.latent_channels < 1:
             raise ConfigError(

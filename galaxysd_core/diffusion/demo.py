@@ -6,8 +6,8 @@ Stages, each skipped when its output already exists (so a killed build resumes):
 2. ``dataset/``   the prepared training pairs (``galaxysd_core.gz2.prepare_dataset``:
                   well-sampled tags, Table 1 phrases, balanced, known D-ETGs excluded);
 3. ``vae/``       a small AutoencoderKL (128x128x3 -> 32x32x4 with the "v3"
-                  preset) trained on crops: a model trained from scratch needs its
-                  own latent space (SD-1.5 users keep SD's VAE);
+                  preset, 64x64x4 with "f2") trained on crops: a model trained
+                  from scratch needs its own latent space (SD-1.5 users keep SD's VAE);
 4. ``init-model/`` the pipeline with the trained VAE and fresh UNet + text encoder;
 5. ``finetune/``  :func:`~galaxysd_core.diffusion.finetune.finetune` with checkpoints
                   (``resume="latest"``), EMA, min-SNR weighting, tag shuffling,
@@ -83,6 +83,52 @@ SKY_WEIGHT = 8.0
 #: Pixels darker than this in every band (20 of 255, in [-1, 1]) are sky: the
 #: training sky's level is ~4 and its noise ~3.
 SKY_THRESHOLD = 20 / 127.5 - 1.0
+#: The training sky's level (about 4 of 255) in [-1, 1].
+SKY_LEVEL_SCALED = 4 / 127.5 - 1.0
+
+
+#: Optical depth of :func:`_attenuation_bands` in R, G, B relative to G: the
+#: mock sky's dust law (g 1.35, r 1.0, i 0.75; a cutout's R, G, B are i, r, g).
+BAND_REDDENING = (0.75, 1.0, 1.35)
+
+
+def _attenuation_bands(x: torch.Tensor, share: float, gen: torch.Generator) -> torch.Tensor:
+    """Cross ``share`` of the crops ``x`` (in [-1, 1]) with one thin dark band each.
+
+    The training pairs hold no lane across a bright round core (the held-back
+    class), and the v5 VAE filled such a lane in (lane_depth 0.34 -> 0.08 of
+    the sky's D-ETGs after a round trip). A band of random angle, offset,
+    width (0.7-3 px) and depth (tau 0.3-1.5, reddened), multiplied onto the
+    light above the sky, shows the autoencoder thin dark structure on any
+    background; only the autoencoder sees these crops, without captions.
+    Measured on the f=4 VAE it did not help (0.06; benchmarks/vae_variants.py):
+    the grid, not the data, was the limit.
+    """
+    n, _, h, w = x.shape
+    pick = torch.rand(n, generator=gen) < share
+    if not bool(pick.any()):
+        return x
+    k = int(pick.sum())
+    angle = torch.rand(k, generator=gen) * torch.pi
+    offset = (torch.rand(k, generator=gen) - 0.5) * 0.5 * h
+    width = 0.7 + 2.3 * torch.rand(k, generator=gen)
+    tau = 0.3 + 1.2 * torch.rand(k, generator=gen)
+    yy, xx = torch.meshgrid(
+        torch.arange(h, dtype=x.dtype) - (h - 1) / 2,
+        torch.arange(w, dtype=x.dtype) - (w - 1) / 2,
+        indexing="ij",
+    )
+    across = -xx * torch.sin(angle)[:, None, None] + yy * torch.cos(angle)[:, None, None]
+    profile = torch.exp(-(((across - offset[:, None, None]) / width[:, None, None]) ** 2))
+    depth = (
+        tau[:, None, None, None] * torch.tensor(BAND_REDDENING, dtype=x.dtype)[None, :, None, None]
+    )
+    absorbed = 1.0 - torch.exp(-depth * profile[:, None]).to(x.device)
+    # Dust dims the light in front of it, not the residual sky level of the JPEG.
+    light = (x[pick] - SKY_LEVEL_SCALED).clamp_min(0.0)
+    out = x.clone()
+    out[pick] = x[pick] - light * absorbed
+    return out
 
 
 def _highpass(x: torch.Tensor) -> torch.Tensor:
@@ -146,6 +192,39 @@ def _sky_error(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return (error * used).sum() / (used.sum() * x.shape[1]).clamp_min(1.0)
 
 
+class _PatchCritic(torch.nn.Module):
+    """A small patch discriminator (receptive field ~22 px): real or decoded, per patch."""
+
+    def __init__(self, width: int = 32) -> None:
+        super().__init__()
+        act = torch.nn.LeakyReLU(0.2)
+        self.net = torch.nn.Sequential(
+            torch.nn.Conv2d(3, width, 4, stride=2, padding=1),
+            act,
+            torch.nn.Conv2d(width, 2 * width, 4, stride=2, padding=1),
+            torch.nn.GroupNorm(8, 2 * width),
+            act,
+            torch.nn.Conv2d(2 * width, 2 * width, 3, padding=1),
+            torch.nn.GroupNorm(8, 2 * width),
+            act,
+            torch.nn.Conv2d(2 * width, 1, 3, padding=1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def _adaptive_weight(
+    reconstruction: torch.Tensor, fool: torch.Tensor, last: torch.Tensor
+) -> torch.Tensor:
+    """``fool`` rescaled so its gradient at the decoder's last layer matches the
+    reconstruction loss's (Esser et al. 2021, Eq. 7): one weight serves any loss scale."""
+    (g_rec,) = torch.autograd.grad(reconstruction, last, retain_graph=True)
+    (g_fool,) = torch.autograd.grad(fool, last, retain_graph=True)
+    ratio = (g_rec.norm() / (g_fool.norm() + 1e-4)).clamp(0.0, 1e4).detach()
+    return ratio * fool
+
+
 def train_vae(
     vae,
     images: torch.Tensor,
@@ -158,6 +237,8 @@ def train_vae(
     progress: Progress,
     kl_weight: float = 1e-6,
     decoder_only: bool = False,
+    bands: float = 0.0,
+    adversarial: float = 0.0,
 ) -> float:
     """Train an AutoencoderKL on random crops of ``images`` (N, 3, H, W uint8).
 
@@ -169,6 +250,12 @@ def train_vae(
     With ``decoder_only`` the encoder is frozen and the decoder learns from the
     posterior mean: the latent space is what the UNet learned, so the decoder
     can keep improving afterwards, even while the UNet trains.
+
+    ``bands`` is the share of crops crossed by a thin dark band
+    (:func:`_attenuation_bands`). ``adversarial`` > 0 adds, for the second
+    half of the steps, a patch discriminator's hinge loss scaled by that
+    weight times the adaptive ratio of Esser et al. (2021): pixel losses
+    alone are served best by a blur, which fills a lane 1-2 px wide.
     """
     gen = torch.Generator().manual_seed(seed + 1 if decoder_only else seed)
     vae.requires_grad_(not decoder_only)
@@ -178,30 +265,47 @@ def train_vae(
         for p in parameters:
             p.requires_grad_(True)
 
-    def loss_of(x: torch.Tensor, texture: bool) -> torch.Tensor:
+    def loss_of(x: torch.Tensor, texture: bool) -> tuple[torch.Tensor, torch.Tensor]:
         if decoder_only:
             with torch.no_grad():
                 z = vae.encode(x).latent_dist.mean
-            return _reconstruction_loss(vae.decode(z).sample, x, sky=True)
+            recon = vae.decode(z).sample
+            return _reconstruction_loss(recon, x, sky=True), recon
         posterior = vae.encode(x).latent_dist
         recon = vae.decode(posterior.sample(generator=gen)).sample
         loss = _reconstruction_loss(recon, x, texture=texture)
-        return loss + kl_weight * posterior.kl().mean()
+        return loss + kl_weight * posterior.kl().mean(), recon
 
     optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps, eta_min=lr / 20)
+    critic = _PatchCritic().to(images.device) if adversarial > 0 else None
+    if critic is not None:
+        critic_optimizer = torch.optim.AdamW(critic.parameters(), lr=lr, betas=(0.5, 0.9))
     vae.train()
     loss_value = float("nan")
     for step in range(1, steps + 1):
         # The sky-texture term joins after the first third: a fresh VAE given it
         # from the start drew stripes; one that first learned the structure kept it.
         x = _draw_crops(images, batch=batch, crop=crop, gen=gen)
-        loss = loss_of(x, texture=step > steps // 3)
+        if bands > 0:
+            x = _attenuation_bands(x, bands, gen)
+        loss, recon = loss_of(x, texture=step > steps // 3)
+        # Like the texture term, the critic joins once the structure is learned.
+        judged = critic is not None and step > steps // 2
+        if judged:
+            fool = -critic(recon).mean()
+            loss = loss + adversarial * _adaptive_weight(loss, fool, vae.decoder.conv_out.weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
         optimizer.step()
         schedule.step()
+        if judged:
+            real, fake = critic(x), critic(recon.detach())
+            critic_loss = torch.relu(1 - real).mean() + torch.relu(1 + fake).mean()
+            critic_optimizer.zero_grad(set_to_none=True)
+            critic_loss.backward()
+            critic_optimizer.step()
         loss_value = float(loss.detach())
         progress.update(
             step, steps, loss=round(loss_value, 5), message="decoder" if decoder_only else "vae"
@@ -222,7 +326,11 @@ def warm_start(components: dict, folder: Path) -> dict[str, float]:
     Tensors are matched by name and shape, so an earlier model with another
     latent (whose UNet ``conv_in``/``conv_out`` differ) still passes on its
     text encoder and the UNet's inner layers; what does not fit keeps its
-    fresh initialisation. Returns the share of each network's tensors copied.
+    fresh initialisation. When the new UNet has ``k`` more levels (a finer
+    latent grid under the same inner levels), the old down blocks are matched
+    ``k`` levels further out (diffusers numbers down blocks from the outermost
+    and up blocks from the innermost, so those already line up). Returns the
+    share of each network's tensors copied.
 
     Raises
     ------
@@ -240,14 +348,33 @@ def warm_start(components: dict, folder: Path) -> dict[str, float]:
         if not file.is_file():
             raise ConfigError(f"DemoBuildConfig.init_from: {file} does not exist")
         target = components[name].state_dict()
+        source = load_file(file)
+        if name == "unet":
+            source = _shift_down_blocks(source, _unet_levels(target) - _unet_levels(source))
         fits = {
-            k: v.float()
-            for k, v in load_file(file).items()
-            if k in target and target[k].shape == v.shape
+            k: v.float() for k, v in source.items() if k in target and target[k].shape == v.shape
         }
         components[name].load_state_dict(fits, strict=False)
         shares[name] = round(len(fits) / len(target), 3)
     return shares
+
+
+def _unet_levels(state: dict) -> int:
+    """Number of down blocks of a UNet state dict."""
+    return 1 + max(int(k.split(".")[1]) for k in state if k.startswith("down_blocks."))
+
+
+def _shift_down_blocks(state: dict, k: int) -> dict:
+    """``state`` with ``down_blocks.i`` renamed ``down_blocks.(i + k)`` (k >= 0)."""
+    if k <= 0:
+        return state
+    out = {}
+    for key, value in state.items():
+        if key.startswith("down_blocks."):
+            _, index, rest = key.split(".", 2)
+            key = f"down_blocks.{int(index) + k}.{rest}"
+        out[key] = value
+    return out
 
 
 def _load_uint8(records, size: int, device: str) -> torch.Tensor:
@@ -335,6 +462,8 @@ def decoder_stage(config: DemoBuildConfig, work: Path, *, progress: Progress) ->
         seed=config.seed,
         progress=progress,
         decoder_only=True,
+        bands=config.vae_bands,
+        adversarial=config.vae_adversarial,
     )
     with atomic_dir(out, overwrite=True) as tmp:
         vae.to("cpu").save_pretrained(tmp)
@@ -410,6 +539,8 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
             kl_weight=config.vae_kl,
             seed=config.seed,
             progress=progress,
+            bands=config.vae_bands,
+            adversarial=config.vae_adversarial,
         )
         log.info(
             "VAE trained: loss %.4f, scaling factor %.3f",

@@ -82,6 +82,21 @@ PRESETS["v3"] = {
     "unet_channels": (16, 48, 96, 96),
     "unet_plain_levels": 2,
 }
+# An f=2 VAE (128x128x3 -> 64x64x4): the f=4 VAE fills in the lane across a
+# D-ETG's bright core with a bright nucleus (lane_depth finds the band in 0.34
+# of the sky's D-ETGs as rendered, 0.06-0.09 after a v3-type round trip,
+# whether trained with 16 latent channels, an adversarial loss, thin dark
+# bands or the same D-ETGs; benchmarks/vae_variants.py); the 64x64 grid keeps
+# all of them (0.34) without seeing one. The UNet gains a narrow,
+# attention-free 64x64 level outside v3's four (warm_start shifts v3's down
+# blocks one level out): a batch-16 training step takes about 2x v3's, a
+# forward pass 1.7x.
+PRESETS["f2"] = {
+    **PRESETS["v3"],
+    "vae_channels": (16, 32),
+    "unet_channels": (16, 16, 48, 96, 96),
+    "unet_plain_levels": 3,
+}
 # One GPU: v3's f=4 latent (32x32x4) with a 6x larger UNet (20.7M parameters)
 # and a 4-layer text encoder, sized so the fp16 folder stays under 60 MB
 # (about 55 MB with the tokenizer); the earlier f=8 GPU preset (64M UNet)

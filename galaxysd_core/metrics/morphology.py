@@ -345,6 +345,16 @@ def lane_depth(image: Any, *, angles: int = 36) -> float:
     return best if np.isfinite(best) else float("nan")
 
 
+def lane_share(images: list[Any]) -> float:
+    """Share of ``images`` with a band through the centre deeper than ``LANE_DEPTH_CUT``.
+
+    Images where :func:`lane_depth` is undefined (no galaxy segment) count as
+    having no lane.
+    """
+    depths = np.array([lane_depth(image) for image in images])
+    return float(np.mean(np.nan_to_num(depths, nan=-1.0) > LANE_DEPTH_CUT))
+
+
 def _measure_chunk(items: list[Any], size: int | None) -> list[dict[str, Any]]:
     return [measure_image(item, size=size) for item in items]
 
