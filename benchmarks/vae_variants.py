@@ -28,8 +28,8 @@ import torch
 from PIL import Image, ImageFilter
 from vae_roundtrip import measure
 
-from galaxysd_core.diffusion.data import read_metadata
-from galaxysd_core.diffusion.demo import _load_uint8, train_vae
+from galaxysd_core.diffusion.data import load_images_uint8, read_metadata
+from galaxysd_core.diffusion.demo import train_vae
 from galaxysd_core.metrics.feature_cnn import DEFAULT_FOLDER, load_feature_cnn
 from galaxysd_core.metrics.morphology import lane_share
 from galaxysd_core.progress import Progress
@@ -119,7 +119,7 @@ def main() -> None:
         took = "trained before"
         if not (folder / "config.json").is_file():
             if images is None:
-                images = _load_uint8(read_metadata(Path(args.dataset)), 128, "cpu")
+                images = load_images_uint8(read_metadata(Path(args.dataset)), 128, "cpu")
             took = f"trained in {train_variant(name, images, folder, args.steps, args.sky):.0f} s"
         r = measure(str(folder), args.sky, classifiers, args.n)
         print(f"\n{name} ({took}; {folder})")

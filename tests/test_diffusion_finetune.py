@@ -16,7 +16,7 @@ from _tiny import tiny_model_and_dataset
 from galaxysd_core.diffusion import load_pipeline, tiny_components
 from galaxysd_core.diffusion.batches import TrainingBatches, draw_probabilities
 from galaxysd_core.diffusion.checkpoints import find_checkpoint, list_checkpoints
-from galaxysd_core.diffusion.data import Record
+from galaxysd_core.diffusion.data import Record, load_image, load_images_uint8, read_metadata
 from galaxysd_core.diffusion.finetune import FinetuneConfig, finetune
 from galaxysd_core.diffusion.lr_schedule import make_lr_scheduler, one_cycle_factor
 from galaxysd_core.errors import Cancelled, ConfigError
@@ -147,6 +147,16 @@ def test_batches_are_fixed_by_seed_step_and_process(tiny, tmp_path):
     assert torch.equal(other.latents, batches.latents)
     draws += [other.draw(s, 0, torch.device("cpu"))[0] for s in range(1, 5)]
     assert not all(torch.equal(latents, d) for d in draws)
+
+
+def test_dataset_as_uint8_matches_the_float_images(tiny):
+    _, dataset = tiny
+    records = read_metadata(dataset)
+    images = load_images_uint8(records, 16)
+    assert images.dtype == torch.uint8 and images.shape == (len(records), 3, 16, 16)
+    # The uint8 copy is the [-1, 1] image quantised to 256 levels, nothing else.
+    back = images[3].float() / 127.5 - 1
+    assert (back - load_image(records[3].image, size=16)).abs().max() <= 1 / 127.5
 
 
 def test_tag_weights_set_draw_probabilities():

@@ -29,7 +29,7 @@ import torch
 
 from galaxysd_core.atomic import atomic_dir, atomic_write_json
 from galaxysd_core.diffusion.config import DemoBuildConfig, FinetuneConfig
-from galaxysd_core.diffusion.data import dihedral, load_image, read_metadata
+from galaxysd_core.diffusion.data import dihedral, load_images_uint8, read_metadata
 from galaxysd_core.diffusion.finetune import finetune
 from galaxysd_core.diffusion.pipelines import (
     build_pipeline,
@@ -377,13 +377,6 @@ def _shift_down_blocks(state: dict, k: int) -> dict:
     return out
 
 
-def _load_uint8(records, size: int, device: str) -> torch.Tensor:
-    """The dataset's images as one uint8 (N, 3, size, size) tensor on ``device``."""
-    return torch.stack(
-        [((load_image(r.image, size=size) + 1) * 127.5).round().to(torch.uint8) for r in records]
-    ).to(device)
-
-
 def smooth_dusty_exclusions(sky: Path, out: Path, known: Path | None) -> Path:
     """Write the objids to keep out of training: known D-ETGs and every smooth dusty galaxy.
 
@@ -447,7 +440,7 @@ def decoder_stage(config: DemoBuildConfig, work: Path, *, progress: Progress) ->
         return out
     vae = AutoencoderKL.from_pretrained(work / "init-model" / "vae").to(config.device)
     size = vae.config.sample_size
-    images = _load_uint8(read_metadata(work / "dataset"), size, config.device)
+    images = load_images_uint8(read_metadata(work / "dataset"), size, config.device)
     # Whole cutouts, not crops: the image border, where the sky is measured, is
     # learned as it is used (400 steps on 48 px crops left the corners' sky at
     # a twelfth of its level, on whole cutouts it came back); half the batch
@@ -527,7 +520,7 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
             latent_channels=config.latent_channels,
             noise_schedule=config.noise_schedule,
         )
-        images = _load_uint8(records, config.size, config.device)
+        images = load_images_uint8(records, config.size, config.device)
         components["vae"].to(config.device)
         loss = train_vae(
             components["vae"],
