@@ -17,7 +17,9 @@ network in it) shows whether a "dust lane" call comes with a reddened body
 rather than a lane; ``lane depth`` (the share of images whose darkest band
 through the centre is at least ``LANE_DEPTH_CUT`` darker than the light beside
 it, :func:`~galaxysd_core.metrics.morphology.lane_depth`, no network either)
-asks for the band itself. With ``--sky`` the sky's D-ETGs, dusty edge-on disks
+asks for the band itself; ``both sides`` (``lane_depth(both_sides=True)``)
+asks that band to be dark on both sides of the centre, so that one dark patch
+beside the core of a mottled body is not counted. With ``--sky`` the sky's D-ETGs, dusty edge-on disks
 and smooth galaxies without dust give the reference values of both.
 
 With ``--sky`` (a mock sky with truth), it also measures whether each model's
@@ -25,6 +27,7 @@ VAE can carry a dust lane at all: the classifiers' dust-lane rate on the
 sky's D-ETGs as rendered and after a VAE encode/decode round trip.
 
     python benchmarks/dust_lanes.py --model assets/demo-model --model RUN/model [--n 32] [--sky SKY]
+        [--guidance 7] [--guidance-rescale 0] [--negative-prompt P]
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from galaxysd_core.gz2 import DETG_COMPOSED_PROMPTS, DETG_PROMPTS
 from galaxysd_core.metrics.feature_cnn import DEFAULT_FOLDER, load_feature_cnn
 from galaxysd_core.metrics.features import FEATURES, feature_labels
 from galaxysd_core.metrics.morphology import LANE_DEPTH_CUT, lane_share
+from galaxysd_core.prompts import split_composed
 
 PROMPTS = {
     "round + dust": DETG_PROMPTS[0],
@@ -64,18 +68,39 @@ def centre_colour(images: list[Image.Image]) -> float:
     return float(np.mean(ratios))
 
 
-def rates(model: str, n: int, steps: int, classifiers) -> dict[str, dict[str, float]]:
+def rates(
+    model: str,
+    n: int,
+    steps: int,
+    classifiers,
+    guidance: float = 7.0,
+    guidance_rescale: float = 0.0,
+    negative_prompt: str = "",
+) -> dict[str, dict[str, float]]:
     """Per prompt, the share of ``n`` images each judged feature is seen in."""
     pipe = load_pipeline(model)
     out = {}
     for label, prompt in PROMPTS.items():
-        images = generate(pipe, prompt, n=n, seed=1000, steps=steps, batch_size=16).images
+        if guidance_rescale and len(split_composed(prompt)) > 1:
+            continue  # composable guidance has no rescale (generate() refuses the pair)
+        images = generate(
+            pipe,
+            prompt,
+            n=n,
+            seed=1000,
+            steps=steps,
+            guidance=guidance,
+            guidance_rescale=guidance_rescale,
+            negative_prompt=negative_prompt,
+            batch_size=16,
+        ).images
         pred = classifiers.predict(images)
         dust = pred[:, NAMES.index("dust_lane")]
         smooth = ~pred[:, NAMES.index("features")]
         out[label] = {
             "centre R/B": centre_colour(images),
             "lane depth": lane_share(images),
+            "both sides": lane_share(images, both_sides=True),
             "dust lane": float(dust.mean()),
             "smooth": float(smooth.mean()),
             "edge-on": float(pred[:, NAMES.index("edge_on")].mean()),
@@ -84,11 +109,10 @@ def rates(model: str, n: int, steps: int, classifiers) -> dict[str, dict[str, fl
     return out
 
 
-def vae_rates(
-    model: str, sky: str, classifiers, n: int = 64
-) -> dict[str, tuple[float, float, float, float, float]]:
+def vae_rates(model: str, sky: str, classifiers, n: int = 64) -> dict[str, tuple[float, ...]]:
     """Per group of up to ``n`` sky galaxies: dust-lane rate rendered and after the VAE,
-    centre R/B (rendered), and the lane-depth share rendered and after the VAE."""
+    centre R/B (rendered), and the lane-depth share rendered and after the VAE, along
+    the whole line and on both sides of the centre."""
     truth = pd.read_parquet(f"{sky}/truth.parquet")
     labels, _ = feature_labels(truth)
     groups = {
@@ -111,6 +135,8 @@ def vae_rates(
             centre_colour(images),
             lane_share(images),
             lane_share(decoded),
+            lane_share(images, both_sides=True),
+            lane_share(decoded, both_sides=True),
         )
     return out
 
@@ -120,13 +146,30 @@ def main() -> None:
     parser.add_argument("--model", action="append", required=True, help="diffusers folder")
     parser.add_argument("--n", type=int, default=32, help="images per prompt")
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--guidance", type=float, default=7.0, help="classifier-free guidance")
+    parser.add_argument(
+        "--guidance-rescale", type=float, default=0.0, help="Lin et al. rescale (0 = off)"
+    )
+    parser.add_argument("--negative-prompt", default="", help="for every prompt")
     parser.add_argument("--sky", help="mock sky with truth: also measure the VAE round trip")
     args = parser.parse_args()
     classifiers = load_feature_cnn(DEFAULT_FOLDER)
-    print(f"{args.n} images per prompt, {args.steps} Euler-a steps, CFG 7, seeds 1000+")
+    print(
+        f"{args.n} images per prompt, {args.steps} Euler-a steps, CFG {args.guidance:g}"
+        f" (rescale {args.guidance_rescale:g}), negative prompt {args.negative_prompt!r},"
+        " seeds 1000+"
+    )
     for model in args.model:
         t0 = time.perf_counter()
-        table = rates(model, args.n, args.steps, classifiers)
+        table = rates(
+            model,
+            args.n,
+            args.steps,
+            classifiers,
+            args.guidance,
+            args.guidance_rescale,
+            args.negative_prompt,
+        )
         print(f"\n{model}  ({time.perf_counter() - t0:.0f} s)")
         print(f"  {'prompt':<32}" + "".join(f"{k:>22}" for k in next(iter(table.values()))))
         for label, row in table.items():
@@ -134,13 +177,14 @@ def main() -> None:
         if args.sky:
             print(
                 "  sky galaxies: dust-lane rate rendered -> after the VAE round trip;"
-                f" centre R/B; lane depth > {LANE_DEPTH_CUT} rendered -> after the round trip"
+                f" centre R/B; lane depth > {LANE_DEPTH_CUT} rendered -> after the round trip;"
+                " the same on both sides of the centre"
             )
             for label, row in vae_rates(model, args.sky, classifiers).items():
-                before, after, colour, lanes, lanes_after = row
+                before, after, colour, lanes, lanes_after, both, both_after = row
                 print(
                     f"    {label:<30} {before:.2f} -> {after:.2f}; {colour:.2f};"
-                    f" {lanes:.2f} -> {lanes_after:.2f}"
+                    f" {lanes:.2f} -> {lanes_after:.2f}; {both:.2f} -> {both_after:.2f}"
                 )
 
 

@@ -137,8 +137,12 @@ def test_cli_measures_a_folder_and_compares_it_with_real(real_files, tmp_path, c
     assert main(["morphology", "--images", str(tmp_path / "missing")]) == 2
 
 
-def _elliptical(size=128, lane_angle=None, seed=0, colour=(1.0, 0.8, 0.6)):
-    """A red, smooth, slightly flattened galaxy on a noisy sky; optionally a thin lane."""
+def _elliptical(size=128, lane_angle=None, seed=0, colour=(1.0, 0.8, 0.6), half=False, dust=1.5):
+    """A red, smooth, slightly flattened galaxy on a noisy sky; optionally a thin lane.
+
+    ``dust`` is the lane's optical depth; with ``half`` the lane stops at the
+    centre: a dark streak on one side only.
+    """
     yy, xx = np.indices((size, size)) - size / 2 + 0.3
     r = np.hypot(xx, yy / 0.8)
     light = 200 * np.exp(-((r / 9.0) ** 0.8))
@@ -147,7 +151,9 @@ def _elliptical(size=128, lane_angle=None, seed=0, colour=(1.0, 0.8, 0.6)):
         a = np.radians(lane_angle)
         across = -xx * np.sin(a) + yy * np.cos(a)
         band = np.exp(-((across / 1.2) ** 2))
-        rgb *= np.exp(-np.array([0.8, 1.0, 1.35]) * 1.5 * band[..., None])
+        if half:
+            band *= xx * np.cos(a) + yy * np.sin(a) > 0
+        rgb *= np.exp(-np.array([0.8, 1.0, 1.35]) * dust * band[..., None])
     noise = np.random.default_rng(seed).normal(4, 2, rgb.shape)
     return Image.fromarray(np.clip(rgb + noise, 0, 255).astype(np.uint8))
 
@@ -171,3 +177,19 @@ def test_lane_share_counts_lanes_and_not_blank_images():
     images = [_elliptical(lane_angle=20), _elliptical(), _elliptical(lane_angle=90)]
     images.append(Image.new("RGB", (SIZE, SIZE)))  # no galaxy: NaN depth, no lane
     assert lane_share(images) == 0.5
+
+
+def test_lane_depth_on_both_sides_needs_the_band_to_cross_the_centre():
+    from galaxysd_core.metrics.morphology import LANE_DEPTH_CUT, lane_depth, lane_share
+
+    # A full lane passes both ways; a streak on one side of the core (a mottled
+    # body's dark patch) passes the whole-line depth but not the two-sided one.
+    for angle in (0, 35, 120):
+        assert lane_depth(_elliptical(lane_angle=angle), both_sides=True) > LANE_DEPTH_CUT, angle
+        streak = _elliptical(lane_angle=angle, half=True, dust=3.0)
+        assert lane_depth(streak) > LANE_DEPTH_CUT, angle
+        assert lane_depth(streak, both_sides=True) < LANE_DEPTH_CUT, angle
+    assert lane_depth(_elliptical(), both_sides=True) < 0
+    images = [_elliptical(lane_angle=20), _elliptical(lane_angle=20, half=True, dust=3.0)]
+    assert lane_share(images) == 1.0
+    assert lane_share(images, both_sides=True) == 0.5

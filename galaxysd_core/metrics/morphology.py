@@ -278,7 +278,7 @@ def measure_image(image: Any, *, size: int | None = None) -> dict[str, Any]:
 LANE_DEPTH_CUT = 0.1
 
 
-def lane_depth(image: Any, *, angles: int = 36) -> float:
+def lane_depth(image: Any, *, angles: int = 36, both_sides: bool = False) -> float:
     """Depth of the darkest straight band through a galaxy's centre, with no network.
 
     A dust lane across an early type is a thin band darker than the light on
@@ -295,7 +295,10 @@ def lane_depth(image: Any, *, angles: int = 36) -> float:
     and its noise then reads as bands (v5's "D-ETGs" passed the blue version
     in 0.75 of images). Made for round and in-between hosts (the D-ETG
     question): beside a thin edge-on disk the side lines leave the disk, so
-    it reads their lanes less well.
+    it reads their lanes less well. With ``both_sides`` the band must cross
+    the centre: the depth is the smaller of the two halves' (each half of the
+    line against the same half of its side lines), so one dark patch beside
+    the core, as in a mottled body, no longer reads as a lane.
 
     Parameters
     ----------
@@ -304,6 +307,8 @@ def lane_depth(image: Any, *, angles: int = 36) -> float:
         or anything :func:`measure_image` reads).
     angles : int, default 36
         Orientations tried over 180 degrees.
+    both_sides : bool, default False
+        Require the band on both sides of the centre (the smaller half's depth).
 
     Returns
     -------
@@ -331,27 +336,29 @@ def lane_depth(image: Any, *, angles: int = 36) -> float:
     rms = float(np.sqrt(np.trace(cov)))
     offset = max(1.5, 0.5 * float(np.sqrt(max(np.linalg.eigvalsh(cov)[0], 0.0))))
     s = np.arange(-1.2 * rms, 1.2 * rms + 1e-9, 0.5)
+    # The whole line, or each half of it (the centre sample is in both halves).
+    parts = [s <= 0, s >= 0] if both_sides else [np.ones_like(s, dtype=bool)]
     best = float("-inf")
     for theta in np.linspace(0.0, np.pi, angles, endpoint=False):
         ux, uy = np.cos(theta), np.sin(theta)
 
-        def line(shift: float, ux: float = ux, uy: float = uy) -> float:
+        def line(shift: float, ux: float = ux, uy: float = uy) -> np.ndarray:
             coords = [yc + s * uy + shift * ux, xc + s * ux - shift * uy]
-            return float(ndimage.map_coordinates(white, coords, order=1).sum())
+            return ndimage.map_coordinates(white, coords, order=1)
 
-        sides = 0.5 * (line(offset) + line(-offset))
-        if sides > 0:
-            best = max(best, 1.0 - line(0.0) / sides)
+        centre, sides = line(0.0), 0.5 * (line(offset) + line(-offset))
+        if all(sides[part].sum() > 0 for part in parts):
+            best = max(best, min(1.0 - centre[part].sum() / sides[part].sum() for part in parts))
     return best if np.isfinite(best) else float("nan")
 
 
-def lane_share(images: list[Any]) -> float:
+def lane_share(images: list[Any], *, both_sides: bool = False) -> float:
     """Share of ``images`` with a band through the centre deeper than ``LANE_DEPTH_CUT``.
 
     Images where :func:`lane_depth` is undefined (no galaxy segment) count as
-    having no lane.
+    having no lane; ``both_sides`` is passed on to :func:`lane_depth`.
     """
-    depths = np.array([lane_depth(image) for image in images])
+    depths = np.array([lane_depth(image, both_sides=both_sides) for image in images])
     return float(np.mean(np.nan_to_num(depths, nan=-1.0) > LANE_DEPTH_CUT))
 
 
