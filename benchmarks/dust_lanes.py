@@ -19,8 +19,9 @@ through the centre is at least ``LANE_DEPTH_CUT`` darker than the light beside
 it, :func:`~galaxysd_core.metrics.morphology.lane_depth`, no network either)
 asks for the band itself; ``both sides`` (``lane_depth(both_sides=True)``)
 asks that band to be dark on both sides of the centre, so that one dark patch
-beside the core of a mottled body is not counted. With ``--sky`` the sky's D-ETGs, dusty edge-on disks
-and smooth galaxies without dust give the reference values of both.
+beside the core of a mottled body is not counted. With ``--sky`` the sky's
+D-ETGs, dusty edge-on disks and smooth galaxies without dust give the
+reference values of both.
 
 With ``--sky`` (a mock sky with truth), it also measures whether each model's
 VAE can carry a dust lane at all: the classifiers' dust-lane rate on the
