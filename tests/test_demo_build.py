@@ -86,6 +86,8 @@ def test_latent_augmentation_rotates_the_cached_latent(tmp_path, mock_sky):
         ("latent_channels", 0, "latent_channels must be >= 1"),
         ("vae_adversarial", -1.0, "vae_adversarial must be >= 0"),
         ("vae_bands", 1.5, "vae_bands must be in \\[0, 1\\]"),
+        ("sky_dusty_s0_fraction", 1.5, "sky_dusty_s0_fraction must be in \\[0, 1\\], got 1.5"),
+        ("sky_dusty_s0_fraction", "half", "sky_dusty_s0_fraction must be a number, got 'half'"),
         ("noise_schedule", "cosine", "noise_schedule must be one of"),
         ("preset", "huge", "preset must be one of"),
         ("device", "tpu", "device must be cpu or cuda"),

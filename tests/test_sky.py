@@ -234,6 +234,42 @@ def test_rings_sit_mostly_on_early_types_and_lenticulars():
     assert not (m["is_detg"] & bulgy_disk).any()
 
 
+def test_dusty_s0_hosts_change_only_themselves_and_stay_features_or_disk():
+    base = sample_population(20_000, seed=3)
+    s0 = sample_population(20_000, seed=3, dusty_s0_fraction=1.0)
+    chosen = s0["dusty_s0"].to_numpy()
+    dusty_disk = (base["kind"] == 3) & (base["odd_feature"] == ODD_TAGS.index("dust_lane"))
+    # Off by default; fully on, every dusty not-edge-on disk is one, nothing else.
+    assert not base["dusty_s0"].any()
+    assert (chosen == dusty_disk.to_numpy()).all() and chosen.sum() > 150
+    # Every other galaxy keeps every column: the hosts draw from their own stream.
+    others = ~chosen
+    pd.testing.assert_frame_equal(
+        base[others].drop(columns="dusty_s0"), s0[others].drop(columns="dusty_s0")
+    )
+    # A lane across a dominant, extended bulge, on a "features or disk" path: no D-ETG.
+    hosts = s0[chosen]
+    assert not hosts["spiral"].any() and (hosts["bulge_prom"] == 3).all()
+    assert (hosts["bulge_frac"] >= 0.55).all() and (hosts["bulge_re"] >= 0.22).all()
+    assert (base.loc[chosen, "bulge_re"] <= 0.14).all()
+    assert not hosts["is_detg"].any()
+    assert hosts[ANSWER_BY_TAG["features_or_disk"].prefix].all()
+    assert hosts[ANSWER_BY_TAG["dust_lane"].prefix].all()
+    half = sample_population(20_000, seed=3, dusty_s0_fraction=0.5)["dusty_s0"]
+    assert 0.35 < half.sum() / chosen.sum() < 0.65
+
+
+def test_dusty_s0_fraction_is_checked_and_recorded(tmp_path):
+    import json
+
+    for bad in (-0.1, 1.5, "half", True):
+        with pytest.raises(ConfigError, match=r"SkyConfig\.dusty_s0_fraction"):
+            SkyConfig(n=5, dusty_s0_fraction=bad).validate()
+    out = build_sky(SkyConfig(n=40, size=32, seed=2, out=tmp_path / "s", dusty_s0_fraction=0.5))
+    assert json.loads((out / "sky_config.json").read_text())["dusty_s0_fraction"] == 0.5
+    assert "dusty_s0" in pd.read_parquet(out / "truth.parquet").columns
+
+
 def test_sky_version_is_recorded_and_checked(mock_sky):
     import json
 

@@ -176,6 +176,11 @@ class DemoBuildConfig(TaskConfig):
         An existing mock sky to train on instead of building one.
     n, seed : int
         Galaxies in the mock sky and the seed of everything.
+    sky_dusty_s0_fraction : float
+        ``SkyConfig.dusty_s0_fraction`` of the sky the build makes (ignored
+        with ``sky``): the share of dusty, not edge-on disks drawn as
+        bulge-dominated lenticulars, a lane across a round body on a
+        "features or disk" path, which the model can compose a D-ETG from.
     preset : str
         Model sizes (``galaxysd_core.diffusion.pipelines.PRESETS``): v3 (CPU,
         a 32x32x4 latent), f2 (an f=2 VAE, a 64x64x4 latent that keeps the
@@ -248,6 +253,7 @@ class DemoBuildConfig(TaskConfig):
     sky: Path | None = None
     n: int = 16000
     seed: int = 0
+    sky_dusty_s0_fraction: float = 0.0
     preset: str = "v3"
     size: int = 128
     latent_channels: int | None = None
@@ -289,6 +295,15 @@ class DemoBuildConfig(TaskConfig):
                 raise ConfigError(
                     f"DemoBuildConfig.{attr} must be >= 1, got {getattr(self, attr)!r}"
                 )
+        fraction = self.sky_dusty_s0_fraction
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+            raise ConfigError(
+                f"DemoBuildConfig.sky_dusty_s0_fraction must be a number, got {fraction!r}"
+            )
+        if not 0.0 <= fraction <= 1.0:
+            raise ConfigError(
+                f"DemoBuildConfig.sky_dusty_s0_fraction must be in [0, 1], got {fraction!r}"
+            )
         if self.vae_crop % 8 or self.vae_crop > self.size:
             raise ConfigError(
                 f"DemoBuildConfig.vae_crop must be a multiple of 8 and <= size, "

@@ -494,7 +494,14 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
 
         progress.update(0, 1, message="building the mock sky")
         build_sky(
-            SkyConfig(n=config.n, size=config.size, seed=config.seed, out=sky, overwrite=True)
+            SkyConfig(
+                n=config.n,
+                size=config.size,
+                seed=config.seed,
+                out=sky,
+                overwrite=True,
+                dusty_s0_fraction=config.sky_dusty_s0_fraction,
+            )
         )
     timings["sky"] = time.monotonic() - t0
 

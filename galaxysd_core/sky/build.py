@@ -222,7 +222,8 @@ def build_sky(config: SkyConfig, *, progress: Progress | None = None) -> Path:
     progress = progress or Progress()
     n, size, seed = config.n, config.size, config.seed
     log.info("mock sky: %d galaxies, %d px, seed %d -> %s", n, size, seed, out)
-    pop = add_identifiers(sample_population(n, seed=seed), seed=seed)
+    pop = sample_population(n, seed=seed, dusty_s0_fraction=config.dusty_s0_fraction)
+    pop = add_identifiers(pop, seed=seed)
     pop["pixscale_arcsec"] = pixel_scale(1.0, size) * pop["r90_arcsec"]
     catalog = build_catalog(pop, seed=seed)
     progress.check_stop()

@@ -43,6 +43,11 @@ class SkyConfig(TaskConfig):
         JPEG quality of the images (1-95).
     known_detg_fraction : float, default 0.4
         Share of the true D-ETGs listed in ``known_detg.csv`` (Kaviraj-like list).
+    dusty_s0_fraction : float, default 0.0
+        Share of the dusty, not edge-on disks drawn as bulge-dominated,
+        Sombrero-like lenticulars: a lane across a round, smooth body whose
+        GZ2 path is "features or disk" (not a D-ETG). 0 renders the sky as
+        before, byte for byte.
     version : int, default SKY_VERSION
         The sky version this code renders; recorded in ``sky_config.json`` so
         that skies of different versions are told apart. Only the current one
@@ -59,6 +64,7 @@ class SkyConfig(TaskConfig):
     workers: int | None = None
     jpeg_quality: int = 90
     known_detg_fraction: float = 0.4
+    dusty_s0_fraction: float = 0.0
     version: int = SKY_VERSION
 
     def validate(self) -> None:
@@ -82,6 +88,14 @@ class SkyConfig(TaskConfig):
         if not 0.0 <= self.known_detg_fraction <= 1.0:
             raise ConfigError(
                 f"SkyConfig.known_detg_fraction: need 0-1, got {self.known_detg_fraction!r}"
+            )
+        if (
+            isinstance(self.dusty_s0_fraction, bool)
+            or not isinstance(self.dusty_s0_fraction, (int, float))
+            or not 0.0 <= self.dusty_s0_fraction <= 1.0
+        ):
+            raise ConfigError(
+                f"SkyConfig.dusty_s0_fraction: need 0-1, got {self.dusty_s0_fraction!r}"
             )
         if self.version != SKY_VERSION:
             raise ConfigError(

@@ -65,6 +65,13 @@ ODD_MIX = {
 # bulgy, "features or disk" hosts of lanes that are not D-ETGs (issue 14).
 P_RING_DUST_LENTICULAR = 0.55
 P_RING_DUST_BULGY = 0.6
+# Bulge-dominated dusty lenticulars (Sombrero-like S0/Sa): a round, extended
+# bulge crossed by the disk's lane. Off by default (``dusty_s0_fraction``) so
+# that existing skies render unchanged; their own random stream keeps every
+# other draw the same when it is on.
+S0_BULGE_FRAC = (0.55, 0.75)
+S0_BULGE_RE = (0.22, 0.34)  # in units of R90, against 0.07-0.14 for other disks
+S0_BULGE_N = (3.0, 4.0)
 
 KIND_CODES = ("artifact", "smooth", "edge_on", "face_on")
 
@@ -91,7 +98,7 @@ def _choice(rng: np.random.Generator, probs: tuple[float, ...], n: int) -> np.nd
     return rng.choice(len(p), size=n, p=p / p.sum())
 
 
-def sample_morphology(n: int, *, seed: int = 0) -> pd.DataFrame:
+def sample_morphology(n: int, *, seed: int = 0, dusty_s0_fraction: float = 0.0) -> pd.DataFrame:
     """Draw the true GZ2 morphology of ``n`` galaxies along the decision tree.
 
     Parameters
@@ -100,6 +107,11 @@ def sample_morphology(n: int, *, seed: int = 0) -> pd.DataFrame:
         Number of galaxies.
     seed : int, default 0
         Random seed.
+    dusty_s0_fraction : float, default 0.0
+        Share of the dusty, not edge-on disks that are bulge-dominated
+        lenticulars (column ``dusty_s0``): no arms, a dominant bulge. Their
+        GZ2 path is "features or disk", so they are not D-ETGs, but they show
+        the model a lane across a smooth, round body.
 
     Returns
     -------
@@ -107,8 +119,9 @@ def sample_morphology(n: int, *, seed: int = 0) -> pd.DataFrame:
         One row per galaxy: integer codes (``kind``, ``round_cls``,
         ``edge_bulge``, ``bulge_prom``, ``winding``, ``arms``, ``odd_feature``;
         -1 where the task is off the galaxy's path), booleans ``bar``,
-        ``spiral``, ``odd``, ``is_detg``, and one boolean column per GZ2 answer
-        prefix (True along the galaxy's true path through the tree).
+        ``spiral``, ``odd``, ``is_detg``, ``dusty_s0``, and one boolean column
+        per GZ2 answer prefix (True along the galaxy's true path through the
+        tree).
     """
     rng = np.random.default_rng([seed, 101])
     kind = _choice(rng, tuple(P_KIND.values()), n)
@@ -148,6 +161,12 @@ def sample_morphology(n: int, *, seed: int = 0) -> pd.DataFrame:
     arms = np.where(spiral, arms, -1)
     bulgy = ring_or_dust & (rng.random(n) < P_RING_DUST_BULGY)
     bulge_prom = np.where(bulgy, np.maximum(bulge_prom, 2), bulge_prom)
+    dusty_face = face & (odd_feature == ODD_TAGS.index("dust_lane"))
+    dusty_s0 = dusty_face & (np.random.default_rng([seed, 103]).random(n) < dusty_s0_fraction)
+    spiral &= ~dusty_s0
+    winding = np.where(spiral, winding, -1)
+    arms = np.where(spiral, arms, -1)
+    bulge_prom = np.where(dusty_s0, 3, bulge_prom)
 
     df = pd.DataFrame(
         {
@@ -161,6 +180,7 @@ def sample_morphology(n: int, *, seed: int = 0) -> pd.DataFrame:
             "bulge_prom": bulge_prom,
             "odd": odd,
             "odd_feature": odd_feature,
+            "dusty_s0": dusty_s0,
         }
     )
     df["is_detg"] = smooth & (round_cls < 2) & (odd_feature == ODD_TAGS.index("dust_lane"))
@@ -204,7 +224,7 @@ def _truth_columns(m: pd.DataFrame) -> dict[str, np.ndarray]:
     return {ANSWER_BY_TAG[tag].prefix: on[ANSWER_BY_TAG[tag].tag] for tag in on}
 
 
-def sample_population(n: int, *, seed: int = 0) -> pd.DataFrame:
+def sample_population(n: int, *, seed: int = 0, dusty_s0_fraction: float = 0.0) -> pd.DataFrame:
     """Draw the full truth table: morphology, physics and rendering parameters.
 
     Parameters
@@ -213,6 +233,9 @@ def sample_population(n: int, *, seed: int = 0) -> pd.DataFrame:
         Number of galaxies.
     seed : int, default 0
         Random seed; the same seed gives the same table.
+    dusty_s0_fraction : float, default 0.0
+        See :func:`sample_morphology`; these hosts get a dominant, extended
+        bulge here.
 
     Returns
     -------
@@ -223,7 +246,7 @@ def sample_population(n: int, *, seed: int = 0) -> pd.DataFrame:
         units of R90, colours and the internal extinction ``ext_r`` in
         magnitudes, ``sky_level`` in 8-bit units).
     """
-    df = sample_morphology(n, seed=seed)
+    df = sample_morphology(n, seed=seed, dusty_s0_fraction=dusty_s0_fraction)
     rng = np.random.default_rng([seed, 202])
     kind = df["kind"].to_numpy()
     smooth, edge, face = kind == 1, kind == 2, kind == 3
@@ -290,6 +313,12 @@ def sample_population(n: int, *, seed: int = 0) -> pd.DataFrame:
     bulge_q = np.select(
         [smooth, edge_bulge == 1], [q_smooth, rng.uniform(0.5, 0.65, n)], rng.uniform(0.75, 1, n)
     )
+    # Sombrero-like hosts: an extended de Vaucouleurs-like bulge that the lane crosses.
+    s0 = df["dusty_s0"].to_numpy()
+    rng_s0 = np.random.default_rng([seed, 203])
+    bt = np.where(s0, rng_s0.uniform(*S0_BULGE_FRAC, n), bt)
+    bulge_re = np.where(s0, rng_s0.uniform(*S0_BULGE_RE, n), bulge_re)
+    bulge_n = np.where(s0, rng_s0.uniform(*S0_BULGE_N, n), bulge_n)
     # Edge-on disks look longer than their R90 suggests (the real ones fill more of the cutout).
     disk_h = rng.uniform(0.23, 0.29, n) * np.where(edge, 1.3, 1.0)
 
