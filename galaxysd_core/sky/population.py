@@ -156,16 +156,13 @@ def sample_morphology(n: int, *, seed: int = 0, dusty_s0_fraction: float = 0.0) 
         odd_feature, [ODD_TAGS.index("ring"), ODD_TAGS.index("dust_lane")]
     )
     lenticular = ring_or_dust & (rng.random(n) < P_RING_DUST_LENTICULAR)
-    spiral &= ~lenticular
+    dusty_face = face & (odd_feature == ODD_TAGS.index("dust_lane"))
+    dusty_s0 = dusty_face & (np.random.default_rng([seed, 103]).random(n) < dusty_s0_fraction)
+    spiral &= ~(lenticular | dusty_s0)
     winding = np.where(spiral, winding, -1)
     arms = np.where(spiral, arms, -1)
     bulgy = ring_or_dust & (rng.random(n) < P_RING_DUST_BULGY)
     bulge_prom = np.where(bulgy, np.maximum(bulge_prom, 2), bulge_prom)
-    dusty_face = face & (odd_feature == ODD_TAGS.index("dust_lane"))
-    dusty_s0 = dusty_face & (np.random.default_rng([seed, 103]).random(n) < dusty_s0_fraction)
-    spiral &= ~dusty_s0
-    winding = np.where(spiral, winding, -1)
-    arms = np.where(spiral, arms, -1)
     bulge_prom = np.where(dusty_s0, 3, bulge_prom)
 
     df = pd.DataFrame(
