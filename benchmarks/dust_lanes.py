@@ -12,8 +12,9 @@ drawing a disk instead. A control prompt without the dust lane
 (``sdss, smooth, in-between round galaxy``) gives the classifiers' false-alarm
 rate on the same model; a caption that training did carry on disks with a
 lane across a dominant bulge (``sdss, features or disk-shaped, dominant bulge
-prominence, dust lane``) asks whether the model draws what it was shown at all. The composed prompts (``DETG_COMPOSED_PROMPTS``: host
-AND lane as two guidance terms) ask for the same pair. ``centre R/B`` (mean
+prominence, dust lane``) asks whether the model draws what it was shown at
+all. The composed prompts (``DETG_COMPOSED_PROMPTS``: host AND lane as two
+guidance terms) ask for the same pair. ``centre R/B`` (mean
 red over mean blue in the central quarter of the image, a colour with no
 network in it) shows whether a "dust lane" call comes with a reddened body
 rather than a lane; ``lane depth`` (the share of images whose darkest band
@@ -204,7 +205,7 @@ def main() -> None:
         f" (rescale {args.guidance_rescale:g}), negative prompt {args.negative_prompt!r},"
         " seeds 1000+"
     )
-    for k, model in enumerate(args.model):
+    for number, model in enumerate(args.model, start=1):
         t0 = time.perf_counter()
         shown: dict[str, list[Image.Image]] = {}
         table = rates(
@@ -217,7 +218,7 @@ def main() -> None:
             args.negative_prompt,
             shown,
         )
-        sheet_rows += [(f"model {k + 1}: {label}", images) for label, images in shown.items()]
+        sheet_rows += [(f"model {number}: {label}", images) for label, images in shown.items()]
         print(f"\n{model}  ({time.perf_counter() - t0:.0f} s)")
         print(f"  {'prompt':<32}" + "".join(f"{k:>22}" for k in next(iter(table.values()))))
         for label, row in table.items():
