@@ -9,7 +9,7 @@ dataset's images); and the D-ETG prompts of ``benchmarks/dust_lanes.py``
 ``lane_depth``, which has no network in it) against its control prompt.
 
     python benchmarks/generator_goals.py --model assets/demo-model --dataset DATASET \\
-        [--n 16] [--steps 20] [--guidance-rescale 0.7] [--json FILE]
+        [--n 16] [--steps 20] [--guidance 7] [--guidance-rescale 0.7] [--json FILE]
 
 Goals (issue 14): spiral >= 0.60, bar >= 0.50, sky level and noise within 35 %
 of the training sky's, D-ETG prompts >= 0.40 smooth and dust lane, control <= 0.05.
@@ -59,6 +59,7 @@ def measure(model: str, args, classifiers) -> dict:
         "steps": args.steps,
         "seed": 1000,
         "batch_size": 16,
+        "guidance": args.guidance,
         "guidance_rescale": args.guidance_rescale,
         "timestep_spacing": args.timestep_spacing,
     }
@@ -95,6 +96,7 @@ def main() -> None:
     parser.add_argument("--dataset", required=True, help="prepared training dataset (its sky)")
     parser.add_argument("--n", type=int, default=16, help="images per prompt")
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--guidance", type=float, default=7.0, help="CFG scale")
     parser.add_argument("--guidance-rescale", type=float, default=0.0)
     parser.add_argument("--timestep-spacing", default=None)
     parser.add_argument("--classifiers", default=str(DEFAULT_FOLDER))
@@ -105,7 +107,8 @@ def main() -> None:
     training_sky = sky([Image.open(r.image) for r in records])
     print(
         f"judges {args.classifiers}; {args.n} images per prompt, {args.steps} Euler-a steps, "
-        f"CFG 7, guidance_rescale {args.guidance_rescale}; training sky {training_sky}"
+        f"CFG {args.guidance:g}, guidance_rescale {args.guidance_rescale}; "
+        f"training sky {training_sky}"
     )
     results = []
     for model in args.model:

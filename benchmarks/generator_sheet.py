@@ -5,6 +5,8 @@ D-ETG by the paper's prompt and by the composed one); rows are the real SDSS ima
 sdss_gz2``), mock-sky images carrying the kind's tags (a prepared dataset),
 then ``--n`` generated images per model (same seeds for every model). Every
 tile is shown at ``--tile`` px, so a 64 px and a 128 px model compare at one scale.
+``--guidance`` given more than once gives each model one block of rows per
+guidance scale, to see an operating point by eye.
 
     python benchmarks/generator_sheet.py --dataset DATASET --model OLD --model NEW --out sheet.png
 """
@@ -41,8 +43,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2, help="generated rows per model")
     parser.add_argument("--tile", type=int, default=128)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument(
+        "--guidance", type=float, action="append", help="CFG scale; repeat for more (default 7)"
+    )
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
+    guidances = args.guidance or [7.0]
     sdss = SHARED_REFERENCE / "sdss_gz2"
     labels = pd.read_csv(sdss / "labels.csv")
     records = read_metadata(args.dataset)
@@ -50,7 +56,10 @@ def main() -> None:
     columns: list[list[Image.Image]] = []
     row_names = ["SDSS", "mock sky"]
     for model in args.model:
-        row_names += [f"{model.rstrip('/').split('/')[-1]} #{i}" for i in range(args.n)]
+        name = model.rstrip("/").split("/")[-1]
+        for g in guidances:
+            at = f" CFG {g:g}" if args.guidance else ""
+            row_names += [f"{name}{at} #{i}" for i in range(args.n)]
     pipes = [load_pipeline(m) for m in args.model]
     for prompt, tags, category in KINDS.values():
         real = labels[labels["category"] == category]["file"].tolist()
@@ -60,7 +69,10 @@ def main() -> None:
             Image.open(rng.choice(mock).image).convert("RGB") if mock else Image.new("RGB", (8, 8))
         )
         for pipe in pipes:
-            tiles += generate(pipe, prompt, n=args.n, seed=1000, steps=args.steps).images
+            for g in guidances:
+                tiles += generate(
+                    pipe, prompt, n=args.n, seed=1000, steps=args.steps, guidance=g
+                ).images
         columns.append(tiles)
     t, label_w = args.tile, 150
     sheet = Image.new("RGB", (label_w + t * len(columns), 20 + t * len(row_names)), "white")
