@@ -107,6 +107,18 @@ def test_frozen_text_encoder_stays_put_and_time_budget_stops(tiny, tmp_path):
         torch.testing.assert_close(trained[key], value)
 
 
+def test_input_perturbation_changes_the_training_and_stays_reproducible(tiny, tmp_path):
+    plain = finetune(config(tiny, tmp_path / "p", steps=2, ema=False))
+    runs = [
+        finetune(config(tiny, tmp_path / name, steps=2, ema=False, input_perturbation=0.1))
+        for name in ("q", "r")
+    ]
+    base, first, second = (weights(r.model_dir) for r in (plain, *runs))
+    assert any(not torch.equal(first[k], base[k]) for k in base)
+    for key in first:
+        torch.testing.assert_close(first[key], second[key])
+
+
 def test_one_cycle_schedule_warms_up_then_anneals():
     factors = [one_cycle_factor(s, warmup_steps=4, steps=20) for s in range(25)]
     assert factors[0] == pytest.approx(0.04) and factors[4] == pytest.approx(1.0)
@@ -186,6 +198,7 @@ def test_tag_weights_set_draw_probabilities():
         ("warmup_steps", 3, "warmup_steps must be in"),
         ("mixed_precision", "fp8", "mixed_precision"),
         ("tag_weights", {"dust_lane": 0}, r"tag_weights\['dust_lane'\] must be > 0"),
+        ("input_perturbation", -0.1, "input_perturbation must be in"),
     ],
 )
 def test_config_errors_name_the_field(tiny, tmp_path, field, value, match):

@@ -71,6 +71,15 @@ class FinetuneConfig(TaskConfig):
     min_snr_gamma : float or None
         Min-SNR loss weighting (Hang et al. 2023) when set, e.g. 5.
     noise_offset : float
+    input_perturbation : float
+        Extra Gaussian noise, this many times the sampled noise, added to the
+        network's noised input but not to its target (Ning et al. 2023,
+        "Input Perturbation Reduces Exposure Bias in Diffusion Models"; the
+        ``--input_perturbation`` of diffusers' training examples, 0.1 there):
+        training inputs then look like the sampler's own imperfect
+        intermediate states, where the demo models' clumps form
+        (``benchmarks/trajectory.py``). 0 turns it off and leaves every
+        random draw as before.
     max_grad_norm : float
     checkpoint_every, keep_last : int
     validation_prompts : list of str
@@ -111,6 +120,7 @@ class FinetuneConfig(TaskConfig):
     tag_weights: dict[str, float] = field(default_factory=dict)
     min_snr_gamma: float | None = None
     noise_offset: float = 0.0
+    input_perturbation: float = 0.0
     max_grad_norm: float = 1.0
     checkpoint_every: int = 500
     keep_last: int = 3
@@ -154,6 +164,10 @@ class FinetuneConfig(TaskConfig):
             raise ConfigError(f"{name}: train_unet and train_text_encoder are both off")
         if self.min_snr_gamma is not None and self.min_snr_gamma <= 0:
             raise ConfigError(f"{name}.min_snr_gamma must be > 0, got {self.min_snr_gamma!r}")
+        if not 0.0 <= self.input_perturbation <= 1.0:
+            raise ConfigError(
+                f"{name}.input_perturbation must be in [0, 1], got {self.input_perturbation!r}"
+            )
 
 
 @dataclass

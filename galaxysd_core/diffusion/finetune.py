@@ -186,7 +186,10 @@ def finetune(config: FinetuneConfig, *, progress: Progress | None = None) -> Fin
                     (latents.shape[0],),
                     device=device,
                 )
-                noisy = noise_scheduler.add_noise(latents, noise, t)
+                seen = noise
+                if config.input_perturbation:
+                    seen = noise + config.input_perturbation * torch.randn_like(noise)
+                noisy = noise_scheduler.add_noise(latents, seen, t)
                 if noise_scheduler.config.prediction_type == "v_prediction":
                     target = noise_scheduler.get_velocity(latents, noise, t)
                 else:
