@@ -9,7 +9,8 @@ dataset's images); and the D-ETG prompts of ``benchmarks/dust_lanes.py``
 ``lane_depth``, which has no network in it) against its control prompt.
 
     python benchmarks/generator_goals.py --model assets/demo-model --dataset DATASET \\
-        [--n 16] [--steps 20] [--guidance 7] [--guidance-rescale 0.7] [--json FILE]
+        [--n 16] [--steps 20] [--guidance 7] [--guidance-rescale 0.7]
+        [--guidance-interval LOW HIGH] [--json FILE]
 
 Goals (issue 14): spiral >= 0.60, bar >= 0.50, sky level and noise within 35 %
 of the training sky's, D-ETG prompts >= 0.40 smooth and dust lane, control <= 0.05.
@@ -62,6 +63,7 @@ def measure(model: str, args, classifiers) -> dict:
         "guidance": args.guidance,
         "guidance_rescale": args.guidance_rescale,
         "timestep_spacing": args.timestep_spacing,
+        "guidance_interval": args.guidance_interval,
     }
 
     def judged(prompts: list[str]) -> tuple[np.ndarray, list[Image.Image]]:
@@ -99,6 +101,13 @@ def main() -> None:
     parser.add_argument("--guidance", type=float, default=7.0, help="CFG scale")
     parser.add_argument("--guidance-rescale", type=float, default=0.0)
     parser.add_argument("--timestep-spacing", default=None)
+    parser.add_argument(
+        "--guidance-interval",
+        nargs=2,
+        type=float,
+        metavar=("LOW", "HIGH"),
+        help="guide only the steps with LOW <= t <= HIGH (default: every step)",
+    )
     parser.add_argument("--classifiers", default=str(DEFAULT_FOLDER))
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
@@ -107,7 +116,8 @@ def main() -> None:
     training_sky = sky([Image.open(r.image) for r in records])
     print(
         f"judges {args.classifiers}; {args.n} images per prompt, {args.steps} Euler-a steps, "
-        f"CFG {args.guidance:g}, guidance_rescale {args.guidance_rescale}; "
+        f"CFG {args.guidance:g}, guidance_rescale {args.guidance_rescale}, "
+        f"guidance_interval {args.guidance_interval}; "
         f"training sky {training_sky}"
     )
     results = []

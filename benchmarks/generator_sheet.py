@@ -46,6 +46,13 @@ def main() -> None:
     parser.add_argument(
         "--guidance", type=float, action="append", help="CFG scale; repeat for more (default 7)"
     )
+    parser.add_argument(
+        "--guidance-interval",
+        nargs=2,
+        type=float,
+        metavar=("LOW", "HIGH"),
+        help="guide only the steps with LOW <= t <= HIGH (default: every step)",
+    )
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     guidances = args.guidance or [7.0]
@@ -59,6 +66,8 @@ def main() -> None:
         name = model.rstrip("/").split("/")[-1]
         for g in guidances:
             at = f" CFG {g:g}" if args.guidance else ""
+            if args.guidance_interval:
+                at += " t{:g}-{:g}".format(*args.guidance_interval)
             row_names += [f"{name}{at} #{i}" for i in range(args.n)]
     pipes = [load_pipeline(m) for m in args.model]
     for prompt, tags, category in KINDS.values():
@@ -71,7 +80,13 @@ def main() -> None:
         for pipe in pipes:
             for g in guidances:
                 tiles += generate(
-                    pipe, prompt, n=args.n, seed=1000, steps=args.steps, guidance=g
+                    pipe,
+                    prompt,
+                    n=args.n,
+                    seed=1000,
+                    steps=args.steps,
+                    guidance=g,
+                    guidance_interval=args.guidance_interval,
                 ).images
         columns.append(tiles)
     t, label_w = args.tile, 150

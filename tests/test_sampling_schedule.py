@@ -1,7 +1,8 @@
-"""Sampling-side schedule options: trailing timesteps and guidance rescale (Lin et al. 2023)."""
+"""Sampling-side options: trailing timesteps, guidance rescale (Lin et al. 2023) and a guidance interval."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from galaxysd_core.diffusion import generate
@@ -63,3 +64,56 @@ def test_guidance_rescale_changes_pixels_and_is_recorded(sd15_like):
 def test_bad_schedule_options_name_the_field(sd15_like, kwargs, message):
     with pytest.raises(ConfigError, match=message):
         generate(sd15_like, "sdss, spiral galaxy", n=1, steps=2, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def zero_snr():
+    """A tiny pipeline with the demo model's schedule (zero terminal SNR, trailing)."""
+    return build_pipeline(tiny_components(0, noise_schedule="zero_snr"))
+
+
+def _pixels(result):
+    return np.stack([np.asarray(i, dtype=np.int16) for i in result.images])
+
+
+def test_an_interval_holding_every_step_gives_the_pipelines_pixels(zero_snr):
+    kwargs = {"n": 3, "seed": 2, "steps": 4, "guidance": 7.0, "batch_size": 2}
+    plain = generate(zero_snr, "sdss, spiral galaxy", **kwargs)
+    full = generate(zero_snr, "sdss, spiral galaxy", guidance_interval=(0, 1000), **kwargs)
+    assert np.abs(_pixels(plain) - _pixels(full)).max() <= 1
+    assert full.metadata[0]["guidance_interval"] == [0.0, 1000.0]
+    assert plain.metadata[0]["guidance_interval"] is None
+
+
+def test_steps_outside_the_interval_are_unguided_and_cost_one_unet_row(zero_snr):
+    """Trailing 4-step timesteps are 999, 749, 499, 249: (0, 600) guides the last two."""
+    rows: list[int] = []
+    hook = zero_snr.unet.register_forward_pre_hook(lambda _m, args: rows.append(len(args[0])))
+    try:
+        limited = generate(
+            zero_snr, "sdss, spiral galaxy", n=2, steps=4, guidance_interval=(0, 600)
+        )
+    finally:
+        hook.remove()
+    assert rows == [2, 2, 4, 4]
+    guided = generate(zero_snr, "sdss, spiral galaxy", n=2, steps=4)
+    assert np.abs(_pixels(limited) - _pixels(guided)).mean() > 0.5
+    # An interval no step falls in is sampling without guidance (g = 1).
+    none = generate(zero_snr, "sdss, spiral galaxy", n=2, steps=4, guidance_interval=(0, 100))
+    unguided = generate(zero_snr, "sdss, spiral galaxy", n=2, steps=4, guidance=1.0)
+    assert np.abs(_pixels(none) - _pixels(unguided)).max() <= 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"guidance_interval": (600, 200)}, "0 <= LOW < HIGH <= 1000"),
+        ({"guidance_interval": (0, 1200)}, "0 <= LOW < HIGH <= 1000"),
+        ({"guidance_interval": (0, 100, 200)}, "two timesteps LOW HIGH"),
+        ({"guidance_interval": (0, 600), "reference": "x.png"}, "text-only sampling"),
+        ({"guidance_interval": (0, 600), "guidance_rescale": 0.7}, "without guidance_rescale"),
+    ],
+)
+def test_bad_guidance_intervals_name_the_field(zero_snr, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        generate(zero_snr, "sdss, spiral galaxy", n=1, steps=2, **kwargs)

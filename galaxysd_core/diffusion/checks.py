@@ -16,6 +16,39 @@ from galaxysd_core.prompts import parse_weighted, split_composed
 
 SCHEDULERS = ("euler_a", "dpmpp_2m", "ddim")
 
+#: Training timesteps of every model here (diffusers' ``num_train_timesteps``).
+TRAIN_TIMESTEPS = 1000
+
+
+def check_guidance_interval(interval: Sequence[float] | None) -> tuple[float, float] | None:
+    """Return a guidance interval as ``(low, high)`` timesteps, or None for "every step".
+
+    Parameters
+    ----------
+    interval : sequence of two floats, or None
+        Guidance acts on sampler steps whose timestep ``t`` has
+        ``low <= t <= high`` (0 = clean, 1000 = pure noise); an empty
+        sequence or None means every step.
+
+    Raises
+    ------
+    ConfigError
+        Not two finite numbers with ``0 <= low < high <= 1000``.
+    """
+    if interval is None or len(interval) == 0:
+        return None
+    values = list(interval)
+    if len(values) != 2 or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values
+    ):
+        raise ConfigError(f"guidance_interval must be two timesteps LOW HIGH, got {interval!r}")
+    low, high = float(values[0]), float(values[1])
+    if not 0.0 <= low < high <= TRAIN_TIMESTEPS:
+        raise ConfigError(
+            f"guidance_interval must have 0 <= LOW < HIGH <= {TRAIN_TIMESTEPS}, got {interval!r}"
+        )
+    return low, high
+
 
 def check_generation(
     n: int,

@@ -417,6 +417,9 @@ class GenerateConfig(TaskConfig):
         Default: the model's (trailing per Lin et al. 2023).
     guidance_rescale : float
         Rescale CFG towards the conditional std, in [0, 1] (0.7 in Lin et al.).
+    guidance_interval : tuple of float
+        Two timesteps LOW HIGH (0-1000): guide only the steps in between
+        (Kynkäänniemi et al. 2024); empty guides every step. Text-only.
     negative_prompt : str
         Negative prompt.
     reference : str or None
@@ -439,6 +442,7 @@ class GenerateConfig(TaskConfig):
     scheduler: Literal["euler_a", "dpmpp_2m", "ddim"] = "euler_a"
     timestep_spacing: Literal["leading", "trailing", "linspace"] | None = None
     guidance_rescale: float = 0.0
+    guidance_interval: tuple[float, ...] = ()
     negative_prompt: str = ""
     reference: str | None = None
     pool: Path | None = None
@@ -453,8 +457,9 @@ class GenerateConfig(TaskConfig):
         ConfigError, PromptError, ImageReadError
             See :func:`~galaxysd_core.diffusion.checks.check_generation`.
         """
-        from galaxysd_core.diffusion.checks import check_generation
+        from galaxysd_core.diffusion.checks import check_generation, check_guidance_interval
 
+        check_guidance_interval(self.guidance_interval)
         check_generation(
             self.n,
             self.steps,

@@ -131,6 +131,9 @@ class EvaluateConfig(TaskConfig):
         Table 1 letters (A-P) to evaluate.
     modes : tuple of str
         ``text`` (from noise) and/or ``reference`` (img2img from a real image).
+    guidance_interval : tuple of float
+        Two timesteps LOW HIGH (0-1000): guide only the sampler steps in
+        between (``generate``'s option; text mode only). Empty: every step.
     sweep : bool
         Also run the guidance x strength x steps x feature-weight sweep on the
         last checkpoint, for ``sweep_prompts`` (writes ``pareto.parquet``).
@@ -166,6 +169,7 @@ class EvaluateConfig(TaskConfig):
     guidance: float = 7.0
     strength: float = 0.6
     scheduler: str = "euler_a"
+    guidance_interval: tuple[float, ...] = ()
     max_checkpoints: int = 5
     max_real: int = 500
     sweep: bool = False
@@ -201,6 +205,15 @@ class EvaluateConfig(TaskConfig):
             raise ConfigError(
                 f"EvaluateConfig.modes must be a non-empty subset of {_MODES}, got {self.modes}"
             )
+        if self.guidance_interval:
+            from galaxysd_core.diffusion.checks import check_guidance_interval
+
+            check_guidance_interval(self.guidance_interval)
+            if "reference" in self.modes or self.sweep:
+                raise ConfigError(
+                    "EvaluateConfig.guidance_interval acts on text-only sampling; "
+                    "use modes ('text',) without the sweep"
+                )
         if self.morph_size < 16:
             raise ConfigError(f"EvaluateConfig.morph_size must be >= 16, got {self.morph_size}")
         for name in ("n_images", "steps", "max_checkpoints", "max_real", "max_train"):

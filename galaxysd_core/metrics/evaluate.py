@@ -24,6 +24,7 @@ training set (``train``), the memorisation check adds ``copy_pixel`` and
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import json
@@ -132,13 +133,20 @@ def load_checkpoint_pipeline(folder: Path, *, device: str = "cpu") -> Any:
 def diffusion_generate(
     pipeline: Any, prompt: str, *, n: int, seed: int, steps: int, guidance: float,
     strength: float, scheduler: str, references: list[str] | None,
+    guidance_interval: tuple[float, ...] = (),
 ) -> list[Any]:  # fmt: skip
-    """Generate with :func:`galaxysd_core.diffusion.generate`; one reference per image."""
+    """Generate with :func:`galaxysd_core.diffusion.generate`; one reference per image.
+
+    ``guidance_interval`` (text-only) is passed on as ``generate``'s.
+    """
     from galaxysd_core.diffusion import generate
 
     common = {"steps": steps, "guidance": guidance, "scheduler": scheduler}
     if references is None:
-        return generate(pipeline, prompt, n=n, seed=seed, **common).images
+        interval = guidance_interval or None
+        return generate(
+            pipeline, prompt, n=n, seed=seed, guidance_interval=interval, **common
+        ).images
     # the paper's fix (Sec. 2): each image starts from its own noised real galaxy
     return [
         generate(
@@ -359,7 +367,8 @@ def evaluate_run(
             )
         out = Path(config.run)
     out = Path(out)
-    ev = _Evaluator(config, out, generate_fn or diffusion_generate)
+    default_fn = functools.partial(diffusion_generate, guidance_interval=config.guidance_interval)
+    ev = _Evaluator(config, out, generate_fn or default_fn)
     combos = list(
         itertools.product(
             config.sweep_guidance, config.sweep_strength, config.sweep_steps, config.sweep_weight
