@@ -20,6 +20,7 @@ from pages._common import Keys
 RANGES = {
     "steps": (5, 60),
     "guidance": (1.0, 12.0),
+    "guide_below": (100, 1000),
     "strength": (0.05, 1.0),
     "seed": (0, 2**31 - 1),
 }
@@ -41,6 +42,9 @@ def apply_preset() -> None:
             lo, hi = RANGES[key]
             value = type(lo)(min(max(value, lo), hi))
         state[f"compose_{key}"] = value
+    interval = preset.get("guidance_interval")  # ours: [LOW, HIGH] or None (every step)
+    if "guidance_interval" in preset:
+        state["compose_guide_below"] = int(interval[1]) if interval and interval[0] == 0 else 1000
     if preset.get("reference"):
         state[Keys.COMPOSE_REFERENCE] = str(preset["reference"])
         state["compose_ref"] = "sent image"

@@ -61,6 +61,17 @@ with right:
     scheduler = c1.selectbox("Sampler", SCHEDULERS, key="compose_scheduler")
     steps = c2.slider("Steps", *ui.RANGES["steps"], key="compose_steps")
     guidance = c3.slider("Guidance", *ui.RANGES["guidance"], step=0.5, key="compose_guidance")
+    guide_below = st.slider(
+        "Guide only while t ≤",
+        *ui.RANGES["guide_below"],
+        step=50,
+        key="compose_guide_below",
+        disabled=mode != "none",
+        help="Classifier-free guidance on the late, low-noise steps only (1000: every "
+        "step); the early steps follow the prompt unguided, which keeps more of the "
+        "sky's variety (Kynkäänniemi et al. 2024). Text-only sampling.",
+    )
+    interval = None if guide_below >= 1000 or mode != "none" else (0, int(guide_below))
     strength = st.slider(
         "Strength (noise on the reference)",
         *ui.RANGES["strength"],
@@ -89,6 +100,7 @@ if live and prompt is not None:
                 "negative_prompt": negative,
                 "seed": int(seed),
                 "guidance": float(guidance),
+                "guidance_interval": interval,
                 "strength": float(strength),
                 "reference": None if reference is None else str(reference),
             },
@@ -104,6 +116,7 @@ if go and prompt is not None:
             seed=int(seed),
             steps=int(steps),
             guidance=float(guidance),
+            guidance_interval=interval,
             scheduler=scheduler,
             strength=float(strength),
             negative_prompt=negative,

@@ -193,3 +193,12 @@ def test_compose_page_builds_prompt_and_generates(app_env):
     assert not np.array_equal(np.asarray(second["image"]), np.asarray(first["image"]))
     at.run()  # nothing changed: the preview is not drawn again
     assert at.session_state[Keys.COMPOSE_LIVE] is second
+
+    # Guidance on the late steps only: the preview and the batch follow the slider.
+    at.slider(key="compose_guide_below").set_value(300).run()
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state[Keys.COMPOSE_LIVE]["settings"]["guidance_interval"] == (0, 300)
+    next(b for b in at.button if b.label == "Generate").click().run()
+    assert not at.error, [e.value for e in at.error]
+    made = [Path(p) for p in at.session_state[Keys.COMPOSE_LAST]["paths"]]
+    assert read_png_settings(made[0])["guidance_interval"] == [0.0, 300.0]

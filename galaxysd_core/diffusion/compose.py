@@ -41,6 +41,7 @@ DEFAULT_SETTINGS: dict[str, float | int | str] = {
     "scheduler": "euler_a",
     "steps": 25,
     "guidance": 7.0,
+    "guide_below": 1000,
     "seed": 0,
     "batch": 4,
 }

@@ -35,7 +35,7 @@ def render_preview(
     pipeline : diffusers.StableDiffusionPipeline
     settings : mapping
         ``prompt``, ``seed``, ``guidance``; optional ``negative_prompt``,
-        ``reference`` (a path) and ``strength``.
+        ``reference`` (a path), ``strength`` and ``guidance_interval``.
     progress : Progress, optional
         Gets the sampler steps; a stop request ends the preview (``Cancelled``).
 
@@ -65,6 +65,7 @@ def render_preview(
             seed=int(settings["seed"]),
             steps=steps,
             guidance=float(settings["guidance"]),
+            guidance_interval=settings.get("guidance_interval"),
             scheduler=LIVE_SCHEDULER,
             negative_prompt=settings.get("negative_prompt") or "",
             reference=reference,
