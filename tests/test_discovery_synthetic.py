@@ -71,6 +71,18 @@ def test_generation_keeps_finished_batches_and_resumes_to_same_pixels(model_dir,
         np.testing.assert_array_equal(a, b)
 
 
+def test_generation_passes_the_guidance_interval_on(model_dir, tmp_path):
+    """The experiment's synthetic arm asks generate_into for guidance on late steps only."""
+    from galaxysd_core.diffusion import read_png_settings
+
+    kwargs = {"n": 2, "seed": 7, "steps": 3, "guidance": 7.0}
+    late = generate_into(model_dir, PROMPT, tmp_path / "late", guidance_interval=(0, 400), **kwargs)
+    every = generate_into(model_dir, PROMPT, tmp_path / "every", **kwargs)
+    assert read_png_settings(late[0])["guidance_interval"] == [0.0, 400.0]
+    assert read_png_settings(every[0])["guidance_interval"] is None
+    assert any(not np.array_equal(a, b) for a, b in zip(_pixels(late), _pixels(every), strict=True))
+
+
 def test_round0_prompts_never_share_seeds(ws, model_dir, tmp_path):
     # 101 images per prompt: with a fixed stride of 100, the second prompt's
     # first image took the first prompt's last seed.

@@ -225,6 +225,9 @@ class ExperimentConfig(TaskConfig):
         Diffusion sampling steps.
     guidance : float
         Classifier-free guidance scale.
+    guidance_interval : tuple of float
+        Two timesteps LOW HIGH (0-1000): guide only the sampler steps in
+        between (``generate``'s option); empty guides every step.
     seeds : tuple of int
         One sample, split and training per seed.
     classifier : ClassifierConfig
@@ -255,6 +258,7 @@ class ExperimentConfig(TaskConfig):
     match_sky: bool = False
     steps: int = 30
     guidance: float = 7.0
+    guidance_interval: tuple[float, ...] = ()
     seeds: tuple[int, ...] = (0,)
     classifier: ClassifierConfig = dataclasses.field(
         default_factory=lambda: ClassifierConfig(epochs=10)
@@ -283,6 +287,10 @@ class ExperimentConfig(TaskConfig):
             )
         if not self.seeds:
             raise ConfigError(f"{name}.seeds: give at least one seed")
+        if self.guidance_interval:
+            from galaxysd_core.diffusion.checks import check_guidance_interval
+
+            check_guidance_interval(self.guidance_interval)
         for field in ("n_negatives", "n_synthetic", "n_boot", "steps"):
             if getattr(self, field) < 1:
                 raise ConfigError(f"{name}.{field}: must be >= 1, got {getattr(self, field)}")

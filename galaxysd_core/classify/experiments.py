@@ -117,6 +117,7 @@ def _synthetic_images(config: ExperimentConfig, out: Path, n: int, progress: Pro
             seed=10_000,
             steps=config.steps,
             guidance=config.guidance,
+            guidance_interval=config.guidance_interval or None,
             progress=progress,
             message=f"synthetic: {prompt}",
         )

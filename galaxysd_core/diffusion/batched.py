@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ def generate_into(
     seed: int,
     steps: int,
     guidance: float,
+    guidance_interval: Sequence[float] | None = None,
     batch_size: int = 8,
     progress: Progress | None = None,
     message: str = "synthetic",
@@ -73,6 +75,8 @@ def generate_into(
         Sampler steps.
     guidance : float
         Classifier-free guidance scale.
+    guidance_interval : (low, high), optional
+        Guide only the steps with ``low <= t <= high`` (see :func:`generate`).
     batch_size : int, default 8
         Images per :func:`generate` call: the unit that is written and resumed.
     progress : Progress, optional
@@ -121,6 +125,7 @@ def generate_into(
             seed=seed + start,
             steps=steps,
             guidance=guidance,
+            guidance_interval=guidance_interval,
             batch_size=count,
             out=folder,
             progress=share,
