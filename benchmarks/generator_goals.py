@@ -50,6 +50,17 @@ def sky(images: list[Image.Image]) -> dict[str, float]:
     }
 
 
+def add_guidance_interval(parser: argparse.ArgumentParser) -> None:
+    """``--guidance-interval LOW HIGH``: ``generate``'s guidance_interval (default every step)."""
+    parser.add_argument(
+        "--guidance-interval",
+        nargs=2,
+        type=float,
+        metavar=("LOW", "HIGH"),
+        help="guide only the steps with LOW <= t <= HIGH (default: every step)",
+    )
+
+
 def folder_mb(folder: Path) -> float:
     return round(sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20, 1)
 
@@ -101,13 +112,7 @@ def main() -> None:
     parser.add_argument("--guidance", type=float, default=7.0, help="CFG scale")
     parser.add_argument("--guidance-rescale", type=float, default=0.0)
     parser.add_argument("--timestep-spacing", default=None)
-    parser.add_argument(
-        "--guidance-interval",
-        nargs=2,
-        type=float,
-        metavar=("LOW", "HIGH"),
-        help="guide only the steps with LOW <= t <= HIGH (default: every step)",
-    )
+    add_guidance_interval(parser)
     parser.add_argument("--classifiers", default=str(DEFAULT_FOLDER))
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()

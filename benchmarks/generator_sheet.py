@@ -17,6 +17,7 @@ import argparse
 import random
 
 import pandas as pd
+from generator_goals import add_guidance_interval
 from PIL import Image, ImageDraw
 
 from galaxysd_core.diffusion import generate, load_pipeline
@@ -46,13 +47,7 @@ def main() -> None:
     parser.add_argument(
         "--guidance", type=float, action="append", help="CFG scale; repeat for more (default 7)"
     )
-    parser.add_argument(
-        "--guidance-interval",
-        nargs=2,
-        type=float,
-        metavar=("LOW", "HIGH"),
-        help="guide only the steps with LOW <= t <= HIGH (default: every step)",
-    )
+    add_guidance_interval(parser)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     guidances = args.guidance or [7.0]
