@@ -44,7 +44,10 @@ def apply_preset() -> None:
         state[f"compose_{key}"] = value
     interval = preset.get("guidance_interval")  # ours: [LOW, HIGH] or None (every step)
     if "guidance_interval" in preset:
-        state["compose_guide_below"] = int(interval[1]) if interval and interval[0] == 0 else 1000
+        # The slider holds only (0, HIGH) in steps of 50; any other interval reads as every step.
+        lo, hi = RANGES["guide_below"]
+        below = round(interval[1] / 50) * 50 if interval and interval[0] == 0 else hi
+        state["compose_guide_below"] = int(min(max(below, lo), hi))
     if preset.get("reference"):
         state[Keys.COMPOSE_REFERENCE] = str(preset["reference"])
         state["compose_ref"] = "sent image"

@@ -202,3 +202,23 @@ def test_compose_page_builds_prompt_and_generates(app_env):
     assert not at.error, [e.value for e in at.error]
     made = [Path(p) for p in at.session_state[Keys.COMPOSE_LAST]["paths"]]
     assert read_png_settings(made[0])["guidance_interval"] == [0.0, 300.0]
+
+
+@pytest.mark.parametrize(("interval", "expected"), [([0, 399], 400), ([0, 30], 100), (None, 1000)])
+def test_a_preset_sets_the_guidance_interval_slider_within_its_range(app_env, interval, expected):
+    from streamlit.testing.v1 import AppTest
+
+    from pages._common import Keys
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.session_state[Keys.ACTIVE_MODEL] = str(app_env.models / "tiny")
+    at.session_state[Keys.ACTIVE_DATASET] = str(app_env.datasets / "mini")
+    at.run()
+    at.session_state[Keys.COMPOSE_PRESET] = {
+        "prompt": "sdss, spiral galaxy",
+        "guidance_interval": interval,
+        "source": "History",
+    }
+    at.switch_page("pages/compose.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.slider(key="compose_guide_below").value == expected
