@@ -66,12 +66,12 @@ with right:
         *ui.RANGES["guide_below"],
         step=50,
         key="compose_guide_below",
-        disabled=mode != "none",
         help="Classifier-free guidance on the late, low-noise steps only (1000: every "
         "step); the early steps follow the prompt unguided, which keeps more of the "
-        "sky's variety (Kynkäänniemi et al. 2024). Text-only sampling.",
+        "sky's variety (Kynkäänniemi et al. 2024). From a reference only the last "
+        "steps (strength) run.",
     )
-    interval = None if guide_below >= 1000 or mode != "none" else (0, int(guide_below))
+    interval = None if guide_below >= 1000 else (0, int(guide_below))
     strength = st.slider(
         "Strength (noise on the reference)",
         *ui.RANGES["strength"],

@@ -143,6 +143,7 @@ def test_compose_page_builds_prompt_and_generates(app_env):
     at.slider(key="compose_batch").set_value(2).run()
     at.text_input(key="compose_negative_prompt").input("merger").run()
     at.radio(key="compose_ref").set_value("random with the same tags").run()
+    at.slider(key="compose_guide_below").set_value(400).run()  # also from a reference
     next(b for b in at.button if b.label == "Generate").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -155,6 +156,7 @@ def test_compose_page_builds_prompt_and_generates(app_env):
     assert recipe["prompt"] == prompt and recipe["steps"] == 5
     assert recipe["negative_prompt"] == "merger"
     assert Path(recipe["reference"]).name in {"0.png", "2.png"}  # same tags as the prompt
+    assert recipe["guidance_interval"] == [0.0, 400.0]
     assert {Path(p).name for p in last["real"]} <= {"0.png", "2.png"}
     assert f"seed {seed}: {prompt}" in [c for i in at.main.image for c in i.captions]
 

@@ -361,8 +361,6 @@ def test_evaluate_bad_runs(tmp_path, ws):
         evaluate_run(EvaluateConfig(run=tmp_path, output_dir=tmp_path / "o"))
     with pytest.raises(ConfigError, match="unknown Table 1 prompt"):
         EvaluateConfig.from_dict({"run": str(tmp_path), "prompts": ["Z"]})
-    with pytest.raises(ConfigError, match="guidance_interval acts on text-only"):
-        EvaluateConfig.from_dict({"run": str(tmp_path), "guidance_interval": [0, 600]})
     with pytest.raises(ConfigError, match="0 <= LOW < HIGH"):
         EvaluateConfig.from_dict(
             {"run": str(tmp_path), "modes": ["text"], "guidance_interval": [700, 600]}

@@ -104,13 +104,50 @@ def test_steps_outside_the_interval_are_unguided_and_cost_one_unet_row(zero_snr)
     assert np.abs(_pixels(none) - _pixels(unguided)).max() <= 1
 
 
+def test_an_interval_from_a_reference_starts_where_the_image_to_image_pipeline_does(
+    zero_snr, tmp_path
+):
+    """Strength 0.5 of 4 trailing steps runs t = 499, 249; (0, 300) guides only the last."""
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    reference = tmp_path / "real.png"
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(reference)
+    kwargs = {"n": 2, "seed": 3, "steps": 4, "reference": reference, "strength": 0.5}
+    plain = generate(zero_snr, "sdss, spiral galaxy", **kwargs)
+    full = generate(zero_snr, "sdss, spiral galaxy", guidance_interval=(0, 1000), **kwargs)
+    assert np.abs(_pixels(plain) - _pixels(full)).max() <= 1
+    rows: list[int] = []
+    hook = zero_snr.unet.register_forward_pre_hook(lambda _m, args: rows.append(len(args[0])))
+    try:
+        limited = generate(zero_snr, "sdss, spiral galaxy", guidance_interval=(0, 300), **kwargs)
+    finally:
+        hook.remove()
+    assert rows == [2, 4]
+    assert np.abs(_pixels(limited) - _pixels(plain)).mean() > 0.5
+    assert limited.metadata[0]["guidance_interval"] == [0.0, 300.0]
+    # The evaluation's generator passes the interval on in reference mode too.
+    from galaxysd_core.metrics.evaluate import diffusion_generate
+
+    rows.clear()
+    hook = zero_snr.unet.register_forward_pre_hook(lambda _m, args: rows.append(len(args[0])))
+    try:
+        diffusion_generate(
+            zero_snr, "sdss, spiral galaxy", n=1, seed=3, steps=4, guidance=7.0, strength=0.5,
+            scheduler="euler_a", references=[str(reference)], guidance_interval=(0, 300),
+        )  # fmt: skip
+    finally:
+        hook.remove()
+    assert rows == [1, 2]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
+        ({"reference": "x.png", "strength": 0.2}, "runs none of the 2 steps"),
         ({"guidance_interval": (600, 200)}, "0 <= LOW < HIGH <= 1000"),
         ({"guidance_interval": (0, 1200)}, "0 <= LOW < HIGH <= 1000"),
         ({"guidance_interval": (0, 100, 200)}, "two timesteps LOW HIGH"),
-        ({"guidance_interval": (0, 600), "reference": "x.png"}, "text-only sampling"),
         ({"guidance_interval": (0, 600), "guidance_rescale": 0.7}, "without guidance_rescale"),
     ],
 )

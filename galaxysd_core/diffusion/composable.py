@@ -11,12 +11,14 @@ only on disks, never on a smooth round host (``DETG_COMPOSED_PROMPTS`` in
 it holds for epsilon and v prediction alike.
 
 The same loop serves a guidance interval (guidance on some steps only),
-which diffusers' pipeline cannot do: it guides every step alike.
+which diffusers' pipelines cannot do: they guide every step alike.
 
 The loop mirrors diffusers' text-to-image pipeline step for step (latents
 drawn per image from its own generator, scaled by the sampler's initial
-sigma, the same sampler calls and VAE decode), so one term of weight 1 gives
-the pipeline's own pixels; the tests check that. Pixels agree up to one
+sigma, the same sampler calls and VAE decode), and with reference images its
+image-to-image pipeline (each reference encoded with its image's generator,
+noised to the first of the last ``strength`` part of the steps), so one term
+of weight 1 gives the pipelines' own pixels; the tests check that. Pixels agree up to one
 level in 255 (not bit for bit) across batch sizes: the UNet's float sums
 differ by about 1e-6 between batch sizes, which now and then flips a
 rounding.
@@ -44,6 +46,8 @@ def sample_composed(
     guidance: float,
     size: int,
     guidance_interval: tuple[float, float] | None = None,
+    references: Sequence[Any] | None = None,
+    strength: float = 0.6,
     on_step: Callable[[int], None] | None = None,
 ) -> list[Any]:
     """Sample one batch of images, each guided by its own weighted terms.
@@ -84,10 +88,17 @@ def sample_composed(
     unet, vae = pipeline.unet, pipeline.vae
     n = len(seeds)
     generators = [torch.Generator("cpu").manual_seed(int(s)) for s in seeds]
-    side = size // pipeline.vae_scale_factor
-    shape = (n, unet.config.in_channels, side, side)
-    latents = randn_tensor(shape, generator=generators, dtype=uncond.dtype)
-    latents = latents * scheduler.init_noise_sigma
+    if references is None:
+        side = size // pipeline.vae_scale_factor
+        shape = (n, unet.config.in_channels, side, side)
+        latents = randn_tensor(shape, generator=generators, dtype=uncond.dtype)
+        latents = latents * scheduler.init_noise_sigma
+        scheduler.set_timesteps(steps)
+        timesteps = scheduler.timesteps
+    else:
+        latents, timesteps = _noised_references(
+            pipeline, scheduler, references, generators, steps, strength, uncond.dtype
+        )
     # One UNet batch per step: every image's unconditional row, then each
     # (image, term) row; ``owner`` maps a term row back to its image.
     embeds = [uncond] * n + [emb for image in terms for emb, _ in image]
@@ -100,8 +111,7 @@ def sample_composed(
     # One term of weight 1 per image: an unguided step (g = 1) is the term's
     # own prediction, so the unconditional rows can be skipped there.
     plain = len(owner) == n and bool((weights == 1).all())
-    scheduler.set_timesteps(steps)
-    for index, t in enumerate(scheduler.timesteps):
+    for index, t in enumerate(timesteps):
         scaled = scheduler.scale_model_input(latents, t)
         inside = guidance_interval is None or (
             guidance_interval[0] <= float(t) <= guidance_interval[1]
@@ -120,3 +130,36 @@ def sample_composed(
             on_step(index)
     decoded = vae.decode(latents / vae.config.scaling_factor).sample
     return pipeline.image_processor.postprocess(decoded, output_type="pil")
+
+
+def _noised_references(
+    pipeline: Any,
+    scheduler: Any,
+    references: Sequence[Any],
+    generators: list[torch.Generator],
+    steps: int,
+    strength: float,
+    dtype: torch.dtype,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The image-to-image start: references encoded, noised; the timesteps left.
+
+    The order of random draws is the image-to-image pipeline's (each image's
+    latent sample, then the batch's noise from the same generators), so the
+    same seeds give the same start.
+    """
+    from diffusers.utils.torch_utils import randn_tensor
+
+    vae = pipeline.vae
+    scheduler.set_timesteps(steps)
+    skipped = steps - min(int(steps * strength), steps)
+    timesteps = scheduler.timesteps[skipped * scheduler.order :]
+    if hasattr(scheduler, "set_begin_index"):
+        scheduler.set_begin_index(skipped * scheduler.order)
+    pixels = pipeline.image_processor.preprocess(list(references)).to(vae.device, dtype)
+    clean = torch.cat(
+        [vae.encode(pixels[i : i + 1]).latent_dist.sample(g) for i, g in enumerate(generators)]
+    )
+    clean = clean * vae.config.scaling_factor
+    noise = randn_tensor(clean.shape, generator=generators, dtype=dtype)
+    start = timesteps[:1].repeat(len(generators))
+    return scheduler.add_noise(clean, noise, start), timesteps

@@ -419,7 +419,7 @@ class GenerateConfig(TaskConfig):
         Rescale CFG towards the conditional std, in [0, 1] (0.7 in Lin et al.).
     guidance_interval : tuple of float
         Two timesteps LOW HIGH (0-1000): guide only the steps in between
-        (Kynkäänniemi et al. 2024); empty guides every step. Text-only.
+        (Kynkäänniemi et al. 2024); empty guides every step.
     negative_prompt : str
         Negative prompt.
     reference : str or None

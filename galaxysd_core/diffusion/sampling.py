@@ -141,7 +141,7 @@ def generate(
         several prompts are sampled together, ``n`` images each. Terms joined
         by ``AND`` (``"sdss, completely round galaxy AND sdss, dust lane :0.6"``)
         guide each image together (composable guidance,
-        :mod:`~galaxysd_core.diffusion.composable`; text-only sampling).
+        :mod:`~galaxysd_core.diffusion.composable`).
     n : int, default 4
         Images per prompt.
     seed : int, default 0
@@ -161,8 +161,8 @@ def generate(
     guidance_interval : (low, high), optional
         Guide only the sampler steps with ``low <= t <= high`` (timesteps,
         0-1000); the others follow the prompt unguided, at half the UNet cost
-        (:func:`~galaxysd_core.diffusion.composable.sample_composed`).
-        Text-only sampling without ``guidance_rescale``. None: every step.
+        (:func:`~galaxysd_core.diffusion.composable.sample_composed`; with a
+        reference too). Not with ``guidance_rescale``. None: every step.
     negative_prompt : str, default ""
     reference : None, path or "auto", default None
         Start from this real image noised to ``strength``; ``"auto"`` picks a
@@ -204,10 +204,11 @@ def generate(
         # diffusers' img2img pipeline has no guidance_rescale.
         raise ConfigError("guidance_rescale works for text-only sampling; drop the reference")
     interval = check_guidance_interval(guidance_interval)
-    if interval is not None and (reference is not None or guidance_rescale):
+    if interval is not None and guidance_rescale:
+        raise ConfigError("guidance_interval works without guidance_rescale; drop the rescale")
+    if reference is not None and int(steps * strength) < 1:
         raise ConfigError(
-            "guidance_interval works for text-only sampling without guidance_rescale; "
-            "drop the reference and the rescale"
+            f"strength {strength!r} runs none of the {steps} steps; raise steps or strength"
         )
     prompts = [prompt] if isinstance(prompt, str) else list(prompt)
     stems = list(names) if names is not None else ["galaxy"] * len(prompts)
@@ -221,10 +222,10 @@ def generate(
     # diffusers' pipeline guides every step alike; an interval needs the own loop.
     own_loop = composed or interval is not None
     parse_weighted(negative_prompt)
-    if composed and (reference is not None or guidance_rescale):
+    if composed and guidance_rescale:
         raise ConfigError(
-            "prompts joined by AND (composable guidance) work for text-only sampling "
-            "without guidance_rescale; drop the reference and the rescale"
+            "prompts joined by AND (composable guidance) work without guidance_rescale; "
+            "drop the rescale"
         )
     size = pipeline.unet.config.sample_size * pipeline.vae_scale_factor
     jobs = [(p, stem, seed + i) for p, stem in zip(prompts, stems, strict=True) for i in range(n)]
@@ -281,6 +282,10 @@ def generate(
                         guidance=guidance,
                         size=size,
                         guidance_interval=interval,
+                        references=None
+                        if refs is None
+                        else [img for _, img in refs[start : start + len(chunk)]],
+                        strength=strength,
                         on_step=lambda index: on_step(None, index, None, {}),
                     )
                 )

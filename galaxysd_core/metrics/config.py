@@ -133,7 +133,8 @@ class EvaluateConfig(TaskConfig):
         ``text`` (from noise) and/or ``reference`` (img2img from a real image).
     guidance_interval : tuple of float
         Two timesteps LOW HIGH (0-1000): guide only the sampler steps in
-        between (``generate``'s option; text mode only). Empty: every step.
+        between (``generate``'s option), in every mode and sweep point.
+        Empty: every step.
     sweep : bool
         Also run the guidance x strength x steps x feature-weight sweep on the
         last checkpoint, for ``sweep_prompts`` (writes ``pareto.parquet``).
@@ -209,11 +210,6 @@ class EvaluateConfig(TaskConfig):
             from galaxysd_core.diffusion.checks import check_guidance_interval
 
             check_guidance_interval(self.guidance_interval)
-            if "reference" in self.modes or self.sweep:
-                raise ConfigError(
-                    "EvaluateConfig.guidance_interval acts on text-only sampling; "
-                    "use modes ('text',) without the sweep"
-                )
         if self.morph_size < 16:
             raise ConfigError(f"EvaluateConfig.morph_size must be >= 16, got {self.morph_size}")
         for name in ("n_images", "steps", "max_checkpoints", "max_real", "max_train"):

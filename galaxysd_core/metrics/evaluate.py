@@ -137,16 +137,18 @@ def diffusion_generate(
 ) -> list[Any]:  # fmt: skip
     """Generate with :func:`galaxysd_core.diffusion.generate`; one reference per image.
 
-    ``guidance_interval`` (text-only) is passed on as ``generate``'s.
+    ``guidance_interval`` is passed on as ``generate``'s.
     """
     from galaxysd_core.diffusion import generate
 
-    common = {"steps": steps, "guidance": guidance, "scheduler": scheduler}
+    common = {
+        "steps": steps,
+        "guidance": guidance,
+        "scheduler": scheduler,
+        "guidance_interval": guidance_interval or None,
+    }
     if references is None:
-        interval = guidance_interval or None
-        return generate(
-            pipeline, prompt, n=n, seed=seed, guidance_interval=interval, **common
-        ).images
+        return generate(pipeline, prompt, n=n, seed=seed, **common).images
     # the paper's fix (Sec. 2): each image starts from its own noised real galaxy
     return [
         generate(
