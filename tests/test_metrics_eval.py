@@ -356,6 +356,46 @@ def test_pages_render_results(evaluation, page):
     assert at.get("plotly_chart"), "no chart drawn"
 
 
+def test_reference_starts_come_from_the_named_pool(
+    mock_sky, tiny_encoder, tiny_classifiers, tmp_path
+):
+    """``reference_pool`` keeps every start apart from the real images compared against."""
+    import json
+    import shutil
+
+    import galaxysd_core.metrics.evaluate as ev
+    from galaxysd_core.gz2.prompts import TABLE1_PROMPTS
+    from galaxysd_core.paths import workspace
+
+    real = real_table(mock_sky)
+    want = set(TABLE1_PROMPTS["B"])
+    carrying = real[[want <= set(t) for t in real["tags"]]].iloc[:3]
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    with open(pool / "metadata.jsonl", "w") as fh:
+        for i, row in enumerate(carrying.itertuples()):
+            shutil.copy(row.path, pool / f"p{i}.png")
+            fh.write(json.dumps({"file_name": f"p{i}.png", "text": "", "tags": list(row.tags)}))
+            fh.write("\n")
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model_index.json").write_text("{}")
+    ws = workspace(tmp_path / "ws").ensure()
+    config = EvaluateConfig(
+        run=model, real=mock_sky, reference_pool=pool, encoder=tiny_encoder,
+        feature_classifiers=tiny_classifiers, prompts=("B",), modes=("reference",),
+        n_images=4, max_real=40, morphology=False, output_dir=ws.runs / "eval-pool",
+    )  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GALAXYSD_HOME", str(ws.root))
+        mp.delenv("GALAXYSD_DB_URL", raising=False)
+        mp.setattr(ev, "load_checkpoint_pipeline", lambda folder, device: None)
+        evaluate_run(config, generate_fn=_real_images_as_generated(real))
+    images = pd.read_parquet(ws.runs / "eval-pool" / "images.parquet")
+    assert len(images) == 4
+    assert {Path(p).parent for p in images["reference"]} == {pool}
+
+
 def test_evaluate_bad_runs(tmp_path, ws):
     with pytest.raises(ConfigError, match="no checkpoints"):
         evaluate_run(EvaluateConfig(run=tmp_path, output_dir=tmp_path / "o"))

@@ -121,6 +121,12 @@ class EvaluateConfig(TaskConfig):
     real : Path, optional
         Mock sky (``truth.parquet``) or prepared dataset (``metadata.jsonl``)
         with the real images; default the workspace's ``sky/default``.
+    reference_pool : Path, optional
+        Where ``reference`` mode draws its starts from (mock sky or prepared
+        dataset; images with the prompt's tags, else any). Default the
+        ``real`` images themselves, as the paper's img2img draws from the
+        real set; another sky keeps every start apart from the images the
+        distances compare against.
     encoder : Path, optional
         SimCLR encoder folder (realism, diversity, distances); default
         ``assets/demo-encoder``.
@@ -161,6 +167,7 @@ class EvaluateConfig(TaskConfig):
 
     run: Path | None = None
     real: Path | None = None
+    reference_pool: Path | None = None
     encoder: Path | None = None
     feature_classifiers: Path | None = None
     prompts: tuple[str, ...] = tuple("ABCDEFGHIJKLMNOP")

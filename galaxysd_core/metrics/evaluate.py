@@ -198,7 +198,12 @@ class _Evaluator:
         self.encoder = load_encoder(encoder_dir, device=config.device)
         self.real = real_table(config.real or ws.sky / "default")
         letters = dict.fromkeys([*config.prompts, *(config.sweep_prompts if config.sweep else ())])
-        self.rows = {letter: self._select(letter) for letter in letters}
+        self.rows = {letter: self._select(self.real, letter) for letter in letters}
+        # Reference starts: the real images themselves unless another pool is named.
+        self.pool, self.pool_rows = self.real, self.rows
+        if config.reference_pool is not None:
+            self.pool = real_table(config.reference_pool)
+            self.pool_rows = {letter: self._select(self.pool, letter) for letter in letters}
         # Embed only the real galaxies some prompt uses (a sky may hold many more).
         used = np.unique(np.concatenate([np.arange(0), *self.rows.values()])).astype(int)
         emb = cached_embeddings(
@@ -223,11 +228,12 @@ class _Evaluator:
             cache_dir=ws.cache,
         )
 
-    def _select(self, letter: str) -> np.ndarray:
+    def _select(self, table: pd.DataFrame, letter: str) -> np.ndarray:
+        """Rows of ``table`` carrying the prompt's tags (at most ``max_real``)."""
         from galaxysd_core.gz2.prompts import TABLE1_PROMPTS
 
         want = set(TABLE1_PROMPTS[letter])
-        rows = np.flatnonzero([want <= set(t) for t in self.real["tags"]])
+        rows = np.flatnonzero([want <= set(t) for t in table["tags"]])
         if len(rows) > self.config.max_real:
             rows = np.sort(
                 np.random.default_rng(self.config.seed).choice(
@@ -295,8 +301,9 @@ class _Evaluator:
         rows = self.real_rows(letter)
         refs = None
         if mode == "reference":
-            pool = rows if len(rows) else np.arange(len(self.real))
-            refs = [self.real["path"].iloc[i] for i in self.rng.choice(pool, c.n_images)]
+            pool = self.pool_rows[letter]
+            pool = pool if len(pool) else np.arange(len(self.pool))
+            refs = [self.pool["path"].iloc[i] for i in self.rng.choice(pool, c.n_images)]
         prompt = prompt_text(letter, weight=settings.get("weight", 1.0))
         images = self.generate_fn(
             pipe, prompt, n=c.n_images, seed=c.seed, steps=settings["steps"], guidance=settings["guidance"],
