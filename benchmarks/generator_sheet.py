@@ -6,9 +6,13 @@ sdss_gz2``), mock-sky images carrying the kind's tags (a prepared dataset),
 then ``--n`` generated images per model (same seeds for every model). Every
 tile is shown at ``--tile`` px, so a 64 px and a 128 px model compare at one scale.
 ``--guidance`` given more than once gives each model one block of rows per
-guidance scale, to see an operating point by eye.
+guidance scale, to see an operating point by eye. ``--reference-pool POOL``
+starts every generated image from a noised galaxy of POOL with the prompt's
+tags (the paper's img2img, ``--strength``), shown in "start" rows above the
+models' (the same starts for every model: they follow the seed).
 
     python benchmarks/generator_sheet.py --dataset DATASET --model OLD --model NEW --out sheet.png
+        [--guidance G ...] [--guidance-interval LOW HIGH] [--reference-pool POOL] [--strength S]
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ def main() -> None:
         "--guidance", type=float, action="append", help="CFG scale; repeat for more (default 7)"
     )
     add_guidance_interval(parser)
+    parser.add_argument("--reference-pool", help="prepared dataset the img2img starts come from")
+    parser.add_argument("--strength", type=float, default=0.6)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     guidances = args.guidance or [7.0]
@@ -57,6 +63,10 @@ def main() -> None:
     rng = random.Random(0)
     columns: list[list[Image.Image]] = []
     row_names = ["SDSS", "mock sky"]
+    start = {}
+    if args.reference_pool:
+        start = {"reference": "auto", "pool": args.reference_pool, "strength": args.strength}
+        row_names += [f"start #{i}" for i in range(args.n)]
     for model in args.model:
         name = model.rstrip("/").split("/")[-1]
         for g in guidances:
@@ -72,17 +82,23 @@ def main() -> None:
         tiles.append(
             Image.open(rng.choice(mock).image).convert("RGB") if mock else Image.new("RGB", (8, 8))
         )
-        for pipe in pipes:
-            for g in guidances:
-                tiles += generate(
-                    pipe,
-                    prompt,
-                    n=args.n,
-                    seed=1000,
-                    steps=args.steps,
-                    guidance=g,
-                    guidance_interval=args.guidance_interval,
-                ).images
+        made = [
+            generate(
+                pipe,
+                prompt,
+                n=args.n,
+                seed=1000,
+                steps=args.steps,
+                guidance=g,
+                guidance_interval=args.guidance_interval,
+                **start,
+            )
+            for pipe in pipes
+            for g in guidances
+        ]
+        if start:  # the starts follow the seed: the same for every model
+            tiles += [Image.open(m["reference"]).convert("RGB") for m in made[0].metadata]
+        tiles += [image for result in made for image in result.images]
         columns.append(tiles)
     t, label_w = args.tile, 150
     sheet = Image.new("RGB", (label_w + t * len(columns), 20 + t * len(row_names)), "white")
