@@ -18,10 +18,10 @@ drawn per image from its own generator, scaled by the sampler's initial
 sigma, the same sampler calls and VAE decode), and with reference images its
 image-to-image pipeline (each reference encoded with its image's generator,
 noised to the first of the last ``strength`` part of the steps), so one term
-of weight 1 gives the pipelines' own pixels; the tests check that. Pixels agree up to one
-level in 255 (not bit for bit) across batch sizes: the UNet's float sums
-differ by about 1e-6 between batch sizes, which now and then flips a
-rounding.
+of weight 1 gives the pipelines' own pixels; the tests check that. Pixels
+agree up to one level in 255 (not bit for bit) across batch sizes: the
+UNet's float sums differ by about 1e-6 between batch sizes, which now and
+then flips a rounding.
 """
 
 from __future__ import annotations
