@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -76,6 +78,17 @@ def _pixels(result):
     return np.stack([np.asarray(i, dtype=np.int16) for i in result.images])
 
 
+@contextlib.contextmanager
+def _unet_rows(pipeline):
+    """Collect the batch size of every UNet call made inside the block."""
+    rows: list[int] = []
+    hook = pipeline.unet.register_forward_pre_hook(lambda _m, args: rows.append(len(args[0])))
+    try:
+        yield rows
+    finally:
+        hook.remove()
+
+
 def test_an_interval_holding_every_step_gives_the_pipelines_pixels(zero_snr):
     kwargs = {"n": 3, "seed": 2, "steps": 4, "guidance": 7.0, "batch_size": 2}
     plain = generate(zero_snr, "sdss, spiral galaxy", **kwargs)
@@ -87,14 +100,10 @@ def test_an_interval_holding_every_step_gives_the_pipelines_pixels(zero_snr):
 
 def test_steps_outside_the_interval_are_unguided_and_cost_one_unet_row(zero_snr):
     """Trailing 4-step timesteps are 999, 749, 499, 249: (0, 600) guides the last two."""
-    rows: list[int] = []
-    hook = zero_snr.unet.register_forward_pre_hook(lambda _m, args: rows.append(len(args[0])))
-    try:
+    with _unet_rows(zero_snr) as rows:
         limited = generate(
             zero_snr, "sdss, spiral galaxy", n=2, steps=4, guidance_interval=(0, 600)
         )
-    finally:
-        hook.remove()
     assert rows == [2, 2, 4, 4]
     guided = generate(zero_snr, "sdss, spiral galaxy", n=2, steps=4)
     assert np.abs(_pixels(limited) - _pixels(guided)).mean() > 0.5
@@ -117,27 +126,19 @@ def test_an_interval_from_a_reference_starts_where_the_image_to_image_pipeline_d
     plain = generate(zero_snr, "sdss, spiral galaxy", **kwargs)
     full = generate(zero_snr, "sdss, spiral galaxy", guidance_interval=(0, 1000), **kwargs)
     assert np.abs(_pixels(plain) - _pixels(full)).max() <= 1
-    rows: list[int] = []
-    hook = zero_snr.unet.register_forward_pre_hook(lambda _m, args: rows.append(len(args[0])))
-    try:
+    with _unet_rows(zero_snr) as rows:
         limited = generate(zero_snr, "sdss, spiral galaxy", guidance_interval=(0, 300), **kwargs)
-    finally:
-        hook.remove()
     assert rows == [2, 4]
     assert np.abs(_pixels(limited) - _pixels(plain)).mean() > 0.5
     assert limited.metadata[0]["guidance_interval"] == [0.0, 300.0]
     # The evaluation's generator passes the interval on in reference mode too.
     from galaxysd_core.metrics.evaluate import diffusion_generate
 
-    rows.clear()
-    hook = zero_snr.unet.register_forward_pre_hook(lambda _m, args: rows.append(len(args[0])))
-    try:
+    with _unet_rows(zero_snr) as rows:
         diffusion_generate(
             zero_snr, "sdss, spiral galaxy", n=1, seed=3, steps=4, guidance=7.0, strength=0.5,
             scheduler="euler_a", references=[str(reference)], guidance_interval=(0, 300),
         )  # fmt: skip
-    finally:
-        hook.remove()
     assert rows == [1, 2]
 
 
