@@ -10,7 +10,7 @@ dataset's images); and the D-ETG prompts of ``benchmarks/dust_lanes.py``
 
     python benchmarks/generator_goals.py --model assets/demo-model --dataset DATASET \\
         [--n 16] [--steps 20] [--guidance 7] [--guidance-rescale 0.7]
-        [--guidance-interval LOW HIGH] [--json FILE]
+        [--guidance-interval LOW HIGH] [--eps-scale 1.005] [--json FILE]
 
 Goals (issue 14): spiral >= 0.60, bar >= 0.50, sky level and noise within 35 %
 of the training sky's, D-ETG prompts >= 0.40 smooth and dust lane, control <= 0.05.
@@ -75,6 +75,7 @@ def measure(model: str, args, classifiers) -> dict:
         "guidance_rescale": args.guidance_rescale,
         "timestep_spacing": args.timestep_spacing,
         "guidance_interval": args.guidance_interval,
+        "eps_scale": args.eps_scale,
     }
 
     def judged(prompts: list[str]) -> tuple[np.ndarray, list[Image.Image]]:
@@ -113,6 +114,9 @@ def main() -> None:
     parser.add_argument("--guidance-rescale", type=float, default=0.0)
     parser.add_argument("--timestep-spacing", default=None)
     add_guidance_interval(parser)
+    parser.add_argument(
+        "--eps-scale", type=float, default=1.0, help="epsilon scaling (generate's eps_scale)"
+    )
     parser.add_argument("--classifiers", default=str(DEFAULT_FOLDER))
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
@@ -122,7 +126,7 @@ def main() -> None:
     print(
         f"judges {args.classifiers}; {args.n} images per prompt, {args.steps} Euler-a steps, "
         f"CFG {args.guidance:g}, guidance_rescale {args.guidance_rescale}, "
-        f"guidance_interval {args.guidance_interval}; "
+        f"guidance_interval {args.guidance_interval}, eps_scale {args.eps_scale:g}; "
         f"training sky {training_sky}"
     )
     results = []

@@ -5,14 +5,16 @@ D-ETG by the paper's prompt and by the composed one); rows are the real SDSS ima
 sdss_gz2``), mock-sky images carrying the kind's tags (a prepared dataset),
 then ``--n`` generated images per model (same seeds for every model). Every
 tile is shown at ``--tile`` px, so a 64 px and a 128 px model compare at one scale.
-``--guidance`` given more than once gives each model one block of rows per
-guidance scale, to see an operating point by eye. ``--reference-pool POOL``
+``--guidance`` (or ``--eps-scale``) given more than once gives each model one
+block of rows per guidance scale (and epsilon scaling), to see an operating
+point by eye. ``--reference-pool POOL``
 starts every generated image from a noised galaxy of POOL with the prompt's
 tags (the paper's img2img, ``--strength``), shown in "start" rows above the
 models' (the same starts for every model: they follow the seed).
 
     python benchmarks/generator_sheet.py --dataset DATASET --model OLD --model NEW --out sheet.png
-        [--guidance G ...] [--guidance-interval LOW HIGH] [--reference-pool POOL] [--strength S]
+        [--guidance G ...] [--eps-scale E ...] [--guidance-interval LOW HIGH]
+        [--reference-pool POOL] [--strength S]
 """
 
 from __future__ import annotations
@@ -51,12 +53,15 @@ def main() -> None:
     parser.add_argument(
         "--guidance", type=float, action="append", help="CFG scale; repeat for more (default 7)"
     )
+    parser.add_argument(
+        "--eps-scale", type=float, action="append", help="epsilon scaling; repeat for more"
+    )
     add_guidance_interval(parser)
     parser.add_argument("--reference-pool", help="prepared dataset the img2img starts come from")
     parser.add_argument("--strength", type=float, default=0.6)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    guidances = args.guidance or [7.0]
+    settings = [(g, e) for g in args.guidance or [7.0] for e in args.eps_scale or [1.0]]
     sdss = SHARED_REFERENCE / "sdss_gz2"
     labels = pd.read_csv(sdss / "labels.csv")
     records = read_metadata(args.dataset)
@@ -69,8 +74,9 @@ def main() -> None:
         row_names += [f"start #{i}" for i in range(args.n)]
     for model in args.model:
         name = model.rstrip("/").split("/")[-1]
-        for g in guidances:
+        for g, e in settings:
             at = f" CFG {g:g}" if args.guidance else ""
+            at += f" eps {e:g}" if args.eps_scale else ""
             if args.guidance_interval:
                 at += " t{:g}-{:g}".format(*args.guidance_interval)
             row_names += [f"{name}{at} #{i}" for i in range(args.n)]
@@ -90,11 +96,12 @@ def main() -> None:
                 seed=1000,
                 steps=args.steps,
                 guidance=g,
+                eps_scale=e,
                 guidance_interval=args.guidance_interval,
                 **start,
             )
             for pipe in pipes
-            for g in guidances
+            for g, e in settings
         ]
         if start:  # the starts follow the seed: the same for every model
             tiles += [Image.open(m["reference"]).convert("RGB") for m in made[0].metadata]

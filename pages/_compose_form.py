@@ -21,6 +21,7 @@ RANGES = {
     "steps": (5, 60),
     "guidance": (1.0, 12.0),
     "guide_below": (100, 1000),
+    "eps_scale": (1.0, 1.1),
     "strength": (0.05, 1.0),
     "seed": (0, 2**31 - 1),
 }
@@ -34,7 +35,8 @@ def apply_preset() -> None:
     preset = state.pop(Keys.COMPOSE_PRESET, None)
     if not preset:
         return
-    for key in ("prompt", "negative_prompt", "seed", "steps", "guidance", "strength", "scheduler"):
+    keys = ("prompt", "negative_prompt", "seed", "steps", "guidance", "strength", "scheduler")
+    for key in (*keys, "eps_scale"):
         value = preset.get(key)  # None or NaN: the source does not say
         if value is None or value != value or (key == "scheduler" and value not in SCHEDULERS):
             continue

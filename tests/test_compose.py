@@ -204,6 +204,16 @@ def test_compose_page_builds_prompt_and_generates(app_env):
     assert not at.error, [e.value for e in at.error]
     made = [Path(p) for p in at.session_state[Keys.COMPOSE_LAST]["paths"]]
     assert read_png_settings(made[0])["guidance_interval"] == [0.0, 300.0]
+    assert read_png_settings(made[0])["eps_scale"] == 1.0
+
+    # Epsilon scaling: the preview and the batch follow the box.
+    at.number_input(key="compose_eps_scale").set_value(1.005).run()
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state[Keys.COMPOSE_LIVE]["settings"]["eps_scale"] == 1.005
+    next(b for b in at.button if b.label == "Generate").click().run()
+    assert not at.error, [e.value for e in at.error]
+    made = [Path(p) for p in at.session_state[Keys.COMPOSE_LAST]["paths"]]
+    assert read_png_settings(made[0])["eps_scale"] == 1.005
 
 
 @pytest.mark.parametrize(("interval", "expected"), [([0, 399], 400), ([0, 30], 100), (None, 1000)])

@@ -1,4 +1,5 @@
-"""Sampling-side options: trailing timesteps, guidance rescale (Lin et al. 2023) and a guidance interval."""
+"""Sampling-side options: trailing timesteps, guidance rescale (Lin et al. 2023), a guidance
+interval (Kynkäänniemi et al. 2024) and epsilon scaling (Ning et al. 2024)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import contextlib
 
 import numpy as np
 import pytest
+import torch
 
 from galaxysd_core.diffusion import generate
 from galaxysd_core.diffusion.pipelines import build_pipeline, make_scheduler, tiny_components
@@ -150,8 +152,55 @@ def test_an_interval_from_a_reference_starts_where_the_image_to_image_pipeline_d
         ({"guidance_interval": (0, 1200)}, "0 <= LOW < HIGH <= 1000"),
         ({"guidance_interval": (0, 100, 200)}, "two timesteps LOW HIGH"),
         ({"guidance_interval": (0, 600), "guidance_rescale": 0.7}, "without guidance_rescale"),
+        ({"eps_scale": 0.9}, r"eps_scale must be a number in \[1, 1.1\], got 0.9"),
+        ({"eps_scale": "1.01"}, "eps_scale must be a number"),
+        ({"eps_scale": 1.01, "guidance_rescale": 0.7}, "eps_scale works without guidance_rescale"),
     ],
 )
 def test_bad_guidance_intervals_name_the_field(zero_snr, kwargs, message):
     with pytest.raises(ConfigError, match=message):
         generate(zero_snr, "sdss, spiral galaxy", n=1, steps=2, **kwargs)
+
+
+@pytest.mark.parametrize("schedule", ["sd15", "zero_snr"])
+def test_eps_scaling_divides_the_noise_the_sampler_reads_off(schedule):
+    """DDIM's own reading of the output (epsilon or v) is the oracle for the conversion."""
+    from diffusers import DDIMScheduler
+
+    from galaxysd_core.diffusion.composable import scale_noise_prediction
+
+    config = tiny_components(0, noise_schedule=schedule)["scheduler"].config
+    ddim = DDIMScheduler.from_config(config, clip_sample=False)
+    ddim.set_timesteps(4)
+    t = ddim.timesteps[1]
+    gen = torch.Generator().manual_seed(0)
+    output, sample = torch.randn(2, 1, 4, 8, 8, generator=gen)
+    alpha_bar = ddim.alphas_cumprod[int(t)]
+
+    def noise_read_off(out):
+        clean = ddim.step(out, t, sample).pred_original_sample
+        return (sample - alpha_bar.sqrt() * clean) / (1 - alpha_bar).sqrt()
+
+    scaled = scale_noise_prediction(ddim, output, sample, t, 1.05)
+    assert torch.allclose(noise_read_off(scaled), noise_read_off(output) / 1.05, atol=1e-5)
+
+
+def test_eps_scaling_spares_the_first_step_and_changes_the_rest(zero_snr):
+    one = {"n": 2, "seed": 4, "steps": 1}
+    # One step: only the untouched first one runs, so the pipeline's pixels come back.
+    plain = generate(zero_snr, "sdss, spiral galaxy", **one)
+    scaled = generate(zero_snr, "sdss, spiral galaxy", eps_scale=1.05, **one)
+    assert np.abs(_pixels(plain) - _pixels(scaled)).max() <= 1
+    kwargs = {"n": 2, "seed": 4, "steps": 4}
+    plain = generate(zero_snr, "sdss, spiral galaxy", **kwargs)
+    scaled = generate(zero_snr, "sdss, spiral galaxy", eps_scale=1.05, **kwargs)
+    assert np.abs(_pixels(plain) - _pixels(scaled)).mean() > 0.5
+    assert scaled.metadata[0]["eps_scale"] == 1.05 and plain.metadata[0]["eps_scale"] == 1.0
+    # The evaluation's generator passes it on.
+    from galaxysd_core.metrics.evaluate import diffusion_generate
+
+    again = diffusion_generate(
+        zero_snr, "sdss, spiral galaxy", n=2, seed=4, steps=4, guidance=7.0, strength=0.6,
+        scheduler="euler_a", references=None, eps_scale=1.05,
+    )  # fmt: skip
+    assert np.abs(_pixels(scaled) - np.stack([np.asarray(i, np.int16) for i in again])).max() <= 1

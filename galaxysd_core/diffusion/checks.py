@@ -50,6 +50,28 @@ def check_guidance_interval(interval: Sequence[float] | None) -> tuple[float, fl
     return low, high
 
 
+# Ning et al. (2024) use divisors of 1.001-1.02; below 1 would add exposure bias.
+EPS_SCALE_RANGE = (1.0, 1.1)
+
+
+def check_eps_scale(eps_scale: float) -> float:
+    """Return ``eps_scale`` if it is a number in :data:`EPS_SCALE_RANGE`.
+
+    Raises
+    ------
+    ConfigError
+        Naming the value otherwise.
+    """
+    low, high = EPS_SCALE_RANGE
+    if (
+        isinstance(eps_scale, bool)
+        or not isinstance(eps_scale, int | float)
+        or not low <= eps_scale <= high
+    ):
+        raise ConfigError(f"eps_scale must be a number in [{low:g}, {high:g}], got {eps_scale!r}")
+    return float(eps_scale)
+
+
 def check_generation(
     n: int,
     steps: int,

@@ -10,8 +10,10 @@ only on disks, never on a smooth round host (``DETG_COMPOSED_PROMPTS`` in
 :mod:`galaxysd_core.gz2.prompts`). The sum is linear in the model output, so
 it holds for epsilon and v prediction alike.
 
-The same loop serves a guidance interval (guidance on some steps only),
-which diffusers' pipelines cannot do: they guide every step alike.
+The same loop serves two things diffusers' pipelines cannot do: a guidance
+interval (guidance on some steps only; they guide every step alike) and
+epsilon scaling against exposure bias (they pass the UNet's prediction to
+the sampler as it is).
 
 The loop mirrors diffusers' text-to-image pipeline step for step (latents
 drawn per image from its own generator, scaled by the sampler's initial
@@ -32,7 +34,9 @@ from typing import Any
 
 import torch
 
-__all__ = ["sample_composed"]
+from galaxysd_core.errors import ConfigError
+
+__all__ = ["sample_composed", "scale_noise_prediction"]
 
 
 def sample_composed(
@@ -48,6 +52,7 @@ def sample_composed(
     guidance_interval: tuple[float, float] | None = None,
     references: Sequence[Any] | None = None,
     strength: float = 0.6,
+    eps_scale: float = 1.0,
     on_step: Callable[[int], None] | None = None,
 ) -> list[Any]:
     """Sample one batch of images, each guided by its own weighted terms.
@@ -76,6 +81,13 @@ def sample_composed(
         al. 2024 ("Applying Guidance in a Limited Interval Improves Sample and
         Distribution Quality in Diffusion Models") find guidance at high noise
         costs diversity and buys little. None guides every step.
+    references : sequence of PIL.Image.Image, optional
+        One start image per seed (image-to-image); None starts from noise.
+    strength : float, default 0.6
+        With references: the last ``strength`` part of the steps runs.
+    eps_scale : float, default 1.0
+        Divide the predicted noise by this from the second step on
+        (:func:`scale_noise_prediction`); 1 leaves it alone.
     on_step : callable, optional
         Called with the 0-based step index after every step (progress, stop).
 
@@ -125,11 +137,64 @@ def sample_composed(
             base, cond = out[:n], out[n:]
             push = (cond - base[owner]) * (scale * weights)[:, None, None, None]
             guided = base.index_add(0, owner, push)
+        # The first step's input is drawn exactly as in training (pure noise
+        # or a noised real image); exposure bias starts with the sampler's
+        # own output, so the scaling does too.
+        if eps_scale != 1.0 and index > 0:
+            guided = scale_noise_prediction(scheduler, guided, scaled, t, eps_scale)
         latents = scheduler.step(guided, t, latents, **extra).prev_sample
         if on_step is not None:
             on_step(index)
     decoded = vae.decode(latents / vae.config.scaling_factor).sample
     return pipeline.image_processor.postprocess(decoded, output_type="pil")
+
+
+def scale_noise_prediction(
+    scheduler: Any, output: torch.Tensor, sample: torch.Tensor, t: Any, eps_scale: float
+) -> torch.Tensor:
+    """The model output whose implied noise is the predicted noise over ``eps_scale``.
+
+    Epsilon scaling (Ning et al. 2024, "Elucidating the Exposure Bias in
+    Diffusion Models"): a network fed its own, slightly off samples predicts
+    noise of too large a norm; dividing the prediction by ``eps_scale``
+    (slightly above 1) moves each step back towards the training
+    distribution. The clean-image estimate follows from the scaled noise, as
+    in DDIM, so the sampler sees one consistent prediction.
+
+    Parameters
+    ----------
+    scheduler : diffusers scheduler
+        Supplies ``alphas_cumprod`` and ``config.prediction_type``.
+    output : torch.Tensor
+        The (guided) UNet output at timestep ``t``.
+    sample : torch.Tensor
+        The UNet's input at ``t`` in variance-preserving units
+        (``scheduler.scale_model_input`` of the latents).
+    t : int or torch.Tensor
+        The training timestep.
+    eps_scale : float
+        The divisor.
+
+    Returns
+    -------
+    torch.Tensor
+        An output of the same kind (epsilon or v) as ``output``.
+
+    Raises
+    ------
+    ConfigError
+        For a model predicting neither epsilon nor v.
+    """
+    kind = scheduler.config.prediction_type
+    if kind == "epsilon":
+        return output / eps_scale
+    if kind != "v_prediction":
+        raise ConfigError(f"eps_scale needs an epsilon or v-prediction model, not {kind!r}")
+    alpha_bar = scheduler.alphas_cumprod[int(t)].to(output.dtype)
+    a, s = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
+    # v = a * eps - s * x0 and x_t = a * x0 + s * eps give eps = a v + s x_t.
+    eps = (a * output + s * sample) / eps_scale
+    return (eps - s * sample) / a
 
 
 def _noised_references(

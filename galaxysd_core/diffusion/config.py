@@ -420,6 +420,10 @@ class GenerateConfig(TaskConfig):
     guidance_interval : tuple of float
         Two timesteps LOW HIGH (0-1000): guide only the steps in between
         (Kynkäänniemi et al. 2024); empty guides every step.
+    eps_scale : float
+        Divide the predicted noise by this from the second step on, in
+        [1, 1.1] (epsilon scaling against exposure bias, Ning et al. 2024);
+        1 leaves it alone.
     negative_prompt : str
         Negative prompt.
     reference : str or None
@@ -443,6 +447,7 @@ class GenerateConfig(TaskConfig):
     timestep_spacing: Literal["leading", "trailing", "linspace"] | None = None
     guidance_rescale: float = 0.0
     guidance_interval: tuple[float, ...] = ()
+    eps_scale: float = 1.0
     negative_prompt: str = ""
     reference: str | None = None
     pool: Path | None = None
@@ -457,9 +462,14 @@ class GenerateConfig(TaskConfig):
         ConfigError, PromptError, ImageReadError
             See :func:`~galaxysd_core.diffusion.checks.check_generation`.
         """
-        from galaxysd_core.diffusion.checks import check_generation, check_guidance_interval
+        from galaxysd_core.diffusion.checks import (
+            check_eps_scale,
+            check_generation,
+            check_guidance_interval,
+        )
 
         check_guidance_interval(self.guidance_interval)
+        check_eps_scale(self.eps_scale)
         check_generation(
             self.n,
             self.steps,

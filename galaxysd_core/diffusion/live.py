@@ -35,7 +35,8 @@ def render_preview(
     pipeline : diffusers.StableDiffusionPipeline
     settings : mapping
         ``prompt``, ``seed``, ``guidance``; optional ``negative_prompt``,
-        ``reference`` (a path), ``strength`` and ``guidance_interval``.
+        ``reference`` (a path), ``strength``, ``guidance_interval`` and
+        ``eps_scale``.
     progress : Progress, optional
         Gets the sampler steps; a stop request ends the preview (``Cancelled``).
 
@@ -66,6 +67,7 @@ def render_preview(
             steps=steps,
             guidance=float(settings["guidance"]),
             guidance_interval=settings.get("guidance_interval"),
+            eps_scale=float(settings.get("eps_scale") or 1.0),
             scheduler=LIVE_SCHEDULER,
             negative_prompt=settings.get("negative_prompt") or "",
             reference=reference,

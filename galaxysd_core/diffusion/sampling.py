@@ -21,7 +21,11 @@ from typing import Any, Literal
 import torch
 
 from galaxysd_core import __version__
-from galaxysd_core.diffusion.checks import check_generation, check_guidance_interval
+from galaxysd_core.diffusion.checks import (
+    check_eps_scale,
+    check_generation,
+    check_guidance_interval,
+)
 from galaxysd_core.diffusion.composable import sample_composed
 from galaxysd_core.diffusion.data import Record, load_image, read_metadata
 from galaxysd_core.diffusion.pipelines import make_scheduler
@@ -119,6 +123,7 @@ def generate(
     timestep_spacing: Literal["leading", "trailing", "linspace"] | None = None,
     guidance_rescale: float = 0.0,
     guidance_interval: Sequence[float] | None = None,
+    eps_scale: float = 1.0,
     negative_prompt: str = "",
     reference: str | os.PathLike[str] | None = None,
     strength: float = 0.6,
@@ -163,6 +168,12 @@ def generate(
         0-1000); the others follow the prompt unguided, at half the UNet cost
         (:func:`~galaxysd_core.diffusion.composable.sample_composed`; with a
         reference too). Not with ``guidance_rescale``. None: every step.
+    eps_scale : float, default 1.0
+        Epsilon scaling against exposure bias (Ning et al. 2024): from the
+        second step on, the predicted noise is divided by this, in [1, 1.1]
+        (:func:`~galaxysd_core.diffusion.composable.scale_noise_prediction`).
+        Runs in the own sampling loop, so not with ``guidance_rescale``.
+        1 leaves the prediction alone.
     negative_prompt : str, default ""
     reference : None, path or "auto", default None
         Start from this real image noised to ``strength``; ``"auto"`` picks a
@@ -206,6 +217,9 @@ def generate(
     interval = check_guidance_interval(guidance_interval)
     if interval is not None and guidance_rescale:
         raise ConfigError("guidance_interval works without guidance_rescale; drop the rescale")
+    check_eps_scale(eps_scale)
+    if eps_scale != 1.0 and guidance_rescale:
+        raise ConfigError("eps_scale works without guidance_rescale; drop the rescale")
     if reference is not None and int(steps * strength) < 1:
         raise ConfigError(
             f"strength {strength!r} runs none of the {steps} steps; raise steps or strength"
@@ -219,8 +233,9 @@ def generate(
     spans = {p: parse_weighted(p) for p in prompts}
     terms = {p: split_composed(p) for p in prompts}
     composed = any(len(t) > 1 for t in terms.values())
-    # diffusers' pipeline guides every step alike; an interval needs the own loop.
-    own_loop = composed or interval is not None
+    # diffusers' pipeline guides every step alike and passes the UNet's
+    # prediction on as it is; an interval or epsilon scaling needs the own loop.
+    own_loop = composed or interval is not None or eps_scale != 1.0
     parse_weighted(negative_prompt)
     if composed and guidance_rescale:
         raise ConfigError(
@@ -286,6 +301,7 @@ def generate(
                         if refs is None
                         else [img for _, img in refs[start : start + len(chunk)]],
                         strength=strength,
+                        eps_scale=eps_scale,
                         on_step=lambda index: on_step(None, index, None, {}),
                     )
                 )
@@ -323,6 +339,7 @@ def generate(
             "timestep_spacing": runner.scheduler.config.timestep_spacing,
             "guidance_rescale": guidance_rescale,
             "guidance_interval": None if interval is None else list(interval),
+            "eps_scale": eps_scale,
             "steps": steps,
             "guidance": guidance,
             "reference": None if refs is None else refs[i][0],

@@ -141,6 +141,10 @@ class EvaluateConfig(TaskConfig):
         Two timesteps LOW HIGH (0-1000): guide only the sampler steps in
         between (``generate``'s option), in every mode and sweep point.
         Empty: every step.
+    eps_scale : float
+        ``generate``'s epsilon scaling (the predicted noise divided by this
+        from the second step on, in [1, 1.1]), in every mode and sweep
+        point; 1 leaves it alone.
     sweep : bool
         Also run the guidance x strength x steps x feature-weight sweep on the
         last checkpoint, for ``sweep_prompts`` (writes ``pareto.parquet``).
@@ -178,6 +182,7 @@ class EvaluateConfig(TaskConfig):
     strength: float = 0.6
     scheduler: str = "euler_a"
     guidance_interval: tuple[float, ...] = ()
+    eps_scale: float = 1.0
     max_checkpoints: int = 5
     max_real: int = 500
     sweep: bool = False
@@ -213,10 +218,10 @@ class EvaluateConfig(TaskConfig):
             raise ConfigError(
                 f"EvaluateConfig.modes must be a non-empty subset of {_MODES}, got {self.modes}"
             )
-        if self.guidance_interval:
-            from galaxysd_core.diffusion.checks import check_guidance_interval
+        from galaxysd_core.diffusion.checks import check_eps_scale, check_guidance_interval
 
-            check_guidance_interval(self.guidance_interval)
+        check_guidance_interval(self.guidance_interval)
+        check_eps_scale(self.eps_scale)
         if self.morph_size < 16:
             raise ConfigError(f"EvaluateConfig.morph_size must be >= 16, got {self.morph_size}")
         for name in ("n_images", "steps", "max_checkpoints", "max_real", "max_train"):

@@ -133,11 +133,11 @@ def load_checkpoint_pipeline(folder: Path, *, device: str = "cpu") -> Any:
 def diffusion_generate(
     pipeline: Any, prompt: str, *, n: int, seed: int, steps: int, guidance: float,
     strength: float, scheduler: str, references: list[str] | None,
-    guidance_interval: tuple[float, ...] = (),
+    guidance_interval: tuple[float, ...] = (), eps_scale: float = 1.0,
 ) -> list[Any]:  # fmt: skip
     """Generate with :func:`galaxysd_core.diffusion.generate`; one reference per image.
 
-    ``guidance_interval`` is passed on as ``generate``'s.
+    ``guidance_interval`` and ``eps_scale`` are passed on as ``generate``'s.
     """
     from galaxysd_core.diffusion import generate
 
@@ -146,6 +146,7 @@ def diffusion_generate(
         "guidance": guidance,
         "scheduler": scheduler,
         "guidance_interval": guidance_interval or None,
+        "eps_scale": eps_scale,
     }
     if references is None:
         return generate(pipeline, prompt, n=n, seed=seed, **common).images
@@ -376,7 +377,11 @@ def evaluate_run(
             )
         out = Path(config.run)
     out = Path(out)
-    default_fn = functools.partial(diffusion_generate, guidance_interval=config.guidance_interval)
+    default_fn = functools.partial(
+        diffusion_generate,
+        guidance_interval=config.guidance_interval,
+        eps_scale=config.eps_scale,
+    )
     ev = _Evaluator(config, out, generate_fn or default_fn)
     combos = list(
         itertools.product(
