@@ -50,7 +50,7 @@ def check_guidance_interval(interval: Sequence[float] | None) -> tuple[float, fl
     return low, high
 
 
-# Ning et al. (2024) use divisors of 1.001-1.02; below 1 would add exposure bias.
+# Ning et al. (2024) divide by slightly more than 1; below 1 would add to the exposure bias.
 EPS_SCALE_RANGE = (1.0, 1.1)
 
 
