@@ -10,7 +10,7 @@ dataset's images); and the D-ETG prompts of ``benchmarks/dust_lanes.py``
 
     python benchmarks/generator_goals.py --model assets/demo-model --dataset DATASET \\
         [--n 16] [--steps 20] [--guidance 7] [--guidance-rescale 0.7]
-        [--guidance-interval LOW HIGH] [--eps-scale 1.005] [--json FILE]
+        [--guidance-interval LOW HIGH] [--eps-scale 1.05] [--json FILE]
 
 Goals (issue 14): spiral >= 0.60, bar >= 0.50, sky level and noise within 35 %
 of the training sky's, D-ETG prompts >= 0.40 smooth and dust lane, control <= 0.05.
