@@ -10,7 +10,8 @@ dataset's images); and the D-ETG prompts of ``benchmarks/dust_lanes.py``
 
     python benchmarks/generator_goals.py --model assets/demo-model --dataset DATASET \\
         [--n 16] [--steps 20] [--guidance 7] [--guidance-rescale 0.7]
-        [--guidance-interval LOW HIGH] [--eps-scale 1.05] [--json FILE]
+        [--guidance-interval LOW HIGH] [--eps-scale 1.05]
+        [--guide-model WEAK --guide-weight 2] [--json FILE]
 
 Goals (issue 14): spiral >= 0.60, bar >= 0.50, sky level and noise within 35 %
 of the training sky's, D-ETG prompts >= 0.40 smooth and dust lane, control <= 0.05.
@@ -65,7 +66,7 @@ def folder_mb(folder: Path) -> float:
     return round(sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20, 1)
 
 
-def measure(model: str, args, classifiers) -> dict:
+def measure(model: str, args, classifiers, guide) -> dict:
     pipe = load_pipeline(model)
     kw = {
         "steps": args.steps,
@@ -76,6 +77,8 @@ def measure(model: str, args, classifiers) -> dict:
         "timestep_spacing": args.timestep_spacing,
         "guidance_interval": args.guidance_interval,
         "eps_scale": args.eps_scale,
+        "guide": guide,
+        "guide_weight": args.guide_weight,
     }
 
     def judged(prompts: list[str]) -> tuple[np.ndarray, list[Image.Image]]:
@@ -117,22 +120,26 @@ def main() -> None:
     parser.add_argument(
         "--eps-scale", type=float, default=1.0, help="epsilon scaling (generate's eps_scale)"
     )
+    parser.add_argument("--guide-model", help="autoguidance: the weaker model (generate's guide)")
+    parser.add_argument("--guide-weight", type=float, default=1.0, help="autoguidance weight")
     parser.add_argument("--classifiers", default=str(DEFAULT_FOLDER))
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     classifiers = load_feature_cnn(args.classifiers)
+    guide = load_pipeline(args.guide_model) if args.guide_model else None
     records = read_metadata(args.dataset)[:256]
     training_sky = sky([Image.open(r.image) for r in records])
     print(
         f"judges {args.classifiers}; {args.n} images per prompt, {args.steps} Euler-a steps, "
         f"CFG {args.guidance:g}, guidance_rescale {args.guidance_rescale}, "
-        f"guidance_interval {args.guidance_interval}, eps_scale {args.eps_scale:g}; "
+        f"guidance_interval {args.guidance_interval}, eps_scale {args.eps_scale:g}, "
+        f"guide {args.guide_model} x {args.guide_weight:g}; "
         f"training sky {training_sky}"
     )
     results = []
     for model in args.model:
         t0 = time.perf_counter()
-        r = measure(model, args, classifiers)
+        r = measure(model, args, classifiers, guide)
         r["training sky"] = training_sky
         r["sky ratio"] = {
             k: round(r["sky"][k] / training_sky[k], 3) if training_sky[k] else None

@@ -5,15 +5,16 @@ D-ETG by the paper's prompt and by the composed one); rows are the real SDSS ima
 sdss_gz2``), mock-sky images carrying the kind's tags (a prepared dataset),
 then ``--n`` generated images per model (same seeds for every model). Every
 tile is shown at ``--tile`` px, so a 64 px and a 128 px model compare at one scale.
-``--guidance`` (or ``--eps-scale``) given more than once gives each model one
-block of rows per guidance scale (and epsilon scaling), to see an operating
-point by eye. ``--reference-pool POOL``
+``--guidance`` (or ``--eps-scale``, ``--guide-weight``) given more than once
+gives each model one block of rows per guidance scale (and epsilon scaling,
+autoguidance weight with ``--guide-model``), to see an operating point by eye. ``--reference-pool POOL``
 starts every generated image from a noised galaxy of POOL with the prompt's
 tags (the paper's img2img, ``--strength``), shown in "start" rows above the
 models' (the same starts for every model: they follow the seed).
 
     python benchmarks/generator_sheet.py --dataset DATASET --model OLD --model NEW --out sheet.png
         [--guidance G ...] [--eps-scale E ...] [--guidance-interval LOW HIGH]
+        [--guide-model WEAK --guide-weight W ...]
         [--reference-pool POOL] [--strength S]
 """
 
@@ -57,11 +58,21 @@ def main() -> None:
         "--eps-scale", type=float, action="append", help="epsilon scaling; repeat for more"
     )
     add_guidance_interval(parser)
+    parser.add_argument("--guide-model", help="autoguidance: the weaker model (generate's guide)")
+    parser.add_argument(
+        "--guide-weight", type=float, action="append", help="autoguidance weight; repeat for more"
+    )
     parser.add_argument("--reference-pool", help="prepared dataset the img2img starts come from")
     parser.add_argument("--strength", type=float, default=0.6)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    settings = [(g, e) for g in args.guidance or [7.0] for e in args.eps_scale or [1.0]]
+    settings = [
+        (g, e, w)
+        for g in args.guidance or [7.0]
+        for e in args.eps_scale or [1.0]
+        for w in args.guide_weight or [1.0]
+    ]
+    guide = load_pipeline(args.guide_model) if args.guide_model else None
     sdss = SHARED_REFERENCE / "sdss_gz2"
     labels = pd.read_csv(sdss / "labels.csv")
     records = read_metadata(args.dataset)
@@ -74,9 +85,10 @@ def main() -> None:
         row_names += [f"start #{i}" for i in range(args.n)]
     for model in args.model:
         name = model.rstrip("/").split("/")[-1]
-        for g, e in settings:
+        for g, e, w in settings:
             at = f" CFG {g:g}" if args.guidance else ""
             at += f" eps {e:g}" if args.eps_scale else ""
+            at += f" auto {w:g}" if args.guide_weight else ""
             if args.guidance_interval:
                 at += " t{:g}-{:g}".format(*args.guidance_interval)
             row_names += [f"{name}{at} #{i}" for i in range(args.n)]
@@ -97,11 +109,13 @@ def main() -> None:
                 steps=args.steps,
                 guidance=g,
                 eps_scale=e,
+                guide=guide,
+                guide_weight=w,
                 guidance_interval=args.guidance_interval,
                 **start,
             )
             for pipe in pipes
-            for g, e in settings
+            for g, e, w in settings
         ]
         if start:  # the starts follow the seed: the same for every model
             tiles += [Image.open(m["reference"]).convert("RGB") for m in made[0].metadata]

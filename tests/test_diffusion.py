@@ -217,3 +217,11 @@ def test_cli_generate_contract(model_dir, tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main([*args, "--scheduler", "bogus", "--out", str(tmp_path / "d")]) == 2
     assert not (tmp_path / "d").exists()
+    # Autoguidance by the model itself: nothing to steer away from, the same pixels.
+    guided = [*args, "--guide-model", str(model_dir), "--guide-weight", "2"]
+    assert main([*guided, "--out", str(tmp_path / "e")]) == 0
+    for x, y in zip(first, sorted((tmp_path / "e").glob("*.png")), strict=True):
+        assert np.abs(np.asarray(Image.open(x), int) - np.asarray(Image.open(y), int)).max() <= 1
+    assert main([*args, "--guide-weight", "2", "--out", str(tmp_path / "f")]) == 2
+    assert "guide_weight 2.0 needs a guide_model" in capsys.readouterr().err
+    assert not (tmp_path / "f").exists()

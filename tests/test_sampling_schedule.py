@@ -1,5 +1,6 @@
 """Sampling-side options: trailing timesteps, guidance rescale (Lin et al. 2023), a guidance
-interval (Kynkäänniemi et al. 2024) and epsilon scaling (Ning et al. 2024)."""
+interval (Kynkäänniemi et al. 2024), epsilon scaling (Ning et al. 2024) and autoguidance
+(Karras et al. 2024)."""
 
 from __future__ import annotations
 
@@ -155,6 +156,8 @@ def test_an_interval_from_a_reference_starts_where_the_image_to_image_pipeline_d
         ({"eps_scale": 0.9}, r"eps_scale must be a number in \[1, 1.1\], got 0.9"),
         ({"eps_scale": "1.01"}, "eps_scale must be a number"),
         ({"eps_scale": 1.01, "guidance_rescale": 0.7}, "eps_scale works without guidance_rescale"),
+        ({"guide_weight": 0.5}, r"guide_weight must be a number in \[1, 4\], got 0.5"),
+        ({"guide_weight": True}, "guide_weight must be a number"),
     ],
 )
 def test_bad_guidance_intervals_name_the_field(zero_snr, kwargs, message):
@@ -204,3 +207,44 @@ def test_eps_scaling_spares_the_first_step_and_changes_the_rest(zero_snr):
         scheduler="euler_a", references=None, eps_scale=1.05,
     )  # fmt: skip
     assert np.abs(_pixels(scaled) - np.stack([np.asarray(i, np.int16) for i in again])).max() <= 1
+
+
+def _copy_with_scaled_output(pipeline, factor):
+    """The pipeline with its UNet's last convolution multiplied by ``factor`` (its output too)."""
+    import copy
+
+    twin = build_pipeline({**pipeline.components, "unet": copy.deepcopy(pipeline.unet)})
+    with torch.no_grad():
+        twin.unet.conv_out.weight.mul_(factor)
+        twin.unet.conv_out.bias.mul_(factor)
+    return twin
+
+
+def test_autoguidance_moves_away_from_the_guide_by_its_weight(zero_snr):
+    kwargs = {"n": 2, "seed": 4, "steps": 4}
+    # A guide that predicts exactly what the model does changes nothing, CFG or not.
+    plain = generate(zero_snr, "sdss, spiral galaxy", **kwargs)
+    same = generate(zero_snr, "sdss, spiral galaxy", guide=zero_snr, guide_weight=2.5, **kwargs)
+    assert np.abs(_pixels(plain) - _pixels(same)).max() <= 1
+    # A guide predicting zero: w * main, which is the model with its output scaled by w.
+    silent = _copy_with_scaled_output(zero_snr, 0.0)
+    doubled = _copy_with_scaled_output(zero_snr, 2.0)
+    unguided = {**kwargs, "guidance": 1.0}
+    auto = generate(zero_snr, "sdss, spiral galaxy", guide=silent, guide_weight=2.0, **unguided)
+    oracle = generate(doubled, "sdss, spiral galaxy", **unguided)
+    assert np.abs(_pixels(auto) - _pixels(oracle)).max() <= 1
+    assert (
+        np.abs(
+            _pixels(auto) - _pixels(generate(zero_snr, "sdss, spiral galaxy", **unguided))
+        ).mean()
+        > 0.5
+    )
+    assert auto.metadata[0]["guide_weight"] == 2.0 and plain.metadata[0]["guide"] is None
+    # Weight 1 is off: the pipeline's own path and pixels.
+    off = generate(zero_snr, "sdss, spiral galaxy", guide=silent, guide_weight=1.0, **kwargs)
+    assert np.abs(_pixels(plain) - _pixels(off)).max() <= 1
+
+
+def test_a_guide_of_another_schedule_is_refused_by_name(zero_snr, sd15_like):
+    with pytest.raises(ConfigError, match="guide: its prediction type is 'epsilon'"):
+        generate(zero_snr, "sdss, spiral galaxy", n=1, steps=2, guide=sd15_like, guide_weight=2.0)

@@ -72,6 +72,47 @@ def check_eps_scale(eps_scale: float) -> float:
     return float(eps_scale)
 
 
+# Karras et al. (2024) find their best weights at about 1.5-3; 1 is off.
+GUIDE_WEIGHT_RANGE = (1.0, 4.0)
+
+
+def check_guide_weight(weight: float) -> float:
+    """Return an autoguidance weight if it is a number in :data:`GUIDE_WEIGHT_RANGE`.
+
+    Raises
+    ------
+    ConfigError
+        Naming the value otherwise.
+    """
+    low, high = GUIDE_WEIGHT_RANGE
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or not low <= weight <= high:
+        raise ConfigError(f"guide_weight must be a number in [{low:g}, {high:g}], got {weight!r}")
+    return float(weight)
+
+
+def check_guide(
+    guide_model: str | os.PathLike[str] | None, guide_weight: float, *, owner: str
+) -> None:
+    """Check an autoguidance request of a task config before any model is loaded.
+
+    Raises
+    ------
+    ConfigError
+        A weight outside :data:`GUIDE_WEIGHT_RANGE`, or a weight other than 1
+        without a guide model.
+    ModelFolderError
+        If ``guide_model`` is not a diffusers pipeline folder.
+    """
+    check_guide_weight(guide_weight)
+    if guide_model is None:
+        if guide_weight != 1.0:
+            raise ConfigError(
+                f"{owner}.guide_weight {guide_weight!r} needs a guide_model to steer away from"
+            )
+        return
+    check_model_folder(guide_model)
+
+
 def check_generation(
     n: int,
     steps: int,

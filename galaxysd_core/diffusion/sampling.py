@@ -25,8 +25,9 @@ from galaxysd_core.diffusion.checks import (
     check_eps_scale,
     check_generation,
     check_guidance_interval,
+    check_guide_weight,
 )
-from galaxysd_core.diffusion.composable import sample_composed
+from galaxysd_core.diffusion.composable import Autoguide, sample_composed
 from galaxysd_core.diffusion.data import Record, load_image, read_metadata
 from galaxysd_core.diffusion.pipelines import make_scheduler
 from galaxysd_core.diffusion.pnginfo import write_images
@@ -111,6 +112,45 @@ def _references(
     return [(str(path), image)] * len(seeds)
 
 
+def _model_name(pipeline: Any) -> str:
+    """The folder a pipeline was loaded from, as diffusers records it ("" if none)."""
+    return str(getattr(pipeline, "name_or_path", "") or "")
+
+
+def _check_guide(pipeline: Any, guide: Any) -> None:
+    """Refuse an autoguidance model whose predictions cannot be mixed with the main one's.
+
+    Raises
+    ------
+    ConfigError
+        Naming the first setting that differs: latent channels or grid,
+        prediction type (epsilon or v), training timesteps, or tokenizer window.
+    """
+    pairs = {
+        "latent channels": (pipeline.unet.config.in_channels, guide.unet.config.in_channels),
+        "latent side": (pipeline.unet.config.sample_size, guide.unet.config.sample_size),
+        "prediction type": (
+            pipeline.scheduler.config.prediction_type,
+            guide.scheduler.config.prediction_type,
+        ),
+        "training timesteps": (
+            pipeline.scheduler.config.num_train_timesteps,
+            guide.scheduler.config.num_train_timesteps,
+        ),
+        "rescaled zero-SNR betas": (
+            bool(pipeline.scheduler.config.get("rescale_betas_zero_snr", False)),
+            bool(guide.scheduler.config.get("rescale_betas_zero_snr", False)),
+        ),
+        "tokenizer window": (pipeline.tokenizer.model_max_length, guide.tokenizer.model_max_length),
+    }
+    for what, (main, weak) in pairs.items():
+        if main != weak:
+            raise ConfigError(
+                f"guide: its {what} is {weak!r}, the model's {main!r}; "
+                "autoguidance needs a model of the same latents and schedule"
+            )
+
+
 def generate(
     pipeline,
     prompt: str | Sequence[str],
@@ -124,6 +164,8 @@ def generate(
     guidance_rescale: float = 0.0,
     guidance_interval: Sequence[float] | None = None,
     eps_scale: float = 1.0,
+    guide: Any = None,
+    guide_weight: float = 1.0,
     negative_prompt: str = "",
     reference: str | os.PathLike[str] | None = None,
     strength: float = 0.6,
@@ -174,6 +216,13 @@ def generate(
         (:func:`~galaxysd_core.diffusion.composable.scale_noise_prediction`).
         Runs in the own sampling loop, so not with ``guidance_rescale``.
         1 leaves the prediction alone.
+    guide : diffusers.StableDiffusionPipeline, optional
+        Autoguidance (Karras et al. 2024): a weaker model of the same latents
+        to steer away from at every step, its UNet and text encoder used
+        (:class:`~galaxysd_core.diffusion.composable.Autoguide`). Runs in the
+        own sampling loop, so not with ``guidance_rescale``.
+    guide_weight : float, default 1.0
+        Autoguidance weight ``w`` in [1, 4]; 1 (or no ``guide``) is off.
     negative_prompt : str, default ""
     reference : None, path or "auto", default None
         Start from this real image noised to ``strength``; ``"auto"`` picks a
@@ -220,6 +269,12 @@ def generate(
     check_eps_scale(eps_scale)
     if eps_scale != 1.0 and guidance_rescale:
         raise ConfigError("eps_scale works without guidance_rescale; drop the rescale")
+    check_guide_weight(guide_weight)
+    autoguided = guide is not None and guide_weight != 1.0
+    if autoguided:
+        _check_guide(pipeline, guide)
+        if guidance_rescale:
+            raise ConfigError("guide works without guidance_rescale; drop the rescale")
     if reference is not None and int(steps * strength) < 1:
         raise ConfigError(
             f"strength {strength!r} runs none of the {steps} steps; raise steps or strength"
@@ -235,7 +290,7 @@ def generate(
     composed = any(len(t) > 1 for t in terms.values())
     # diffusers' pipeline guides every step alike and passes the UNet's
     # prediction on as it is; an interval or epsilon scaling needs the own loop.
-    own_loop = composed or interval is not None or eps_scale != 1.0
+    own_loop = composed or interval is not None or eps_scale != 1.0 or autoguided
     parse_weighted(negative_prompt)
     if composed and guidance_rescale:
         raise ConfigError(
@@ -271,6 +326,16 @@ def generate(
     # Built here, never from a string: diffusers mis-shapes string negatives
     # next to batched prompt_embeds.
     uncond = encode_weighted(pipeline.tokenizer, encoder, negative_prompt, mode=weighting)
+    if autoguided:
+        # The guide reads each prompt with its own text encoder.
+        guide_terms = {
+            p: [(encode_weighted(guide.tokenizer, guide.text_encoder, t, mode=weighting)[0], w)
+                for t, w in terms[p]]
+            for p in prompts
+        }  # fmt: skip
+        guide_uncond = encode_weighted(
+            guide.tokenizer, guide.text_encoder, negative_prompt, mode=weighting
+        )[0]
     per_batch = steps if refs is None else max(1, int(steps * strength))
     total = per_batch * ((len(jobs) + batch_size - 1) // batch_size)
     done = 0
@@ -302,6 +367,14 @@ def generate(
                         else [img for _, img in refs[start : start + len(chunk)]],
                         strength=strength,
                         eps_scale=eps_scale,
+                        autoguide=Autoguide(
+                            guide.unet,
+                            [guide_terms[p] for p, _, _ in jobs[start : start + len(chunk)]],
+                            guide_uncond,
+                            guide_weight,
+                        )
+                        if autoguided
+                        else None,
                         on_step=lambda index: on_step(None, index, None, {}),
                     )
                 )
@@ -326,7 +399,7 @@ def generate(
                     )
                 images.extend(runner(**call).images)
             done += per_batch
-    name = model_name or str(getattr(pipeline, "name_or_path", "") or "")
+    name = model_name or _model_name(pipeline)
     meta = [
         {
             "prompt": p,
@@ -340,6 +413,8 @@ def generate(
             "guidance_rescale": guidance_rescale,
             "guidance_interval": None if interval is None else list(interval),
             "eps_scale": eps_scale,
+            "guide": _model_name(guide) if autoguided else None,
+            "guide_weight": guide_weight if autoguided else 1.0,
             "steps": steps,
             "guidance": guidance,
             "reference": None if refs is None else refs[i][0],

@@ -145,6 +145,11 @@ class EvaluateConfig(TaskConfig):
         ``generate``'s epsilon scaling (the predicted noise divided by this
         from the second step on, in [1, 1.1]), in every mode and sweep
         point; 1 leaves it alone.
+    guide_model : Path, optional
+        ``generate``'s autoguidance: a weaker model of the same latents to
+        steer away from (Karras et al. 2024), in every mode and sweep point.
+    guide_weight : float
+        Its weight in [1, 4]; 1 is off.
     sweep : bool
         Also run the guidance x strength x steps x feature-weight sweep on the
         last checkpoint, for ``sweep_prompts`` (writes ``pareto.parquet``).
@@ -183,6 +188,8 @@ class EvaluateConfig(TaskConfig):
     scheduler: str = "euler_a"
     guidance_interval: tuple[float, ...] = ()
     eps_scale: float = 1.0
+    guide_model: Path | None = None
+    guide_weight: float = 1.0
     max_checkpoints: int = 5
     max_real: int = 500
     sweep: bool = False
@@ -218,10 +225,15 @@ class EvaluateConfig(TaskConfig):
             raise ConfigError(
                 f"EvaluateConfig.modes must be a non-empty subset of {_MODES}, got {self.modes}"
             )
-        from galaxysd_core.diffusion.checks import check_eps_scale, check_guidance_interval
+        from galaxysd_core.diffusion.checks import (
+            check_eps_scale,
+            check_guidance_interval,
+            check_guide,
+        )
 
         check_guidance_interval(self.guidance_interval)
         check_eps_scale(self.eps_scale)
+        check_guide(self.guide_model, self.guide_weight, owner="EvaluateConfig")
         if self.morph_size < 16:
             raise ConfigError(f"EvaluateConfig.morph_size must be >= 16, got {self.morph_size}")
         for name in ("n_images", "steps", "max_checkpoints", "max_real", "max_train"):

@@ -134,10 +134,12 @@ def diffusion_generate(
     pipeline: Any, prompt: str, *, n: int, seed: int, steps: int, guidance: float,
     strength: float, scheduler: str, references: list[str] | None,
     guidance_interval: tuple[float, ...] = (), eps_scale: float = 1.0,
+    guide: Any = None, guide_weight: float = 1.0,
 ) -> list[Any]:  # fmt: skip
     """Generate with :func:`galaxysd_core.diffusion.generate`; one reference per image.
 
-    ``guidance_interval`` and ``eps_scale`` are passed on as ``generate``'s.
+    ``guidance_interval``, ``eps_scale``, ``guide`` (a loaded pipeline) and
+    ``guide_weight`` are passed on as ``generate``'s.
     """
     from galaxysd_core.diffusion import generate
 
@@ -147,6 +149,8 @@ def diffusion_generate(
         "scheduler": scheduler,
         "guidance_interval": guidance_interval or None,
         "eps_scale": eps_scale,
+        "guide": guide,
+        "guide_weight": guide_weight,
     }
     if references is None:
         return generate(pipeline, prompt, n=n, seed=seed, **common).images
@@ -377,10 +381,17 @@ def evaluate_run(
             )
         out = Path(config.run)
     out = Path(out)
+    guide = None
+    if config.guide_model is not None:
+        from galaxysd_core.diffusion import load_pipeline
+
+        guide = load_pipeline(config.guide_model, device=config.device)
     default_fn = functools.partial(
         diffusion_generate,
         guidance_interval=config.guidance_interval,
         eps_scale=config.eps_scale,
+        guide=guide,
+        guide_weight=config.guide_weight,
     )
     ev = _Evaluator(config, out, generate_fn or default_fn)
     combos = list(
