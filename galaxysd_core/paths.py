@@ -25,6 +25,8 @@ from galaxysd_core.errors import BadNameError, OutsideWorkspaceError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSETS = REPO_ROOT / "assets"
 DEMO_MODEL = ASSETS / "demo-model"
+# The demo model's autoguidance partner (``galaxysd demo guide``).
+DEMO_GUIDE = ASSETS / "demo-guide"
 DEMO_ENCODER = ASSETS / "demo-encoder"
 TOKENIZER = ASSETS / "tokenizer"
 # The read-only reference data shipped beside the project checkout.

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from galaxysd_core.diffusion.demo import DemoBuildConfig, build_demo
+from galaxysd_core.diffusion.demo import DemoBuildConfig, GuideBuildConfig, build_demo, build_guide
 from galaxysd_core.errors import ConfigError
 
 
@@ -96,6 +96,62 @@ def test_latent_augmentation_rotates_the_cached_latent(tmp_path, mock_sky):
 def test_demo_build_config_names_the_bad_field(field, value, message):
     with pytest.raises(ConfigError, match=message):
         DemoBuildConfig(output_dir=".", **{field: value}).validate()
+
+
+@pytest.mark.slow
+def test_guide_build_trains_a_narrower_unet_the_sampler_accepts(tmp_path, mock_sky):
+    from galaxysd_core.diffusion import (
+        build_pipeline,
+        generate,
+        load_pipeline,
+        save_pipeline,
+        tiny_components,
+    )
+
+    main = save_pipeline(
+        build_pipeline(tiny_components(0, noise_schedule="zero_snr")), tmp_path / "main"
+    )
+    config = GuideBuildConfig(
+        output_dir=tmp_path / "work", model=main, out=tmp_path / "guide", sky=mock_sky,
+        steps=2, batch=2,
+    )  # fmt: skip
+    out = build_guide(config)
+    guide, model = load_pipeline(out), load_pipeline(main)
+    # Half of the tiny preset's (16, 32) channels and 4 groups, the rest as the main UNet.
+    assert list(guide.unet.config.block_out_channels) == [8, 16]
+    assert guide.unet.config.norm_num_groups == 2
+    assert guide.unet.config.cross_attention_dim == model.unet.config.cross_attention_dim
+    # The text encoder stays the main model's, so both read a prompt alike.
+    for a, b in zip(guide.text_encoder.parameters(), model.text_encoder.parameters(), strict=True):
+        assert torch.allclose(a, b.half().float())
+    card = json.loads((out / "galaxysd_model.json").read_text())
+    assert card["built_by"] == "galaxysd demo guide" and card["final_step"] == 2
+    made = generate(model, "sdss, spiral galaxy", n=1, steps=2, guide=guide, guide_weight=2.0)
+    assert made.metadata[0]["guide_weight"] == 2.0
+    # A rerun resumes: nothing left to train, the same guide again.
+    assert build_guide(config) == out
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("width", 1.0, r"GuideBuildConfig\.width must be in \(0, 1\), got 1\.0"),
+        ("augment", 3, "GuideBuildConfig.augment must be 1, 2, 4 or 8, got 3"),
+        ("steps", 0, "GuideBuildConfig.steps must be >= 1, got 0"),
+    ],
+)
+def test_guide_build_config_names_the_bad_field(field, value, message):
+    with pytest.raises(ConfigError, match=message):
+        GuideBuildConfig(output_dir=".", **{field: value}).validate()
+
+
+def test_a_width_that_splits_a_norm_group_is_refused_by_name():
+    from galaxysd_core.diffusion.demo import narrower_unet
+    from galaxysd_core.diffusion.pipelines import tiny_components
+
+    unet = tiny_components(0)["unet"]  # (16, 32) channels in 4 groups
+    with pytest.raises(ConfigError, match=r"GuideBuildConfig\.width 0\.6 gives channels"):
+        narrower_unet(unet, 0.6, seed=0)
 
 
 def test_gpu_recipe_is_a_valid_demo_build_config():

@@ -1,4 +1,4 @@
-"""``galaxysd generate``, ``galaxysd finetune``, ``galaxysd demo build`` (argument parsing only)."""
+"""``galaxysd generate``, ``finetune``, ``demo build``/``guide``/``report`` (argument parsing only)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from galaxysd_core.diffusion.config import (
     DemoReportConfig,
     FinetuneConfig,
     GenerateConfig,
+    GuideBuildConfig,
 )
 
 
@@ -24,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d = subparsers.add_parser("demo", help="the bundled demo model")
     dsub = d.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
     add_task_command(dsub, "build", DemoBuildConfig, "galaxysd_core.diffusion.demo:build_demo")
+    add_task_command(dsub, "guide", GuideBuildConfig, "galaxysd_core.diffusion.demo:build_guide")
     report = "galaxysd_core.diffusion.report:demo_report"
     add_task_command(dsub, "report", DemoReportConfig, report, show=_report_text)
 
@@ -35,8 +37,11 @@ def _generate(args: argparse.Namespace) -> int:
     check_model_folder(config.model)
     from galaxysd_core.diffusion import generate, load_pipeline
 
-    settings = {k: v for k, v in config.to_dict().items() if k not in ("model", "device")}
+    skip = ("model", "device", "guide_model")
+    settings = {k: v for k, v in config.to_dict().items() if k not in skip}
     pipe = load_pipeline(config.model, device=config.device)
+    if config.guide_model is not None:
+        settings["guide"] = load_pipeline(config.guide_model, device=config.device)
     made = run_with_progress(generate, pipe, "generate", **settings, model_name=str(config.model))
     print("\n".join(str(path) for path in made.paths))
     return 0

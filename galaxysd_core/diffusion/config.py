@@ -1,8 +1,10 @@
 """Task configs of the diffusion domain (light: no torch import).
 
 ``FinetuneConfig`` (job kind ``finetune``, run by
-:func:`galaxysd_core.diffusion.finetune.finetune`) and ``DemoBuildConfig``
-(job kind ``demo-build``, run by :func:`galaxysd_core.diffusion.demo.build_demo`).
+:func:`galaxysd_core.diffusion.finetune.finetune`), ``DemoBuildConfig``
+(job kind ``demo-build``, run by :func:`galaxysd_core.diffusion.demo.build_demo`)
+and ``GuideBuildConfig`` (``galaxysd demo guide``, run by
+:func:`galaxysd_core.diffusion.demo.build_guide`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import ClassVar, Literal
 
 from galaxysd_core.config import TaskConfig
 from galaxysd_core.errors import ConfigError
-from galaxysd_core.paths import DEMO_MODEL
+from galaxysd_core.paths import DEMO_GUIDE, DEMO_MODEL
 
 Schedule = Literal["one_cycle", "cosine", "constant"]
 SCHEDULES: tuple[Schedule, ...] = ("one_cycle", "cosine", "constant")
@@ -356,6 +358,77 @@ class DemoBuildConfig(TaskConfig):
 
 
 @dataclass
+class GuideBuildConfig(TaskConfig):
+    """Train a narrower copy of a model's UNet for autoguidance (resumable).
+
+    Autoguidance (Karras et al. 2024) steers each step away from a weaker
+    model of the same task: this builds one from the main model itself, with
+    its VAE, text encoder (frozen) and noise schedule, a fresh UNet of the
+    same blocks at a share of its width, trained briefly on the same mock sky
+    and pairs, exported fp16. Use it with ``galaxysd generate --guide-model``.
+
+    Attributes
+    ----------
+    output_dir : Path or None
+        Working folder (the job's run folder).
+    resume : str or None
+        ``"latest"`` continues from what ``output_dir`` holds.
+    model : Path
+        The main model whose latents, text encoder and schedule the guide shares.
+    out : Path
+        Where the guide goes (default ``assets/demo-guide``).
+    sky : Path or None
+        The mock sky to train on; None builds one as ``galaxysd demo build``
+        does (``n``, ``seed``, the main model's image size).
+    n, seed : int
+        Galaxies of the sky built when ``sky`` is None, and the seed of everything.
+    width : float
+        The guide UNet's channels (and norm groups) as a share of the main
+        UNet's, per level; it must leave whole channels per group.
+    steps, batch, augment : int
+        Training steps, pairs per step, dihedral variants (see ``FinetuneConfig``):
+        fewer than the main model's, since a guide should be the worse model.
+    lr : float
+    tag_weights : dict of str to float
+    min_snr_gamma : float
+    max_minutes : float or None
+        Time budget; the EMA weights so far are exported when it runs out.
+    """
+
+    kind: ClassVar[str] = "demo-guide"
+
+    output_dir: Path | None = None
+    resume: str | None = None
+    model: Path = DEMO_MODEL
+    out: Path = DEMO_GUIDE
+    sky: Path | None = None
+    n: int = 16000
+    seed: int = 0
+    width: float = 0.5
+    steps: int = 4000
+    batch: int = 16
+    augment: int = 1
+    lr: float = 4e-4
+    tag_weights: dict[str, float] = field(default_factory=lambda: {"dust_lane": 4.0})
+    min_snr_gamma: float = 5.0
+    max_minutes: float | None = None
+
+    def validate(self) -> None:
+        """Raise ``ConfigError`` naming the first bad field."""
+        for attr in ("n", "steps", "batch"):
+            if getattr(self, attr) < 1:
+                raise ConfigError(
+                    f"GuideBuildConfig.{attr} must be >= 1, got {getattr(self, attr)!r}"
+                )
+        if isinstance(self.width, bool) or not 0.0 < self.width < 1.0:
+            raise ConfigError(f"GuideBuildConfig.width must be in (0, 1), got {self.width!r}")
+        if self.augment not in (1, 2, 4, 8):
+            raise ConfigError(
+                f"GuideBuildConfig.augment must be 1, 2, 4 or 8, got {self.augment!r}"
+            )
+
+
+@dataclass
 class DemoReportConfig(TaskConfig):
     """Table 1 sheet (real vs generated) and the brightness check of a model.
 
@@ -424,6 +497,11 @@ class GenerateConfig(TaskConfig):
         Divide the predicted noise by this from the second step on, in
         [1, 1.1] (epsilon scaling against exposure bias, Ning et al. 2024);
         1 leaves it alone.
+    guide_model : Path or None
+        Autoguidance (Karras et al. 2024): a weaker diffusers model of the
+        same latents and schedule to steer away from at every step.
+    guide_weight : float
+        Autoguidance weight in [1, 4]; 1 is off. Needs ``guide_model``.
     negative_prompt : str
         Negative prompt.
     reference : str or None
@@ -448,6 +526,8 @@ class GenerateConfig(TaskConfig):
     guidance_rescale: float = 0.0
     guidance_interval: tuple[float, ...] = ()
     eps_scale: float = 1.0
+    guide_model: Path | None = None
+    guide_weight: float = 1.0
     negative_prompt: str = ""
     reference: str | None = None
     pool: Path | None = None
@@ -466,10 +546,12 @@ class GenerateConfig(TaskConfig):
             check_eps_scale,
             check_generation,
             check_guidance_interval,
+            check_guide,
         )
 
         check_guidance_interval(self.guidance_interval)
         check_eps_scale(self.eps_scale)
+        check_guide(self.guide_model, self.guide_weight, owner="GenerateConfig")
         check_generation(
             self.n,
             self.steps,

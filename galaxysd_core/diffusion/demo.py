@@ -1,4 +1,4 @@
-"""``galaxysd demo build``: the bundled 128x128 demo model, trained from scratch on a CPU.
+"""``galaxysd demo build`` and ``demo guide``: the bundled 128x128 demo model, trained from scratch on a CPU.
 
 Stages, each skipped when its output already exists (so a killed build resumes):
 
@@ -16,6 +16,9 @@ Stages, each skipped when its output already exists (so a killed build resumes):
 6. ``decoder/``   the VAE decoder refined alone (encoder frozen, so the UNet's
                   latent space stays valid; can run in parallel with stage 5);
 7. ``out``        the EMA weights exported in fp16 (< 40 MB).
+
+``galaxysd demo guide`` (:func:`build_guide`) trains the model's autoguidance
+partner from the same sky and pairs: a narrower UNet, trained briefly.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pathlib import Path
 import torch
 
 from galaxysd_core.atomic import atomic_dir, atomic_write_json
-from galaxysd_core.diffusion.config import DemoBuildConfig, FinetuneConfig
+from galaxysd_core.diffusion.config import DemoBuildConfig, FinetuneConfig, GuideBuildConfig
 from galaxysd_core.diffusion.data import dihedral, load_images_uint8, read_metadata
 from galaxysd_core.diffusion.finetune import finetune
 from galaxysd_core.diffusion.pipelines import (
@@ -42,7 +45,12 @@ from galaxysd_core.paths import REPO_ROOT, workspace
 from galaxysd_core.progress import Progress, run_folder
 
 log = logging.getLogger(__name__)
-__all__ = ["DemoBuildConfig", "build_demo"]  # DemoBuildConfig lives in .config
+__all__ = [
+    "DemoBuildConfig",
+    "GuideBuildConfig",
+    "build_demo",
+    "build_guide",
+]  # the configs live in .config
 
 
 def _draw_crops(
@@ -431,6 +439,62 @@ def dust_lane_pairs(dataset: Path, sky: Path) -> dict[str, int]:
     return counts
 
 
+def training_pairs(
+    work: Path,
+    *,
+    sky: Path | None,
+    n: int,
+    size: int,
+    seed: int,
+    dusty_s0_fraction: float = 0.0,
+    exclude_smooth_dusty: bool = True,
+    progress: Progress,
+) -> tuple[Path, Path]:
+    """The mock sky and its prepared training pairs, each made unless already there.
+
+    Parameters
+    ----------
+    work : Path
+        Build folder: ``sky/`` (when ``sky`` is None) and ``dataset/`` go there.
+    sky : Path or None
+        An existing mock sky; None builds one (``n`` galaxies, ``size`` px,
+        ``seed``, ``dusty_s0_fraction``) in ``work/sky``.
+    exclude_smooth_dusty : bool
+        Keep every smooth dusty galaxy out, not only the known D-ETGs
+        (:func:`smooth_dusty_exclusions`).
+
+    Returns
+    -------
+    tuple of Path
+        The sky and the dataset folder.
+    """
+    sky = Path(sky) if sky is not None else work / "sky"
+    if not (sky / "catalog.csv").is_file():
+        from galaxysd_core.sky import SkyConfig, build_sky
+
+        progress.update(0, 1, message="building the mock sky")
+        build_sky(
+            SkyConfig(
+                n=n,
+                size=size,
+                seed=seed,
+                out=sky,
+                overwrite=True,
+                dusty_s0_fraction=dusty_s0_fraction,
+            )
+        )
+    dataset = work / "dataset"
+    if not (dataset / "metadata.jsonl").is_file():
+        from galaxysd_core.gz2 import PrepareConfig, prepare_dataset
+
+        progress.update(0, 1, message="preparing training pairs")
+        prepare = PrepareConfig.from_sky(sky, out=dataset, seed=seed, overwrite=True)
+        if exclude_smooth_dusty:
+            prepare.exclude = smooth_dusty_exclusions(sky, work / "exclude.csv", prepare.exclude)
+        prepare_dataset(prepare)
+    return sky, dataset
+
+
 def decoder_stage(config: DemoBuildConfig, work: Path, *, progress: Progress) -> Path:
     """Refine the decoder of ``init-model``'s VAE into ``work/decoder`` (skipped if done)."""
     from diffusers import AutoencoderKL
@@ -488,35 +552,19 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
     t0 = time.monotonic()
     timings: dict[str, float] = {}
 
-    sky = Path(config.sky) if config.sky is not None else work / "sky"
-    if not (sky / "catalog.csv").is_file():
-        from galaxysd_core.sky import SkyConfig, build_sky
-
-        progress.update(0, 1, message="building the mock sky")
-        build_sky(
-            SkyConfig(
-                n=config.n,
-                size=config.size,
-                seed=config.seed,
-                out=sky,
-                overwrite=True,
-                dusty_s0_fraction=config.sky_dusty_s0_fraction,
-            )
-        )
-    timings["sky"] = time.monotonic() - t0
-
-    dataset = work / "dataset"
-    if not (dataset / "metadata.jsonl").is_file():
-        from galaxysd_core.gz2 import PrepareConfig, prepare_dataset
-
-        progress.update(0, 1, message="preparing training pairs")
-        prepare = PrepareConfig.from_sky(sky, out=dataset, seed=config.seed, overwrite=True)
-        if config.exclude_smooth_dusty:
-            prepare.exclude = smooth_dusty_exclusions(sky, work / "exclude.csv", prepare.exclude)
-        prepare_dataset(prepare)
+    sky, dataset = training_pairs(
+        work,
+        sky=config.sky,
+        n=config.n,
+        size=config.size,
+        seed=config.seed,
+        dusty_s0_fraction=config.sky_dusty_s0_fraction,
+        exclude_smooth_dusty=config.exclude_smooth_dusty,
+        progress=progress,
+    )
+    timings["sky and pairs"] = time.monotonic() - t0
     records = read_metadata(dataset)
     log.info("%d training pairs", len(records))
-    timings["prepare"] = time.monotonic() - t0
 
     init = work / "init-model"
     if not (init / "model_index.json").is_file():
@@ -596,25 +644,138 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
             vae=AutoencoderKL.from_pretrained(decoder_stage(config, work, progress=progress))
         )
     timings["decoder"] = time.monotonic() - t0
-    with atomic_dir(config.out, overwrite=True) as tmp:
+    card = {
+        "built_by": "galaxysd demo build",
+        "config": _relative(config),
+        "training_pairs": len(records),
+        "dust_lane_pairs_by_host": dust_lane_pairs(dataset, sky),
+        "final_step": result.step,
+        "final_loss": result.loss,
+        "stopped_early": result.stopped_early,
+        "seconds": {k: round(v, 1) for k, v in timings.items()},
+    }
+    _export(pipe, Path(config.out), card)
+    log.info("demo model written to %s in %.0f s", config.out, time.monotonic() - t0)
+    return Path(config.out)
+
+
+def _relative(config: DemoBuildConfig | GuideBuildConfig) -> dict:
+    """The config as a dict, paths relative to the checkout: the card ships inside it."""
+    return {
+        k: v.replace(f"{REPO_ROOT}/", "") if isinstance(v, str) else v
+        for k, v in config.to_dict().items()
+    }
+
+
+def _export(pipe, out: Path, card: dict) -> None:
+    """Write ``pipe`` in fp16 with its model card ``galaxysd_model.json``, all or nothing."""
+    with atomic_dir(out, overwrite=True) as tmp:
         save_pipeline(pipe, tmp / "m", fp16=True)
         for item in (tmp / "m").iterdir():
             item.rename(tmp / item.name)
         (tmp / "m").rmdir()
-        card = {
-            "built_by": "galaxysd demo build",
-            # Paths relative to the checkout: the card ships inside the repository.
-            "config": {
-                k: v.replace(f"{REPO_ROOT}/", "") if isinstance(v, str) else v
-                for k, v in config.to_dict().items()
-            },
-            "training_pairs": len(records),
-            "dust_lane_pairs_by_host": dust_lane_pairs(dataset, sky),
-            "final_step": result.step,
-            "final_loss": result.loss,
-            "stopped_early": result.stopped_early,
-            "seconds": {k: round(v, 1) for k, v in timings.items()},
-        }
         (tmp / "galaxysd_model.json").write_text(json.dumps(card, indent=2, default=str) + "\n")
-    log.info("demo model written to %s in %.0f s", config.out, time.monotonic() - t0)
+
+
+def narrower_unet(unet, width: float, seed: int):
+    """A freshly initialised UNet of ``unet``'s blocks at ``width`` of its channels.
+
+    Every level's channels and the norm groups are scaled alike, so each group
+    keeps as many channels as before; the latent, the text context and the
+    schedule-facing settings are unchanged, which autoguidance needs.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``width`` when it leaves a level with a fraction of a group.
+    """
+    from diffusers import UNet2DConditionModel
+
+    config = dict(unet.config)
+    groups = max(1, round(config["norm_num_groups"] * width))
+    channels = [max(groups, round(c * width)) for c in config["block_out_channels"]]
+    if any(c % groups for c in channels):
+        raise ConfigError(
+            f"GuideBuildConfig.width {width!r} gives channels {channels} that "
+            f"{groups} norm groups do not divide"
+        )
+    config.update(block_out_channels=channels, norm_num_groups=groups)
+    torch.manual_seed(seed)
+    return UNet2DConditionModel.from_config(config)
+
+
+def build_guide(config: GuideBuildConfig, *, progress: Progress | None = None) -> Path:
+    """Train an autoguidance partner for ``config.model`` (see ``GuideBuildConfig``).
+
+    Stages, each skipped when its output exists: the sky and pairs
+    (:func:`training_pairs`), ``init-model/`` (the main pipeline with
+    :func:`narrower_unet`), ``finetune/`` (the UNet alone, text encoder
+    frozen so both models read prompts alike), then ``config.out`` in fp16.
+
+    Parameters
+    ----------
+    config : GuideBuildConfig
+    progress : Progress, optional
+
+    Returns
+    -------
+    Path
+        ``config.out``.
+    """
+    config.validate()
+    progress = progress or Progress()
+    work = run_folder(config.output_dir) or workspace().runs / "demo-guide"
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    main = load_pipeline(config.model)
+    size = main.unet.config.sample_size * main.vae_scale_factor
+    _, dataset = training_pairs(
+        work, sky=config.sky, n=config.n, size=size, seed=config.seed, progress=progress
+    )
+    init = work / "init-model"
+    if not (init / "model_index.json").is_file():
+        main.unet = narrower_unet(main.unet, config.width, config.seed)
+        save_pipeline(main, init)
+    del main
+    tune = FinetuneConfig(
+        model=init,
+        dataset=dataset,
+        output_dir=work / "finetune",
+        resume="latest",
+        steps=config.steps,
+        batch=config.batch,
+        lr=config.lr,
+        weight_decay=1e-2,
+        schedule="one_cycle",
+        warmup_steps=min(200, config.steps // 10),
+        ema=True,
+        ema_decay=0.999,
+        augment=config.augment,
+        train_text_encoder=False,
+        tag_weights=dict(config.tag_weights),
+        tag_keep=1.0,
+        prompt_dropout=0.1,
+        min_snr_gamma=config.min_snr_gamma,
+        checkpoint_every=min(500, config.steps),
+        keep_last=2,
+        validation_steps=20,
+        max_minutes=config.max_minutes,
+        seed=config.seed,
+    )
+    progress.update(0, config.steps, message="guide unet")
+    result = finetune(tune, progress=progress)
+    pipe = load_pipeline(result.model_dir)
+    card = {
+        "built_by": "galaxysd demo guide",
+        "config": _relative(config),
+        "unet_parameters": sum(p.numel() for p in pipe.unet.parameters()),
+        "unet_channels": list(pipe.unet.config.block_out_channels),
+        "training_pairs": len(read_metadata(dataset)),
+        "final_step": result.step,
+        "final_loss": result.loss,
+        "stopped_early": result.stopped_early,
+        "seconds": round(time.monotonic() - t0, 1),
+    }
+    _export(pipe, Path(config.out), card)
+    log.info("guide written to %s in %.0f s", config.out, time.monotonic() - t0)
     return Path(config.out)
