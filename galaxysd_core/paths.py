@@ -25,8 +25,9 @@ from galaxysd_core.errors import BadNameError, OutsideWorkspaceError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSETS = REPO_ROOT / "assets"
 DEMO_MODEL = ASSETS / "demo-model"
-# The demo model's autoguidance partner (``galaxysd demo guide``).
-DEMO_GUIDE = ASSETS / "demo-guide"
+#: A model's autoguidance partner lives beside it as ``<name>-guide`` (:func:`guide_for`).
+GUIDE_SUFFIX = "-guide"
+DEMO_GUIDE = ASSETS / f"demo-model{GUIDE_SUFFIX}"
 DEMO_ENCODER = ASSETS / "demo-encoder"
 TOKENIZER = ASSETS / "tokenizer"
 # The read-only reference data shipped beside the project checkout.
@@ -118,6 +119,17 @@ def list_models(ws: Workspace) -> list[Path]:
     for pattern in ("models/*", "models/*/*", "runs/*/checkpoints/*", "runs/*/checkpoints/*/*"):
         found += sorted(p.parent for p in ws.root.glob(f"{pattern}/model_index.json"))
     return list(dict.fromkeys(found))
+
+
+def guide_for(model: str | os.PathLike[str]) -> Path | None:
+    """The autoguidance partner of ``model``: the diffusers folder ``<model>-guide`` beside it.
+
+    ``galaxysd demo guide`` writes the demo model's there (:data:`DEMO_GUIDE`);
+    None when there is none, so callers offer autoguidance only where it can run.
+    """
+    model = Path(model)
+    guide = model.with_name(model.name + GUIDE_SUFFIX)
+    return guide if (guide / "model_index.json").is_file() else None
 
 
 def list_datasets(ws: Workspace) -> list[Path]:

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from galaxysd_core.paths import DEMO_MODEL, list_datasets, list_models  # noqa: E402
+from galaxysd_core.paths import DEMO_MODEL, guide_for, list_datasets, list_models  # noqa: E402
 from pages._common import Keys, OutsideWorkspaceError, confine  # noqa: E402
 
 
@@ -61,6 +61,15 @@ def test_model_and_dataset_lists(ws):
     (ws.datasets / "d").mkdir()
     (ws.datasets / "d" / "metadata.jsonl").write_text("")
     assert list_datasets(ws) == [ws.sky / "s", ws.datasets / "d"]
+
+
+def test_a_models_guide_is_the_guide_folder_beside_it(ws):
+    (ws.models / "mine").mkdir()
+    assert guide_for(ws.models / "mine") is None
+    (ws.models / "mine-guide").mkdir()  # a folder without a pipeline is no guide
+    assert guide_for(ws.models / "mine") is None
+    (ws.models / "mine-guide" / "model_index.json").write_text("{}")
+    assert guide_for(ws.models / "mine") == ws.models / "mine-guide"
 
 
 def test_sidebar_resets_a_dataset_outside_the_workspace(ws):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from galaxysd_core.diffusion import (
     build_pipeline,
     generate,
     load_pipeline,
+    read_png_settings,
     save_pipeline,
     tiny_components,
 )
@@ -223,5 +225,14 @@ def test_cli_generate_contract(model_dir, tmp_path, capsys):
     for x, y in zip(first, sorted((tmp_path / "e").glob("*.png")), strict=True):
         assert np.abs(np.asarray(Image.open(x), int) - np.asarray(Image.open(y), int)).max() <= 1
     assert main([*args, "--guide-weight", "2", "--out", str(tmp_path / "f")]) == 2
-    assert "guide_weight 2.0 needs a guide_model" in capsys.readouterr().err
+    assert "guide_weight 2.0 needs a guide_model to steer away from (no tiny-guide" in (
+        capsys.readouterr().err
+    )
     assert not (tmp_path / "f").exists()
+    # A weight alone takes the model's <name>-guide folder beside it.
+    shutil.copytree(model_dir, tmp_path / "m")
+    shutil.copytree(model_dir, tmp_path / "m-guide")
+    beside = [*args[:2], str(tmp_path / "m"), *args[3:], "--guide-weight", "2"]
+    assert main([*beside, "--out", str(tmp_path / "g")]) == 0
+    made = sorted((tmp_path / "g").glob("*.png"))
+    assert read_png_settings(made[0])["guide"] == str(tmp_path / "m-guide")

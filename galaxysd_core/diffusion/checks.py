@@ -91,26 +91,56 @@ def check_guide_weight(weight: float) -> float:
 
 
 def check_guide(
-    guide_model: str | os.PathLike[str] | None, guide_weight: float, *, owner: str
-) -> None:
+    guide_model: str | os.PathLike[str] | None,
+    guide_weight: float,
+    *,
+    owner: str,
+    model: str | os.PathLike[str] | None = None,
+) -> Path | None:
     """Check an autoguidance request of a task config before any model is loaded.
+
+    Parameters
+    ----------
+    guide_model : path-like or None
+        The weaker model; None takes ``model``'s ``<name>-guide`` folder
+        (:func:`galaxysd_core.paths.guide_for`) when the weight asks for one.
+    guide_weight : float
+    owner : str
+        The config's name, for the messages.
+    model : path-like, optional
+        The main model, whose guide folder beside it may stand in.
+
+    Returns
+    -------
+    Path or None
+        The guide to load; None when autoguidance is off (weight 1).
 
     Raises
     ------
     ConfigError
         A weight outside :data:`GUIDE_WEIGHT_RANGE`, or a weight other than 1
-        without a guide model.
-    ModelFolderError
-        If ``guide_model`` is not a diffusers pipeline folder.
+        with no guide model given or beside ``model``.
     """
+    from galaxysd_core.paths import GUIDE_SUFFIX, guide_for
+
     check_guide_weight(guide_weight)
-    if guide_model is None:
-        if guide_weight != 1.0:
-            raise ConfigError(
-                f"{owner}.guide_weight {guide_weight!r} needs a guide_model to steer away from"
-            )
-        return
-    check_model_folder(guide_model)
+    if guide_weight == 1.0:
+        return None
+    if guide_model is not None:
+        # The folder itself is checked where it is loaded (after a job's paths
+        # are confined to the workspace, which must come first).
+        return Path(guide_model)
+    guide = guide_for(model) if model is not None else None
+    if guide is None:
+        beside = (
+            f" (no {Path(model).name}{GUIDE_SUFFIX} folder beside {Path(model).name})"
+            if model is not None
+            else ""
+        )
+        raise ConfigError(
+            f"{owner}.guide_weight {guide_weight!r} needs a guide_model to steer away from{beside}"
+        )
+    return guide
 
 
 def check_generation(

@@ -31,17 +31,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from galaxysd_core.diffusion.checks import check_model_folder
+    from galaxysd_core.diffusion.checks import check_guide, check_model_folder
 
     config = config_from_args(GenerateConfig, args)  # checked before the slow model load
     check_model_folder(config.model)
+    guide = check_guide(
+        config.guide_model, config.guide_weight, owner="GenerateConfig", model=config.model
+    )
+    if guide is not None:
+        check_model_folder(guide)
     from galaxysd_core.diffusion import generate, load_pipeline
 
     skip = ("model", "device", "guide_model")
     settings = {k: v for k, v in config.to_dict().items() if k not in skip}
     pipe = load_pipeline(config.model, device=config.device)
-    if config.guide_model is not None:
-        settings["guide"] = load_pipeline(config.guide_model, device=config.device)
+    if guide is not None:
+        settings["guide"] = load_pipeline(guide, device=config.device)
     made = run_with_progress(generate, pipe, "generate", **settings, model_name=str(config.model))
     print("\n".join(str(path) for path in made.paths))
     return 0

@@ -376,7 +376,8 @@ class GuideBuildConfig(TaskConfig):
     model : Path
         The main model whose latents, text encoder and schedule the guide shares.
     out : Path
-        Where the guide goes (default ``assets/demo-guide``).
+        Where the guide goes (default ``assets/demo-model-guide``, the folder
+        beside the demo model where ``generate`` and Compose look for it).
     sky : Path or None
         The mock sky to train on; None builds one as ``galaxysd demo build``
         does (``n``, ``seed``, the main model's image size).
@@ -499,9 +500,11 @@ class GenerateConfig(TaskConfig):
         1 leaves it alone.
     guide_model : Path or None
         Autoguidance (Karras et al. 2024): a weaker diffusers model of the
-        same latents and schedule to steer away from at every step.
+        same latents and schedule to steer away from at every step; None
+        takes the ``<model>-guide`` folder beside the model (``galaxysd demo
+        guide`` writes ``assets/demo-model-guide``) when the weight asks.
     guide_weight : float
-        Autoguidance weight in [1, 4]; 1 is off. Needs ``guide_model``.
+        Autoguidance weight in [1, 4]; 1 is off.
     negative_prompt : str
         Negative prompt.
     reference : str or None
@@ -551,7 +554,7 @@ class GenerateConfig(TaskConfig):
 
         check_guidance_interval(self.guidance_interval)
         check_eps_scale(self.eps_scale)
-        check_guide(self.guide_model, self.guide_weight, owner="GenerateConfig")
+        check_guide(self.guide_model, self.guide_weight, owner="GenerateConfig", model=self.model)
         check_generation(
             self.n,
             self.steps,

@@ -117,7 +117,7 @@ def _model_name(pipeline: Any) -> str:
     return str(getattr(pipeline, "name_or_path", "") or "")
 
 
-def _check_guide(pipeline: Any, guide: Any) -> None:
+def _check_guide_matches(pipeline: Any, guide: Any) -> None:
     """Refuse an autoguidance model whose predictions cannot be mixed with the main one's.
 
     Raises
@@ -272,7 +272,7 @@ def generate(
     check_guide_weight(guide_weight)
     autoguided = guide is not None and guide_weight != 1.0
     if autoguided:
-        _check_guide(pipeline, guide)
+        _check_guide_matches(pipeline, guide)
         if guidance_rescale:
             raise ConfigError("guide works without guidance_rescale; drop the rescale")
     if reference is not None and int(steps * strength) < 1:

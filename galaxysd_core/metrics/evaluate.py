@@ -382,7 +382,7 @@ def evaluate_run(
         out = Path(config.run)
     out = Path(out)
     guide = None
-    if config.guide_model is not None:
+    if config.guide_model is not None and config.guide_weight != 1.0:
         from galaxysd_core.diffusion import load_pipeline
 
         guide = load_pipeline(config.guide_model, device=config.device)
