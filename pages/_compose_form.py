@@ -22,6 +22,7 @@ RANGES = {
     "guidance": (1.0, 12.0),
     "guide_below": (100, 1000),
     "eps_scale": (1.0, 1.1),
+    "guide_weight": (1.0, 4.0),
     "strength": (0.05, 1.0),
     "seed": (0, 2**31 - 1),
 }
@@ -36,7 +37,7 @@ def apply_preset() -> None:
     if not preset:
         return
     keys = ("prompt", "negative_prompt", "seed", "steps", "guidance", "strength", "scheduler")
-    for key in (*keys, "eps_scale"):
+    for key in (*keys, "eps_scale", "guide_weight"):
         value = preset.get(key)  # None or NaN: the source does not say
         if value is None or value != value or (key == "scheduler" and value not in SCHEDULERS):
             continue

@@ -16,15 +16,21 @@ from pages import _common as common
 from pages._common import Keys
 
 
-def live_preview(settings: dict[str, Any], reference: Path | None) -> None:
-    """Draw one quick image of ``settings`` (unless on screen already), beside the reference."""
+def live_preview(
+    settings: dict[str, Any], reference: Path | None, *, guide: Path | None = None
+) -> None:
+    """Draw one quick image of ``settings`` (unless on screen already), beside the reference.
+
+    ``guide`` is the model's autoguidance partner, used when ``guide_weight`` is not 1.
+    """
     held = st.session_state.get(Keys.COMPOSE_LIVE)
     wanted = {**settings, "model": str(common.active_model()), "device": common.active_device()}
     if held is None or held["settings"] != wanted:
         start = time.perf_counter()
         held = {"settings": wanted, "image": None, "error": None}
         try:
-            held["image"] = render_preview(_cache.pipeline(), settings)
+            weak = None if settings.get("guide_weight", 1.0) == 1.0 else _cache.pipeline(guide)
+            held["image"] = render_preview(_cache.pipeline(), settings, guide=weak)
         except GalaxySDError as exc:  # shown in place of the image: no stale preview
             held["error"] = str(exc)
         held["seconds"] = time.perf_counter() - start

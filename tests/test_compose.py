@@ -98,6 +98,8 @@ def app_env(ws, monkeypatch):
 
     monkeypatch.syspath_prepend(str(ROOT))
     save_pipeline(build_pipeline(tiny_components(0)), ws.models / "tiny")
+    # Its autoguidance partner beside it: the same shapes and schedule, other weights.
+    save_pipeline(build_pipeline(tiny_components(1)), ws.models / "tiny-guide")
     data = ws.datasets / "mini"
     data.mkdir(parents=True)
     rows = []
@@ -214,6 +216,17 @@ def test_compose_page_builds_prompt_and_generates(app_env):
     assert not at.error, [e.value for e in at.error]
     made = [Path(p) for p in at.session_state[Keys.COMPOSE_LAST]["paths"]]
     assert read_png_settings(made[0])["eps_scale"] == 1.005
+
+    # Autoguidance by the partner beside the model: the preview and the batch follow the slider.
+    assert read_png_settings(made[0])["guide"] is None
+    at.slider(key="compose_guide_weight").set_value(2.0).run()
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state[Keys.COMPOSE_LIVE]["settings"]["guide_weight"] == 2.0
+    next(b for b in at.button if b.label == "Generate").click().run()
+    assert not at.error, [e.value for e in at.error]
+    made = [Path(p) for p in at.session_state[Keys.COMPOSE_LAST]["paths"]]
+    recipe = read_png_settings(made[0])
+    assert recipe["guide_weight"] == 2.0 and recipe["guide"] == str(app_env.models / "tiny-guide")
 
 
 @pytest.mark.parametrize(("interval", "expected"), [([0, 399], 400), ([0, 30], 100), (None, 1000)])

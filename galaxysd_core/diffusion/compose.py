@@ -43,6 +43,7 @@ DEFAULT_SETTINGS: dict[str, float | int | str] = {
     "guidance": 7.0,
     "guide_below": 1000,
     "eps_scale": 1.0,
+    "guide_weight": 1.0,
     "seed": 0,
     "batch": 4,
 }

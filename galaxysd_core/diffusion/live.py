@@ -26,7 +26,11 @@ LIVE_STEPS = 5
 
 
 def render_preview(
-    pipeline: Any, settings: Mapping[str, Any], progress: Progress | None = None
+    pipeline: Any,
+    settings: Mapping[str, Any],
+    progress: Progress | None = None,
+    *,
+    guide: Any = None,
 ) -> Any:
     """One preview image: :data:`LIVE_STEPS` DPM++ 2M steps at the settings' seed.
 
@@ -35,10 +39,12 @@ def render_preview(
     pipeline : diffusers.StableDiffusionPipeline
     settings : mapping
         ``prompt``, ``seed``, ``guidance``; optional ``negative_prompt``,
-        ``reference`` (a path), ``strength``, ``guidance_interval`` and
-        ``eps_scale``.
+        ``reference`` (a path), ``strength``, ``guidance_interval``,
+        ``eps_scale`` and ``guide_weight`` (with ``guide``).
     progress : Progress, optional
         Gets the sampler steps; a stop request ends the preview (``Cancelled``).
+    guide : diffusers.StableDiffusionPipeline, optional
+        The model's autoguidance partner (``generate``'s ``guide``).
 
     Returns
     -------
@@ -68,6 +74,8 @@ def render_preview(
             guidance=float(settings["guidance"]),
             guidance_interval=settings.get("guidance_interval"),
             eps_scale=float(settings.get("eps_scale") or 1.0),
+            guide=guide,
+            guide_weight=float(settings.get("guide_weight") or 1.0),
             scheduler=LIVE_SCHEDULER,
             negative_prompt=settings.get("negative_prompt") or "",
             reference=reference,
