@@ -5,10 +5,12 @@ Demo model, batch 4, at the model's size, 30 Euler-ancestral steps, CFG 7
 one image with a few DPM++ steps against the same bare call (goal <= 1.0 s),
 and the levers, each on our path: a guidance interval (guidance on the steps
 with t <= 400 only, the others at one UNet row; the own sampling loop it
-needs is timed guiding every step too), fewer steps, channels-last, thread
-count.
+needs is timed guiding every step too), autoguidance by the model's guide
+(``galaxysd demo guide``: one more, narrower UNet pass per step), fewer
+steps, channels-last, thread count.
 
     python benchmarks/generate.py [--model assets/demo-model] [--repeats 3]
+        [--guide-model assets/demo-guide]
 
 Prints one line per measurement (median of ``--repeats`` after a warm-up).
 """
@@ -22,7 +24,7 @@ import time
 import torch
 
 from galaxysd_core.diffusion import generate, load_pipeline, make_scheduler
-from galaxysd_core.paths import DEMO_MODEL
+from galaxysd_core.paths import DEMO_GUIDE, DEMO_MODEL
 
 PROMPT = "sdss, spiral galaxy, tightly wound spiral arms"
 
@@ -43,6 +45,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--fast-steps", type=int, default=8, help="DPM++ steps of the fast path")
+    parser.add_argument(
+        "--guide-model",
+        default=str(DEMO_GUIDE) if (DEMO_GUIDE / "model_index.json").is_file() else None,
+        help="autoguidance partner timed as a lever (default assets/demo-guide if present)",
+    )
     args = parser.parse_args()
     pipe = load_pipeline(args.model)
     bare = type(pipe)(**pipe.components, requires_safety_checker=False)
@@ -101,6 +108,12 @@ def main() -> None:
     print(f"  own loop, every step   {t_loop:6.3f} s   ratio {t_loop / t_bare:.3f}")
     t_interval = timed(ours(guidance_interval=(0, 400)), args.repeats)
     print(f"  guidance on t <= 400   {t_interval:6.3f} s   ratio {t_interval / t_bare:.3f}")
+    if args.guide_model:
+        guide = load_pipeline(args.guide_model)
+        t_auto = timed(
+            ours(guidance_interval=(0, 400), guide=guide, guide_weight=2.0), args.repeats
+        )
+        print(f"  + autoguidance, w 2    {t_auto:6.3f} s   ratio {t_auto / t_bare:.3f}")
     print(f"  dpmpp_2m, 15 steps     {timed(ours(15, scheduler='dpmpp_2m'), args.repeats):6.3f} s")
     print(f"  dpmpp_2m, 10 steps     {timed(ours(10, scheduler='dpmpp_2m'), args.repeats):6.3f} s")
     pipe.unet.to(memory_format=torch.channels_last)
