@@ -52,6 +52,16 @@ def check_guidance_interval(interval: Sequence[float] | None) -> tuple[float, fl
 
 # Ning et al. (2024) divide by slightly more than 1; below 1 would add to the exposure bias.
 EPS_SCALE_RANGE = (1.0, 1.1)
+# Karras et al. (2024) find their best weights at about 1.5-3; 1 is off.
+GUIDE_WEIGHT_RANGE = (1.0, 4.0)
+
+
+def _number_in(value: float, name: str, bounds: tuple[float, float]) -> float:
+    """Return ``value`` as a float if it is a number (not a bool) within ``bounds``."""
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise ConfigError(f"{name} must be a number in [{low:g}, {high:g}], got {value!r}")
+    return float(value)
 
 
 def check_eps_scale(eps_scale: float) -> float:
@@ -62,18 +72,7 @@ def check_eps_scale(eps_scale: float) -> float:
     ConfigError
         Naming the value otherwise.
     """
-    low, high = EPS_SCALE_RANGE
-    if (
-        isinstance(eps_scale, bool)
-        or not isinstance(eps_scale, int | float)
-        or not low <= eps_scale <= high
-    ):
-        raise ConfigError(f"eps_scale must be a number in [{low:g}, {high:g}], got {eps_scale!r}")
-    return float(eps_scale)
-
-
-# Karras et al. (2024) find their best weights at about 1.5-3; 1 is off.
-GUIDE_WEIGHT_RANGE = (1.0, 4.0)
+    return _number_in(eps_scale, "eps_scale", EPS_SCALE_RANGE)
 
 
 def check_guide_weight(weight: float) -> float:
@@ -84,10 +83,7 @@ def check_guide_weight(weight: float) -> float:
     ConfigError
         Naming the value otherwise.
     """
-    low, high = GUIDE_WEIGHT_RANGE
-    if isinstance(weight, bool) or not isinstance(weight, int | float) or not low <= weight <= high:
-        raise ConfigError(f"guide_weight must be a number in [{low:g}, {high:g}], got {weight!r}")
-    return float(weight)
+    return _number_in(weight, "guide_weight", GUIDE_WEIGHT_RANGE)
 
 
 def check_guide(
