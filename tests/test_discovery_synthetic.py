@@ -83,6 +83,26 @@ def test_generation_passes_the_guidance_interval_on(model_dir, tmp_path):
     assert any(not np.array_equal(a, b) for a, b in zip(_pixels(late), _pixels(every), strict=True))
 
 
+def test_generation_passes_autoguidance_on(model_dir, tmp_path):
+    """The synthetic arm's guide_weight reaches generate with the guide beside the model."""
+    from galaxysd_core.classify.config import ExperimentConfig
+    from galaxysd_core.diffusion import read_png_settings
+    from galaxysd_core.errors import ConfigError
+
+    kwargs = {"n": 2, "seed": 7, "steps": 3, "guidance": 7.0}
+    plain = generate_into(model_dir, PROMPT, tmp_path / "plain", **kwargs)
+    # The model as its own guide: nothing to steer away from, the same pixels.
+    auto = generate_into(
+        model_dir, PROMPT, tmp_path / "auto", guide=model_dir, guide_weight=2.0, **kwargs
+    )
+    assert read_png_settings(auto[0])["guide_weight"] == 2.0
+    assert read_png_settings(plain[0])["guide"] is None
+    for a, b in zip(_pixels(plain), _pixels(auto), strict=True):
+        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+    with pytest.raises(ConfigError, match=r"ExperimentConfig\.guide_weight 2\.0 needs a guide"):
+        ExperimentConfig(task="disk", model=str(model_dir), guide_weight=2.0).validate()
+
+
 def test_round0_prompts_never_share_seeds(ws, model_dir, tmp_path):
     # 101 images per prompt: with a fixed stride of 100, the second prompt's
     # first image took the first prompt's last seed.

@@ -228,6 +228,9 @@ class ExperimentConfig(TaskConfig):
     guidance_interval : tuple of float
         Two timesteps LOW HIGH (0-1000): guide only the sampler steps in
         between (``generate``'s option); empty guides every step.
+    guide_weight : float
+        Autoguidance weight of the synthetic arm, by the ``<model>-guide``
+        folder beside the model (``generate``'s option); 1 is off.
     seeds : tuple of int
         One sample, split and training per seed.
     classifier : ClassifierConfig
@@ -259,6 +262,7 @@ class ExperimentConfig(TaskConfig):
     steps: int = 30
     guidance: float = 7.0
     guidance_interval: tuple[float, ...] = ()
+    guide_weight: float = 1.0
     seeds: tuple[int, ...] = (0,)
     classifier: ClassifierConfig = dataclasses.field(
         default_factory=lambda: ClassifierConfig(epochs=10)
@@ -291,6 +295,11 @@ class ExperimentConfig(TaskConfig):
             from galaxysd_core.diffusion.checks import check_guidance_interval
 
             check_guidance_interval(self.guidance_interval)
+        if self.guide_weight != 1.0 and not self.synthetic_dir:
+            from galaxysd_core.diffusion.checks import check_guide
+            from galaxysd_core.paths import DEMO_MODEL
+
+            check_guide(None, self.guide_weight, owner=name, model=self.model or DEMO_MODEL)
         for field in ("n_negatives", "n_synthetic", "n_boot", "steps"):
             if getattr(self, field) < 1:
                 raise ConfigError(f"{name}.{field}: must be >= 1, got {getattr(self, field)}")

@@ -106,11 +106,13 @@ def _synthetic_images(config: ExperimentConfig, out: Path, n: int, progress: Pro
         files = image_files(config.synthetic_dir)[:n]
     else:
         from galaxysd_core.diffusion.batched import generate_into
+        from galaxysd_core.diffusion.checks import check_guide
         from galaxysd_core.paths import DEMO_MODEL
 
         prompt = config.prompt or PROMPTS[config.task]
+        model = config.model or DEMO_MODEL
         files = generate_into(
-            config.model or DEMO_MODEL,
+            model,
             prompt,
             out / "synthetic",
             n=n,
@@ -118,6 +120,8 @@ def _synthetic_images(config: ExperimentConfig, out: Path, n: int, progress: Pro
             steps=config.steps,
             guidance=config.guidance,
             guidance_interval=config.guidance_interval or None,
+            guide=check_guide(None, config.guide_weight, owner="ExperimentConfig", model=model),
+            guide_weight=config.guide_weight,
             progress=progress,
             message=f"synthetic: {prompt}",
         )

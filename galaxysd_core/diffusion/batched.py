@@ -53,6 +53,8 @@ def generate_into(
     steps: int,
     guidance: float,
     guidance_interval: Sequence[float] | None = None,
+    guide: str | os.PathLike[str] | None = None,
+    guide_weight: float = 1.0,
     batch_size: int = 8,
     progress: Progress | None = None,
     message: str = "synthetic",
@@ -77,6 +79,10 @@ def generate_into(
         Classifier-free guidance scale.
     guidance_interval : (low, high), optional
         Guide only the steps with ``low <= t <= high`` (see :func:`generate`).
+    guide : path-like, optional
+        Autoguidance partner folder, loaded with the model (``generate``'s ``guide``).
+    guide_weight : float, default 1.0
+        Autoguidance weight; 1 is off.
     batch_size : int, default 8
         Images per :func:`generate` call: the unit that is written and resumed.
     progress : Progress, optional
@@ -111,6 +117,7 @@ def generate_into(
         )
     grand_total = steps * sum(len(paths[s : s + batch_size]) for s in todo)
     pipeline = load_pipeline(model) if todo else None
+    weak = load_pipeline(guide) if todo and guide is not None and guide_weight != 1.0 else None
     done = 0
     for start in todo:
         count = len(paths[start : start + batch_size])
@@ -126,6 +133,8 @@ def generate_into(
             steps=steps,
             guidance=guidance,
             guidance_interval=guidance_interval,
+            guide=weak,
+            guide_weight=guide_weight if weak is not None else 1.0,
             batch_size=count,
             out=folder,
             progress=share,
