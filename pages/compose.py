@@ -85,7 +85,7 @@ with right:
     )
     guide = guide_for(common.active_model())
     guide_weight = st.slider(
-        "Autoguidance",
+        "Autoguide weight",
         *ui.RANGES["guide_weight"],
         step=0.25,
         key="compose_guide_weight",
