@@ -530,6 +530,45 @@ def decoder_stage(config: DemoBuildConfig, work: Path, *, progress: Progress) ->
     return out
 
 
+def _unet_stage(
+    init: Path,
+    dataset: Path,
+    run: Path,
+    config: DemoBuildConfig | GuideBuildConfig,
+    **settings,
+) -> FinetuneConfig:
+    """The fine-tune of a build's UNet stage: the builds' shared recipe plus ``settings``.
+
+    Resumed from ``run``'s latest checkpoint; AdamW with one-cycle LR, EMA,
+    whole-caption prompts (``tag_keep`` 1) with dropout for classifier-free
+    guidance; steps, batch, LR, augmentation, tag weights, min-SNR, budget
+    and seed from ``config``.
+    """
+    return FinetuneConfig(
+        model=init,
+        dataset=dataset,
+        output_dir=run,
+        resume="latest",
+        steps=config.steps,
+        batch=config.batch,
+        lr=config.lr,
+        weight_decay=1e-2,
+        schedule="one_cycle",
+        ema=True,
+        ema_decay=0.999,
+        augment=config.augment,
+        tag_weights=dict(config.tag_weights),
+        tag_keep=1.0,
+        prompt_dropout=0.1,
+        min_snr_gamma=config.min_snr_gamma,
+        keep_last=2,
+        validation_steps=20,
+        max_minutes=config.max_minutes,
+        seed=config.seed,
+        **settings,
+    )
+
+
 def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> Path:
     """Run the demo-model build stages (see the module docstring).
 
@@ -605,31 +644,15 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
     timings["vae"] = time.monotonic() - t0
 
     run = work / "finetune"
-    tune = FinetuneConfig(
-        model=init,
-        dataset=dataset,
-        output_dir=run,
-        resume="latest",
-        steps=config.steps,
-        batch=config.batch,
-        lr=config.lr,
-        weight_decay=1e-2,
-        schedule="one_cycle",
+    tune = _unet_stage(
+        init,
+        dataset,
+        run,
+        config,
         warmup_steps=config.warmup_steps,
-        ema=True,
-        ema_decay=0.999,
         mixed_precision=config.mixed_precision,
-        augment=config.augment,
         augment_latents=False,  # see DemoBuildConfig.augment
-        tag_weights=dict(config.tag_weights),
-        tag_keep=1.0,
-        prompt_dropout=0.1,
-        min_snr_gamma=config.min_snr_gamma,
         checkpoint_every=config.checkpoint_every,
-        keep_last=2,
-        validation_steps=20,
-        max_minutes=config.max_minutes,
-        seed=config.seed,
     )
     # The loop's updates carry no message; name the stage so the bar does not say "vae".
     progress.update(0, config.steps, message="unet + text encoder")
@@ -737,30 +760,14 @@ def build_guide(config: GuideBuildConfig, *, progress: Progress | None = None) -
         main.unet = narrower_unet(main.unet, config.width, config.seed)
         save_pipeline(main, init)
     del main
-    tune = FinetuneConfig(
-        model=init,
-        dataset=dataset,
-        output_dir=work / "finetune",
-        resume="latest",
-        steps=config.steps,
-        batch=config.batch,
-        lr=config.lr,
-        weight_decay=1e-2,
-        schedule="one_cycle",
+    tune = _unet_stage(
+        init,
+        dataset,
+        work / "finetune",
+        config,
         warmup_steps=min(200, config.steps // 10),
-        ema=True,
-        ema_decay=0.999,
-        augment=config.augment,
-        train_text_encoder=False,
-        tag_weights=dict(config.tag_weights),
-        tag_keep=1.0,
-        prompt_dropout=0.1,
-        min_snr_gamma=config.min_snr_gamma,
+        train_text_encoder=False,  # both models read a prompt alike
         checkpoint_every=min(500, config.steps),
-        keep_last=2,
-        validation_steps=20,
-        max_minutes=config.max_minutes,
-        seed=config.seed,
     )
     progress.update(0, config.steps, message="guide unet")
     result = finetune(tune, progress=progress)
