@@ -19,6 +19,7 @@ NEEDED = {
     "evaluate": {"run": "runs/x"},
     "simclr": {"data": "sky/x"},
     "demo-build": {"out": "m"},
+    "demo-guide": {"out": "m"},
     "grid": {"prompt": "sdss, spiral galaxy", "x": "seed=0,1"},
     "quiz-pool": {"model": "m", "dataset": "d"},
 }

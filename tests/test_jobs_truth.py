@@ -75,6 +75,7 @@ def test_estimates_scale_with_the_work_and_calibrate_on_past_runs(jws, tmp_path)
         ("map", {"real": str(tmp_path)}),
         ("classify-experiment", {"sky": str(tmp_path)}),
         ("demo-build", {}),
+        ("demo-guide", {}),
     ):
         cost = jobs.estimate(kind, jobs.validate_config(kind, values))
         assert cost.images > 0 and cost.minutes > 0, kind

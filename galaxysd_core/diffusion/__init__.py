@@ -6,11 +6,12 @@ Names are imported lazily so ``galaxysd --help`` does not load torch and diffuse
   ``save_pipeline``, ``make_scheduler``, ``SCHEDULERS``
 - :mod:`.sampling` ``generate``, ``Generation``; :mod:`.composable` the loop for
   prompts joined by ``AND`` (composable guidance)
-- :mod:`.config` ``FinetuneConfig``, ``DemoBuildConfig``, ``GenerateConfig``
+- :mod:`.config` ``FinetuneConfig``, ``DemoBuildConfig``, ``GenerateConfig``,
+  ``GuideBuildConfig``
 - :mod:`.pnginfo` ``read_png_settings`` (ours and A1111's), ``write_images``
 - :mod:`.finetune` the loop (``galaxysd_core.diffusion.finetune.finetune``)
   with :mod:`.batches` (``TrainingBatches``) and :mod:`.lr_schedule` (``make_lr_scheduler``)
-- :mod:`.demo` ``build_demo``
+- :mod:`.demo` ``build_demo``, ``build_guide`` (the autoguidance partner)
 - :mod:`.live` the live preview; :mod:`.history` what a workspace generated
 - :mod:`.batched` ``generate_into``: many images of one prompt, batch by batch, resumable
 - :mod:`.compose` the Compose page's tag picker helpers; :mod:`.report` sheet + brightness
@@ -25,6 +26,6 @@ __getattr__, __dir__, __all__ = lazy_package(
     pipelines="SCHEDULERS build_pipeline load_pipeline make_scheduler save_pipeline tiny_components",
     sampling="Generation generate",
     pnginfo="read_png_settings write_images",
-    config="FinetuneConfig DemoBuildConfig GenerateConfig",
-    demo="build_demo",
+    config="FinetuneConfig DemoBuildConfig GenerateConfig GuideBuildConfig",
+    demo="build_demo build_guide",
 )

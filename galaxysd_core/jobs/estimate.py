@@ -120,6 +120,11 @@ def _units(kind: str, cfg: Any) -> tuple[int, int, dict[str, float]]:
     if kind == "demo-build":
         steps = cfg.vae_steps + cfg.steps + cfg.decoder_steps
         return cfg.n, steps, {"render": cfg.n, "optim": steps * cfg.batch}
+    if kind == "demo-guide":
+        # The sky is rendered only without ``sky``; a half-width UNet's step
+        # costs far less than the demo model's, but the rate is calibrated on use.
+        rendered = 0 if cfg.sky else cfg.n
+        return cfg.n, cfg.steps, {"render": rendered, "optim": cfg.steps * cfg.batch}
     if kind == "sky":
         return cfg.n, 0, {"render": cfg.n * (cfg.size / 64) ** 2}
     if kind == "quiz-pool":
@@ -160,7 +165,8 @@ def estimate(
     ----------
     kind : str
         A job kind (``evaluate``, ``map``, ``classify-experiment``, ``discover-round``,
-        ``demo-build``, ``sky``, ``quiz-pool`` are estimated; others give None).
+        ``demo-build``, ``demo-guide``, ``sky``, ``quiz-pool`` are estimated; others
+        give None).
     config : TaskConfig
         A validated config of that kind.
     workspace : Workspace, optional

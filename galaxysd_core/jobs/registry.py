@@ -74,6 +74,12 @@ KINDS: dict[str, JobKind] = {
             ("demo", "build"),
             heavy=True,
         ),
+        JobKind(
+            "demo-guide",
+            "galaxysd_core.diffusion.GuideBuildConfig",
+            ("demo", "guide"),
+            heavy=True,
+        ),
         JobKind("simclr", "galaxysd_core.embedding.SimCLRConfig", ("simclr",), heavy=True),
         JobKind("map", "galaxysd_core.embedding.MapConfig", ("map",), heavy=False),
         # Light: a few minutes of sampling, and the Quiz page waits for it.
