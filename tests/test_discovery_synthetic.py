@@ -117,6 +117,29 @@ def test_round0_prompts_never_share_seeds(ws, model_dir, tmp_path):
     assert progress.events[-1][2].startswith("synthetic 2/2: sdss, in-between round")
 
 
+def test_round0_generates_with_the_interval_and_the_guide_beside_the_model(ws, model_dir, tmp_path):
+    """A round's guidance_interval and guide_weight reach generate; its guide is
+    the ``<model>-guide`` folder, and a model without one is refused by name."""
+    from galaxysd_core.diffusion import read_png_settings
+    from galaxysd_core.errors import ConfigError
+
+    model = save_pipeline(build_pipeline(tiny_components(0)), tmp_path / "m")
+    save_pipeline(build_pipeline(tiny_components(0)), tmp_path / "m-guide")  # itself
+    common = {"campaign": "guided", "model": str(model), "n_synthetic": 2, "steps": 3}
+    guided = RoundConfig(**common, guidance_interval=(0, 400), guide_weight=2.0)
+    guided.validate()
+    _generate(guided, tmp_path / "guided", Progress())
+    _generate(RoundConfig(**common), tmp_path / "plain", Progress())
+    files = sorted((tmp_path / "guided").rglob("*.png"))
+    settings = read_png_settings(files[0])
+    assert settings["guide_weight"] == 2.0
+    assert Path(settings["guide"]).name == "m-guide"
+    assert settings["guidance_interval"] == [0.0, 400.0]
+    assert read_png_settings(sorted((tmp_path / "plain").rglob("*.png"))[0])["guide"] is None
+    with pytest.raises(ConfigError, match=r"RoundConfig\.guide_weight 2\.0 needs a guide"):
+        RoundConfig(campaign="g", model=str(model_dir), guide_weight=2.0).validate()
+
+
 def _open_round(ws, sky: Path, name: str) -> int:
     """Round 0 of a campaign as run_round leaves it: files + an open review round."""
     items = catalog_items(sky)

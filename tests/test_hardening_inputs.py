@@ -87,6 +87,16 @@ def test_generate_names_a_missing_model_folder_before_loading(tmp_path):
         ("finetune", {"tag_weights": {"dust_lane": math.nan}}, r"tag_weights: .*finite"),
         ("evaluate", {"run": "r", "sweep_guidance": [3.0, math.inf]}, r"sweep_guidance"),
         ("discover-round", {"guidance": math.nan}, r"RoundConfig\.guidance: .*finite"),
+        (
+            "discover-round",
+            {"guide_weight": 9.0},
+            r"guide_weight must be a number in \[1, 4\], got 9",
+        ),
+        (
+            "discover-round",
+            {"guidance_interval": [400, 0]},
+            r"guidance_interval must have 0 <= LOW",
+        ),
         ("classify-experiment", {"steps": 10**6}, r"ExperimentConfig\.steps: at most 1,000"),
     ],
 )

@@ -79,6 +79,12 @@ def test_estimates_scale_with_the_work_and_calibrate_on_past_runs(jws, tmp_path)
     ):
         cost = jobs.estimate(kind, jobs.validate_config(kind, values))
         assert cost.images > 0 and cost.minutes > 0, kind
+    # Autoguidance runs a second (narrower) UNet every step: the same steps, more time.
+    plain, guided = (
+        jobs.estimate("discover-round", jobs.validate_config("discover-round", values))
+        for values in ({"sky": str(tmp_path)}, {"sky": str(tmp_path), "guide_weight": 2.0})
+    )
+    assert guided.steps == plain.steps and guided.minutes > plain.minutes
     sky = {"n": 16, "size": 32, "out": "sky"}
     job = jobs.launch("sky", sky, workspace=jws)
     assert wait_for(job, jws, ended, timeout=90)["status"] == "succeeded"

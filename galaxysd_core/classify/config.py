@@ -183,6 +183,29 @@ class ClassifierConfig(TaskConfig):
         raise ConfigError(f"no architecture in ARCHS has depths {depths}, sizes {hidden_sizes}")
 
 
+def check_synthesis(config: TaskConfig) -> None:
+    """Check the sampling options of a task that generates synthetic positives.
+
+    Shared by :class:`ExperimentConfig` and the discovery round's config: both
+    carry ``model``, ``synthetic_dir``, ``guidance_interval`` and
+    ``guide_weight`` and pass them to ``generate_into``.
+
+    Raises
+    ------
+    ConfigError
+        A bad interval, or an autoguidance weight with no guide beside the
+        model (not checked when ready-made images replace generation).
+    """
+    from galaxysd_core.diffusion.checks import check_guidance_interval, check_guide
+    from galaxysd_core.paths import DEMO_MODEL
+
+    if config.guidance_interval:
+        check_guidance_interval(config.guidance_interval)
+    if config.guide_weight != 1.0 and not config.synthetic_dir:
+        owner = type(config).__name__
+        check_guide(None, config.guide_weight, owner=owner, model=config.model or DEMO_MODEL)
+
+
 @dataclasses.dataclass
 class ExperimentConfig(TaskConfig):
     """Baseline / focal / synthetic-augmented classifiers of one task (Tables 2, 3).
@@ -291,15 +314,7 @@ class ExperimentConfig(TaskConfig):
             )
         if not self.seeds:
             raise ConfigError(f"{name}.seeds: give at least one seed")
-        if self.guidance_interval:
-            from galaxysd_core.diffusion.checks import check_guidance_interval
-
-            check_guidance_interval(self.guidance_interval)
-        if self.guide_weight != 1.0 and not self.synthetic_dir:
-            from galaxysd_core.diffusion.checks import check_guide
-            from galaxysd_core.paths import DEMO_MODEL
-
-            check_guide(None, self.guide_weight, owner=name, model=self.model or DEMO_MODEL)
+        check_synthesis(self)
         for field in ("n_negatives", "n_synthetic", "n_boot", "steps"):
             if getattr(self, field) < 1:
                 raise ConfigError(f"{name}.{field}: must be >= 1, got {getattr(self, field)}")

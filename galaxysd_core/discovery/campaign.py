@@ -106,6 +106,7 @@ def decisions(round_folder: Path, store) -> pd.DataFrame | None:
 def _generate(config: RoundConfig, out: Path, progress: Progress) -> None:
     """Round 0's synthetic D-ETGs from the diffusion model (Sec. 4.3, Fig. 7)."""
     from galaxysd_core.diffusion.batched import generate_into
+    from galaxysd_core.diffusion.checks import check_guide
     from galaxysd_core.gz2 import DETG_PROMPTS
 
     model = Path(config.model) if config.model else DEMO_MODEL
@@ -120,6 +121,7 @@ def _generate(config: RoundConfig, out: Path, progress: Progress) -> None:
     # images of a campaign share their starting noise (100 kept for small runs,
     # so earlier campaigns' file names are unchanged).
     stride = max(100, per)
+    guide = check_guide(None, config.guide_weight, owner="RoundConfig", model=model)
     for i, prompt in enumerate(prompts):
         generate_into(
             model,
@@ -129,6 +131,9 @@ def _generate(config: RoundConfig, out: Path, progress: Progress) -> None:
             seed=config.seed * 1000 + i * stride,
             steps=config.steps,
             guidance=config.guidance,
+            guidance_interval=config.guidance_interval or None,
+            guide=guide,
+            guide_weight=config.guide_weight,
             progress=progress,
             message=f"synthetic {i + 1}/{len(prompts)}: {prompt}",
         )

@@ -5,7 +5,12 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from galaxysd_core.classify.config import ARCHS, CLASSIFIER_ALIASES, ClassifierConfig
+from galaxysd_core.classify.config import (
+    ARCHS,
+    CLASSIFIER_ALIASES,
+    ClassifierConfig,
+    check_synthesis,
+)
 from galaxysd_core.config import TaskConfig
 from galaxysd_core.errors import ConfigError
 from galaxysd_core.paths import check_name
@@ -46,6 +51,8 @@ class RoundConfig(TaskConfig):
     match_sky: bool = False  # give synthetic positives the real sky (classify.skymatch)
     steps: int = 30  # diffusion sampling steps (Euler ancestral, Sec. 2)
     guidance: float = 7.0
+    guidance_interval: tuple[float, ...] = ()  # LOW HIGH timesteps: guide those steps only
+    guide_weight: float = 1.0  # autoguidance by the <model>-guide folder; 1 is off
     n_negatives: int = 1000
     top_k: int = 200
     min_score: float | None = None  # None: the classifier's validation-F1 threshold
@@ -71,6 +78,7 @@ class RoundConfig(TaskConfig):
                 raise ConfigError(f"RoundConfig.{name}: must be >= 1, got {getattr(self, name)}")
         if self.min_score is not None and not 0 <= self.min_score <= 1:
             raise ConfigError(f"RoundConfig.min_score: must be in [0, 1], got {self.min_score}")
+        check_synthesis(self)
 
 
 #: Simulated reviewers per round (``discover simulate-votes``).
