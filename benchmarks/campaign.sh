@@ -6,8 +6,9 @@
 #
 # The fixed settings are the README's campaign rows: top 40 candidates per
 # round, 128 positives, the small ResNet for 4 epochs, the composed D-ETG
-# prompts. Later flags override earlier ones, e.g. `--classifier.epochs 10`,
-# `--min-score 0`, `--synthetic-dir DIR` (benchmarks/detg_standins.py).
+# prompts (galaxysd_core.gz2.DETG_COMPOSED_PROMPTS). Later flags override
+# earlier ones, e.g. `--classifier.epochs 10`, `--min-score 0`,
+# `--synthetic-dir DIR` (benchmarks/detg_standins.py).
 # A round that scores no galaxy above the cut ends the campaign early.
 set -euo pipefail
 name=${1:?usage: SKY=<sky folder> bash benchmarks/campaign.sh NAME [round flags]}
