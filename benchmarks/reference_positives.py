@@ -16,13 +16,12 @@ Run::
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import random
 import time
-from pathlib import Path
 
 from galaxysd_core.diffusion import generate, load_pipeline
+from galaxysd_core.diffusion.data import read_metadata
 from galaxysd_core.gz2 import DETG_COMPOSED_PROMPTS
 
 log = logging.getLogger("reference_positives")
@@ -42,13 +41,13 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    pool = Path(args.pool)
-    records = [json.loads(line) for line in (pool / "metadata.jsonl").open()]
+    records = read_metadata(args.pool)
     pipeline = load_pipeline(args.model)
     t0 = time.perf_counter()
     for k, (prompt, host) in enumerate(zip(DETG_COMPOSED_PROMPTS, HOSTS, strict=True)):
         starts = sorted(
-            r["file_name"] for r in records if host in r["tags"] and "dust_lane" not in r["tags"]
+            (r.image for r in records if host in r.tags and "dust_lane" not in r.tags),
+            key=lambda path: path.name,
         )
         for i in range(args.n):
             generate(
@@ -59,7 +58,7 @@ def main() -> None:
                 steps=args.steps,
                 guidance=7.0,
                 guidance_interval=(0, 400),
-                reference=str(pool / random.Random(i).choice(starts)),
+                reference=str(random.Random(i).choice(starts)),
                 strength=args.strength,
                 out=args.out,
                 names=[f"p{k}"],
