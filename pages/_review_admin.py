@@ -108,10 +108,14 @@ def round_panel(token: str, round_id: int) -> None:
         out = round_export_path(get_workspace(), info["campaign"], info["number"], fmt)
         st.success(f"Wrote {store.export_decisions(round_id, out, fmt=fmt)}")
     if st.button("Launch the next discovery round"):
-        job = launch_job(
-            "discover-round", {"campaign": info["campaign"]}, workspace=get_workspace()
-        )
-        st.success(f"Job {job} launched: follow it on the Training page.")
+        # Imported on click: the campaign module loads torch (2-3 s), the page does not need it.
+        from galaxysd_core.discovery.campaign import next_round_config
+
+        with user_errors("launch the next round"):
+            # the campaign's own settings (sky, positives, classifier), not the defaults
+            config = next_round_config(info["campaign"])
+            job = launch_job("discover-round", config, workspace=get_workspace())
+            st.success(f"Job {job} launched: follow it on the Training page.")
 
 
 def admin(token: str, round_id: int | None) -> None:

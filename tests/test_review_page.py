@@ -144,3 +144,45 @@ def test_admin_manages_reviewers_and_decides_by_hand(seeded):
     assert decided["reason"].tolist() == ["admin"] and decided["accepted"].tolist() == [True]
     shown = f"{decided['object_id'][0]} · accepted · admin"
     assert any(shown in str(i.proto) for i in at.main.image), [str(i.proto) for i in at.main.image]
+
+
+def test_next_round_from_the_admin_panel_keeps_the_campaigns_settings(seeded, ws, monkeypatch):
+    """The button launches the campaign's next round with its latest round's settings
+    (sky, positives, share of accepted positives), not the defaults; a campaign with
+    no round yet gets a one-line error."""
+    import re
+
+    from galaxysd_core import jobs
+    from galaxysd_core.discovery import RoundConfig
+
+    monkeypatch.setenv("GALAXYSD_MAX_HEAVY_JOBS", "1")
+    at = _sign_in("boss", "passphrase-boss")
+    [launch] = [b for b in at.button if b.label == "Launch the next discovery round"]
+    at = launch.click().run()
+    assert not at.exception
+    assert "campaign 'page' has no round yet" in " ".join(e.value for e in at.error)
+
+    round0 = ws.campaigns / "page" / "round-0"
+    round0.mkdir(parents=True)
+    ran = RoundConfig(
+        campaign="page",
+        sky=str(ws.root / "skies" / "nowhere"),  # missing: the job fails fast
+        n_synthetic=12,
+        top_k=40,
+        accepted_share=0.5,
+        output_dir=str(ws.root / "runs" / "old-job"),
+    )
+    ran.save(round0 / "config.json")
+    [launch] = [b for b in at.button if b.label == "Launch the next discovery round"]
+    at = launch.click().run()
+    assert not at.exception and not at.error
+    job = re.search(r"Job (\S+) launched", at.success[-1].value).group(1)
+    launched = RoundConfig.load(ws.run_dir(job) / "config.json")
+    assert (launched.sky, launched.n_synthetic, launched.top_k, launched.accepted_share) == (
+        ran.sky,
+        12,
+        40,
+        0.5,
+    )
+    assert launched.output_dir == str(ws.run_dir(job))  # the new job's folder, not the old one
+    jobs.cancel(job, workspace=ws, wait=True, timeout=120)

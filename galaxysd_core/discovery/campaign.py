@@ -66,6 +66,26 @@ def round_dirs(name: str) -> list[Path]:
     return sorted(found, key=lambda p: int(p.name.split("-", 1)[1]))
 
 
+def next_round_config(name: str) -> RoundConfig:
+    """The settings for campaign ``name``'s next round: those of its latest round.
+
+    A campaign keeps its sky, positives, prompts and classifier from round to
+    round; only the run folder and the resume point are the new job's own.
+
+    Raises
+    ------
+    CampaignError
+        If the campaign has no round yet.
+    """
+    rounds = round_dirs(name)
+    if not rounds:
+        raise CampaignError(
+            f"campaign {name!r} has no round yet: start it with `galaxysd discover round`"
+        )
+    latest = RoundConfig.load(rounds[-1] / "config.json")
+    return dataclasses.replace(latest, output_dir=None, resume=None)
+
+
 def _store(config: RoundConfig):
     from galaxysd_core.review import ReviewStore
 
