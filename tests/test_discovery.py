@@ -179,3 +179,24 @@ def test_match_sky_gives_only_the_synthetic_rows_the_catalogue_sky(mock_sky, tmp
     sky_matched = np.median(sky_statistics(matched[:4]), axis=0)
     assert (sky_matched[1] > 0.5 * sky_real[1]).all()  # noise now near the catalogue's
     assert np.abs(sky_matched[0] - sky_real[0]).max() <= 2  # and the same sky level
+
+
+def test_accepted_positives_are_repeated_to_their_share_and_round0_is_untouched():
+    from galaxysd_core.discovery.campaign import weigh_accepted
+    from galaxysd_core.errors import ConfigError
+
+    sources = np.array(["synthetic"] * 40 + ["accepted"] * 4 + ["random"] * 100)
+    rows = np.arange(len(sources))
+    half = weigh_accepted(sources, rows, 0.5)
+    picked = sources[half]
+    assert (picked == "accepted").sum() == (picked == "synthetic").sum() == 40  # 4 x 10
+    assert (picked == "random").sum() == 100 and np.all(np.diff(half) >= 0)
+    only_real = sources[weigh_accepted(sources, rows, 1.0)]
+    assert "synthetic" not in only_real and (only_real == "accepted").sum() == 4
+    np.testing.assert_array_equal(weigh_accepted(sources, rows, 0.0), rows)
+    round0 = np.array(["synthetic"] * 40 + ["random"] * 100)
+    np.testing.assert_array_equal(weigh_accepted(round0, rows[:140], 1.0), rows[:140])
+    with pytest.raises(
+        ConfigError, match=r"RoundConfig\.accepted_share: must be in \[0, 1\], got 1.5"
+    ):
+        RoundConfig(campaign="c", accepted_share=1.5).validate()

@@ -222,12 +222,47 @@ def training_images(config: RoundConfig, train: pd.DataFrame):
     return images
 
 
+def weigh_accepted(sources: np.ndarray, rows: np.ndarray, share: float) -> np.ndarray:
+    """``rows`` with the accepted positives repeated to ``share`` of the positives.
+
+    A reviewed galaxy is real evidence of the class; a synthetic one is only
+    as good as the generator. With ``share`` > 0, each accepted row is
+    repeated (a whole number of times, at least once) so that accepted rows
+    make up about ``share`` of the positive rows; with ``share`` 1 the
+    synthetic positives are dropped once any accepted row is there. Rows
+    without accepted positives (round 0) come back unchanged.
+
+    Parameters
+    ----------
+    sources : ndarray of str
+        The ``source`` column of ``rows`` (``synthetic``, ``accepted``, ...).
+    rows : ndarray of int
+        Training-set row indices.
+    share : float
+        Target share of accepted rows among the positive rows, in [0, 1].
+
+    Returns
+    -------
+    ndarray of int
+        Row indices, accepted ones repeated, in ascending order.
+    """
+    accepted = rows[sources == "accepted"]
+    synthetic = sources == "synthetic"
+    if share == 0 or accepted.size == 0:
+        return rows
+    if share == 1:
+        return rows[~synthetic]
+    repeats = max(1, round(share / (1 - share) * synthetic.sum() / accepted.size))
+    return np.sort(np.concatenate([rows, np.repeat(accepted, repeats - 1)]))
+
+
 def _train(config: RoundConfig, train: pd.DataFrame, out: Path, progress: Progress) -> None:
     from galaxysd_core.classify.model import split_validation, train_classifier
 
     images = training_images(config, train)
     labels = train["label"].to_numpy()
     tr, va = split_validation(labels, 0.1, seed=config.seed)
+    tr = weigh_accepted(train["source"].to_numpy()[tr], tr, config.accepted_share)
     cfg = dataclasses.replace(config.classifier, seed=config.seed)
     clf = train_classifier(
         images[tr],

@@ -34,6 +34,8 @@ class RoundConfig(TaskConfig):
     ``n_negatives`` random catalogue galaxies, scores the whole catalogue and
     opens a review round with the candidates. Each later round first reads the
     previous round's decisions: accepted candidates join the positives,
+    repeated until they make up ``accepted_share`` of them (reviewed galaxies
+    outweigh the generator's; 0 counts each once, as the paper does), and
     rejected ones become hard negatives. The paper used 10,000 + 10,000
     training images; the defaults here fit a CPU. ``classifier.seed`` is set
     from ``seed``.
@@ -56,6 +58,9 @@ class RoundConfig(TaskConfig):
     n_negatives: int = 1000
     top_k: int = 200
     min_score: float | None = None  # None: the classifier's validation-F1 threshold
+    accepted_share: float = (
+        0.75  # accepted positives repeated to this share of positives; 0: as counted
+    )
     classifier: ClassifierConfig = dataclasses.field(
         default_factory=lambda: ClassifierConfig(epochs=10)
     )  # the classifier trained each round (default: 10 epochs)
@@ -76,6 +81,10 @@ class RoundConfig(TaskConfig):
         for name in ("score_batch_size", "chunk_size", "score_processes", "steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"RoundConfig.{name}: must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.accepted_share <= 1:
+            raise ConfigError(
+                f"RoundConfig.accepted_share: must be in [0, 1], got {self.accepted_share}"
+            )
         if self.min_score is not None and not 0 <= self.min_score <= 1:
             raise ConfigError(f"RoundConfig.min_score: must be in [0, 1], got {self.min_score}")
         check_synthesis(self)

@@ -125,6 +125,8 @@ def _units(kind: str, cfg: Any) -> tuple[int, int, dict[str, float]]:
         else:
             neg, pos, syn, runs = cfg.n_negatives, cfg.top_k, cfg.n_synthetic, 1
             made = syn if cfg.synthetic_dir is None else 0
+            if cfg.accepted_share < 1:  # accepted positives repeated up to their share
+                pos += round(syn * cfg.accepted_share / (1 - cfg.accepted_share))
         trained = (neg + pos + syn) * cfg.classifier.epochs * runs
         steps = made * cfg.steps
         sample = steps * _model_scale(cfg.model) * _guide_cost(cfg)
