@@ -11,9 +11,13 @@ and JPEG coding, so that
 runs the campaign on them in place of the demo model's images. None of these
 galaxies is in the campaign's sky (another seed draws other galaxies).
 
+``--kind plain`` renders the control instead: the D-ETGs' hosts without
+their lane (smooth, round or in-between, no odd feature), the positives of a
+generator that draws the host and drops the lane.
+
 Run::
 
-    python benchmarks/detg_standins.py --seed 11 --n 128 --size 128 --out DIR
+    python benchmarks/detg_standins.py --seed 11 --n 128 --size 128 --out DIR [--kind plain]
 """
 
 from __future__ import annotations
@@ -36,6 +40,12 @@ def main() -> None:
     )
     parser.add_argument("--n", type=int, default=128, help="D-ETGs to render")
     parser.add_argument("--size", type=int, default=128, help="image side in pixels")
+    parser.add_argument(
+        "--kind",
+        choices=("detg", "plain"),
+        default="detg",
+        help="detg: D-ETGs; plain: their hosts without a lane (the control)",
+    )
     parser.add_argument("--out", required=True, help="new folder; images go to OUT/images")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -44,17 +54,24 @@ def main() -> None:
     # D-ETGs are 0.25-0.35 % of the mock sky: draw enough for n with a margin.
     draw = max(1000, int(args.n / 0.002))
     pop = add_identifiers(sample_population(draw, seed=args.seed), seed=args.seed)
-    detg = pop.loc[pop["is_detg"].astype(bool)]
+    if args.kind == "detg":
+        detg = pop.loc[pop["is_detg"].astype(bool)]
+    else:  # smooth (kind 1), round or in-between (round_cls 0/1), no odd feature
+        early = (pop["kind"] == 1) & (pop["round_cls"] < 2) & ~pop["odd"].astype(bool)
+        detg = pop.loc[early & ~pop["dusty_s0"].astype(bool)]
     if len(detg) < args.n:
-        raise SystemExit(f"--n: only {len(detg)} D-ETGs among {draw} galaxies of seed {args.seed}")
+        raise SystemExit(
+            f"--n: only {len(detg)} {args.kind} galaxies among {draw} of seed {args.seed}"
+        )
     detg = detg.iloc[: args.n]
     images = Path(args.out, "images")
     images.mkdir(parents=True, exist_ok=False)
     render_images(detg, images, size=args.size, seed=args.seed)
     detg.to_csv(Path(args.out, "truth.csv"), index=False)  # what each image shows
     log.info(
-        "%d D-ETGs of seed %d (out of %d drawn) in %s, %.1f s",
+        "%d %s galaxies of seed %d (out of %d drawn) in %s, %.1f s",
         len(detg),
+        args.kind,
         args.seed,
         draw,
         images,
