@@ -55,22 +55,22 @@ def main() -> None:
     draw = max(1000, int(args.n / 0.002))
     pop = add_identifiers(sample_population(draw, seed=args.seed), seed=args.seed)
     if args.kind == "detg":
-        detg = pop.loc[pop["is_detg"].astype(bool)]
+        chosen = pop.loc[pop["is_detg"].astype(bool)]
     else:  # smooth (kind 1), round or in-between (round_cls 0/1), no odd feature
         early = (pop["kind"] == 1) & (pop["round_cls"] < 2) & ~pop["odd"].astype(bool)
-        detg = pop.loc[early & ~pop["dusty_s0"].astype(bool)]
-    if len(detg) < args.n:
+        chosen = pop.loc[early & ~pop["dusty_s0"].astype(bool)]
+    if len(chosen) < args.n:
         raise SystemExit(
-            f"--n: only {len(detg)} {args.kind} galaxies among {draw} of seed {args.seed}"
+            f"--n: only {len(chosen)} {args.kind} galaxies among {draw} of seed {args.seed}"
         )
-    detg = detg.iloc[: args.n]
+    chosen = chosen.iloc[: args.n]
     images = Path(args.out, "images")
     images.mkdir(parents=True, exist_ok=False)
-    render_images(detg, images, size=args.size, seed=args.seed)
-    detg.to_csv(Path(args.out, "truth.csv"), index=False)  # what each image shows
+    render_images(chosen, images, size=args.size, seed=args.seed)
+    chosen.to_csv(Path(args.out, "truth.csv"), index=False)  # what each image shows
     log.info(
         "%d %s galaxies of seed %d (out of %d drawn) in %s, %.1f s",
-        len(detg),
+        len(chosen),
         args.kind,
         args.seed,
         draw,

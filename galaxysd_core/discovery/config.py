@@ -58,9 +58,7 @@ class RoundConfig(TaskConfig):
     n_negatives: int = 1000
     top_k: int = 200
     min_score: float | None = None  # None: the classifier's validation-F1 threshold
-    accepted_share: float = (
-        0.75  # accepted positives repeated to this share of positives; 0: as counted
-    )
+    accepted_share: float = 0.75  # accepted positives repeated to this share; 0: as counted
     classifier: ClassifierConfig = dataclasses.field(
         default_factory=lambda: ClassifierConfig(epochs=10)
     )  # the classifier trained each round (default: 10 epochs)
