@@ -11,7 +11,7 @@ dataset's images); and the D-ETG prompts of ``benchmarks/dust_lanes.py``
     python benchmarks/generator_goals.py --model assets/demo-model --dataset DATASET \\
         [--n 16] [--steps 20] [--guidance 7] [--guidance-rescale 0.7]
         [--guidance-interval LOW HIGH] [--eps-scale 1.05]
-        [--guide-model WEAK --guide-weight 2] [--json FILE]
+        [--guide-model WEAK --guide-weight 2] [--json FILE] [--device cpu]
 
 Goals (issue 14): spiral >= 0.60, bar >= 0.50, sky level and noise within 35 %
 of the training sky's, D-ETG prompts >= 0.40 smooth and dust lane, control <= 0.05.
@@ -67,7 +67,7 @@ def folder_mb(folder: Path) -> float:
 
 
 def measure(model: str, args, classifiers, guide) -> dict:
-    pipe = load_pipeline(model)
+    pipe = load_pipeline(model, device=args.device)
     kw = {
         "steps": args.steps,
         "seed": 1000,
@@ -124,9 +124,10 @@ def main() -> None:
     parser.add_argument("--guide-weight", type=float, default=1.0, help="autoguidance weight")
     parser.add_argument("--classifiers", default=str(DEFAULT_FOLDER))
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--device", default="cpu", help="where the models generate")
     args = parser.parse_args()
     classifiers = load_feature_cnn(args.classifiers)
-    guide = load_pipeline(args.guide_model) if args.guide_model else None
+    guide = load_pipeline(args.guide_model, device=args.device) if args.guide_model else None
     records = read_metadata(args.dataset)[:256]
     training_sky = sky([Image.open(r.image) for r in records])
     print(

@@ -31,6 +31,7 @@ def test_tiny_v2_build_writes_a_loadable_zero_snr_model(tmp_path, mock_sky):
         batch=2,
         warmup_steps=1,
         checkpoint_every=3,
+        log_every=2,
         tag_weights={"dust_lane": 4.0},
         decoder_steps=2,
     )
@@ -49,6 +50,8 @@ def test_tiny_v2_build_writes_a_loadable_zero_snr_model(tmp_path, mock_sky):
     assert scheduler.rescale_betas_zero_snr and scheduler.prediction_type == "v_prediction"
     assert scheduler.timestep_spacing == "trailing"
     card = json.loads((out / "galaxysd_model.json").read_text())
+    state = json.loads((tmp_path / "work/finetune/checkpoints/checkpoint-3/state.json").read_text())
+    assert state["config"]["log_every"] == 2  # the build's setting reaches the UNet stage
     pairs = card["dust_lane_pairs_by_host"]
     assert pairs["total"] == sum(v for k, v in pairs.items() if k != "total") > 0
     made = generate(load_pipeline(out), "sdss, spiral galaxy", n=1, steps=2, guidance_rescale=0.7)
@@ -91,6 +94,7 @@ def test_latent_augmentation_rotates_the_cached_latent(tmp_path, mock_sky):
         ("noise_schedule", "cosine", "noise_schedule must be one of"),
         ("preset", "huge", "preset must be one of"),
         ("device", "tpu", "device must be cpu or cuda"),
+        ("log_every", 0, "DemoBuildConfig.log_every must be >= 1, got 0"),
     ],
 )
 def test_demo_build_config_names_the_bad_field(field, value, message):

@@ -119,6 +119,38 @@ def test_input_perturbation_changes_the_training_and_stays_reproducible(tiny, tm
         torch.testing.assert_close(first[key], second[key])
 
 
+class _Reports(Progress):
+    """Records the steps at which the loop reported a loss."""
+
+    def __init__(self) -> None:
+        self.steps: list[int] = []
+
+    def update(self, step, total, **logs):
+        if "lr" in logs:
+            self.steps.append(step)
+
+
+def test_reporting_every_few_steps_trains_the_same_weights(tiny, tmp_path):
+    every, sparse = _Reports(), _Reports()
+    a = finetune(config(tiny, tmp_path / "l1", steps=7, checkpoint_every=5), progress=every)
+    b = finetune(
+        config(tiny, tmp_path / "l3", steps=7, checkpoint_every=5, log_every=3), progress=sparse
+    )
+    assert every.steps == [1, 2, 3, 4, 5, 6, 7]
+    # Every third step, every checkpoint (5) and the last step.
+    assert sparse.steps == [3, 5, 6, 7]
+    wa, wb = weights(a.model_dir), weights(b.model_dir)
+    for key in wa:
+        torch.testing.assert_close(wa[key], wb[key], rtol=0, atol=0)
+    # A stop request is seen at the next report, which checkpoints there.
+    with pytest.raises(Cancelled):
+        finetune(
+            config(tiny, tmp_path / "l4", steps=20, checkpoint_every=10, log_every=4),
+            progress=_StopAt(1),
+        )
+    assert [p.name for p in list_checkpoints(tmp_path / "l4")] == ["checkpoint-4"]
+
+
 def test_one_cycle_schedule_warms_up_then_anneals():
     factors = [one_cycle_factor(s, warmup_steps=4, steps=20) for s in range(25)]
     assert factors[0] == pytest.approx(0.04) and factors[4] == pytest.approx(1.0)
@@ -199,6 +231,7 @@ def test_tag_weights_set_draw_probabilities():
         ("mixed_precision", "fp8", "mixed_precision"),
         ("tag_weights", {"dust_lane": 0}, r"tag_weights\['dust_lane'\] must be > 0"),
         ("input_perturbation", -0.1, "input_perturbation must be in"),
+        ("log_every", 0, "log_every must be >= 1"),
     ],
 )
 def test_config_errors_name_the_field(tiny, tmp_path, field, value, match):

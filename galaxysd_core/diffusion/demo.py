@@ -653,6 +653,7 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
         mixed_precision=config.mixed_precision,
         augment_latents=False,  # see DemoBuildConfig.augment
         checkpoint_every=config.checkpoint_every,
+        log_every=config.log_every,
     )
     # The loop's updates carry no message; name the stage so the bar does not say "vae".
     progress.update(0, config.steps, message="unet + text encoder")

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Issue 14's GPU recipe as one prepared run: time the training step on the
+# device, size the UNet stage to the time budget, build the `gpu` preset with
+# `galaxysd demo build`, judge it with benchmarks/generator_goals.py, and hand
+# the model back in pieces small enough for the device tool's $OUT.
+#
+# Here, once (the H200 image has no diffusers):
+#   python -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+#       --implementation cp --platform manylinux2014_x86_64 -d .whl \
+#       diffusers==0.42.1 importlib_metadata
+# On the device (one call; leaves time for a rerun inside 15 minutes):
+#   run(command="bash benchmarks/gpu_build.sh", carry=[".whl"], timeout_s=560)
+# Back here: cat OUT/model.tar.part-* | tar -x -C workspace/  (a diffusers folder, model/)
+#
+# A CPU dry run of the same path with tiny settings (about 2 minutes):
+#   GPU_BUILD_CONFIG=benchmarks/demo_build_gpu_dry.json OUT=/tmp/gpu-dry bash benchmarks/gpu_build.sh
+set -euo pipefail
+export OUT=${OUT:-$PWD/workspace/gpu-build-out}
+mkdir -p "$OUT"
+if compgen -G ".whl/*.whl" >/dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl
+  export PYTHONPATH=/tmp/site:$PWD
+fi
+PY=${PYTHON:-python3}
+export PYTHONUNBUFFERED=1 GALAXYSD_HOME=${GALAXYSD_HOME:-$PWD/workspace}
+CONFIG=${GPU_BUILD_CONFIG:-benchmarks/demo_build_gpu.json}
+WORK=$GALAXYSD_HOME/runs/gpu-build
+mkdir -p "$WORK"
+start=$(date +%s)
+stamp() { echo "[gpu_build] $(( $(date +%s) - start )) s: $*"; }
+read -r DEVICE PRESET BATCH N BUDGET SIZE < <("$PY" - "$CONFIG" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+print(c["device"], c["preset"], c["batch"], c["n"], c["max_minutes"], c.get("size", 128))
+EOF
+)
+[ "$DEVICE" = cuda ] && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+
+stamp "timing the training step ($PRESET, $DEVICE)"
+AUTOCAST=plain
+[ "$DEVICE" = cuda ] && AUTOCAST=bf16-autocast
+"$PY" benchmarks/train_step.py --preset "$PRESET" --device "$DEVICE" --steps 10 \
+  --batch "$BATCH" --levers plain "$AUTOCAST" --json "$OUT/train_step.json"
+
+# Steps that fit the budget at the measured pace (the loop's data draw and EMA
+# take about a third more), so the one-cycle schedule anneals before the
+# budget stops it; max_minutes stays as the guard.
+"$PY" - "$CONFIG" "$OUT/train_step.json" "$WORK/config.json" <<'EOF'
+import json, sys
+config, timing, out = sys.argv[1:]
+c = json.load(open(config))
+rows = json.load(open(timing))["rows"]
+rate = max(r["images_per_s"] for r in rows if r["batch"] == c["batch"])
+fit = int(0.75 * rate * 60 * c["max_minutes"] / c["batch"])
+c["steps"] = max(c["warmup_steps"] + 1, fit)
+c["checkpoint_every"] = c["steps"]
+c["output_dir"] = out.rsplit("/", 1)[0] + "/build"
+c["out"] = out.rsplit("/", 1)[0] + "/model"
+json.dump(c, open(out, "w"), indent=1)
+print(f"[gpu_build] {rate:.0f} images/s at batch {c['batch']}: {c['steps']} UNet steps")
+EOF
+
+stamp "mock sky ($N galaxies)"
+"$PY" -m galaxysd_core.cli sky --n "$N" --size "$SIZE" --seed 0 --workers "$(nproc)" \
+  --out "$WORK/sky" >/dev/null
+"$PY" - "$WORK/config.json" "$WORK/sky" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["sky"] = sys.argv[2]
+json.dump(c, open(sys.argv[1], "w"), indent=1)
+EOF
+
+stamp "demo build"
+"$PY" -m galaxysd_core.cli demo build --config "$WORK/config.json" 2>&1 | tee "$OUT/build.log" \
+  | grep -v -E "it/s\]|s/it\]" || true
+test -f "$WORK/model/model_index.json" || { stamp "the build wrote no model"; exit 1; }
+cp "$WORK/model/galaxysd_model.json" "$OUT/card.json"
+
+stamp "judging"
+goals() {
+  "$PY" benchmarks/generator_goals.py --model "$WORK/model" --dataset "$WORK/build/dataset" \
+    --device "$1" --json "$OUT/goals.json" 2>&1 | grep -v -E "it/s\]|s/it\]"
+}
+goals "$DEVICE" || { [ "$DEVICE" != cpu ] && stamp "judging on the CPU instead" && goals cpu; } || true
+
+stamp "packing"
+tar -C "$WORK" -cf - model | split -b 15m - "$OUT/model.tar.part-"
+ls -l "$OUT"
+stamp "done"
