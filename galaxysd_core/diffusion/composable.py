@@ -141,7 +141,9 @@ def sample_composed(
     if references is None:
         side = size // pipeline.vae_scale_factor
         shape = (n, unet.config.in_channels, side, side)
-        latents = randn_tensor(shape, generator=generators, dtype=uncond.dtype)
+        # Drawn by the CPU generators and moved, as diffusers' pipelines do:
+        # a seed gives the same start on every device.
+        latents = randn_tensor(shape, generator=generators, device=unet.device, dtype=uncond.dtype)
         latents = latents * scheduler.init_noise_sigma
         scheduler.set_timesteps(steps)
         timesteps = scheduler.timesteps
@@ -153,8 +155,10 @@ def sample_composed(
     # (image, term) row; ``owner`` maps a term row back to its image.
     embeds = [uncond] * n + [emb for image in terms for emb, _ in image]
     context = torch.stack(embeds).to(unet.device)
-    owner = torch.tensor([i for i, image in enumerate(terms) for _ in image])
-    weights = torch.tensor([w for image in terms for _, w in image], dtype=latents.dtype)
+    owner = torch.tensor([i for i, image in enumerate(terms) for _ in image], device=unet.device)
+    weights = torch.tensor(
+        [w for image in terms for _, w in image], dtype=latents.dtype, device=unet.device
+    )
     # As the pipeline does: samplers that draw noise (Euler-a) take the generators.
     takes_generator = "generator" in inspect.signature(scheduler.step).parameters
     extra = {"generator": generators} if takes_generator else {}
@@ -284,6 +288,6 @@ def _noised_references(
         [vae.encode(pixels[i : i + 1]).latent_dist.sample(g) for i, g in enumerate(generators)]
     )
     clean = clean * vae.config.scaling_factor
-    noise = randn_tensor(clean.shape, generator=generators, dtype=dtype)
+    noise = randn_tensor(clean.shape, generator=generators, device=clean.device, dtype=dtype)
     start = timesteps[:1].repeat(len(generators))
     return scheduler.add_noise(clean, noise, start), timesteps
