@@ -51,7 +51,8 @@ import json, sys
 config, timing, out = sys.argv[1:]
 c = json.load(open(config))
 rows = json.load(open(timing))["rows"]
-rate = max(r["images_per_s"] for r in rows if r["batch"] == c["batch"])
+lever = "bf16-autocast" if c.get("mixed_precision") == "bf16" else "plain"
+rate = next(r["images_per_s"] for r in rows if (r["batch"], r["lever"]) == (c["batch"], lever))
 fit = int(0.75 * rate * 60 * c["max_minutes"] / c["batch"])
 c["steps"] = max(c["warmup_steps"] + 1, fit)
 c["checkpoint_every"] = c["steps"]

@@ -163,9 +163,16 @@ def test_gpu_recipe_is_a_valid_demo_build_config():
 
     config = DemoBuildConfig.load(REPO_ROOT / "benchmarks" / "demo_build_gpu.json")
     assert (config.preset, config.device, config.size) == ("gpu", "cuda", 128)
+    # Reports every step would make the GPU wait on the host each step.
+    assert config.log_every > 1
     # The same recipe on the CPU (the GPU check sets device "cuda").
     config.device, config.output_dir = "cpu", "."
     config.validate()
+    # benchmarks/gpu_build.sh's CPU dry run reads the same fields.
+    dry = DemoBuildConfig.load(REPO_ROOT / "benchmarks" / "demo_build_gpu_dry.json")
+    dry.output_dir = "."
+    dry.validate()
+    assert dry.device == "cpu" and dry.log_every > 1
 
 
 def test_cuda_build_without_a_gpu_says_so(tmp_path):

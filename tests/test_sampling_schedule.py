@@ -248,3 +248,44 @@ def test_autoguidance_moves_away_from_the_guide_by_its_weight(zero_snr):
 def test_a_guide_of_another_schedule_is_refused_by_name(zero_snr, sd15_like):
     with pytest.raises(ConfigError, match="guide: its prediction type is 'epsilon'"):
         generate(zero_snr, "sdss, spiral galaxy", n=1, steps=2, guide=sd15_like, guide_weight=2.0)
+
+
+@pytest.mark.parametrize("schedule", ["sd15", "zero_snr"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"scheduler": "dpmpp_2m"},
+        {"guidance_interval": (0, 1000)},
+        {"guidance_interval": (0, 400)},
+    ],
+    ids=["pipeline-euler-a", "pipeline-dpmpp", "own-loop", "own-loop-interval"],
+)
+def test_an_ideal_denoiser_samples_back_a_training_image(schedule, options):
+    """The sampling path is sound: driven by the exact denoiser of a few latents,
+    every path (diffusers' pipeline and the own loop) ends on one of them, for
+    epsilon and v prediction (``benchmarks/oracle_sampler.py`` on real models)."""
+    import sys
+
+    from diffusers import DDPMScheduler
+
+    from galaxysd_core.paths import REPO_ROOT
+
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    from oracle_sampler import ideal_denoiser
+
+    pipe = build_pipeline(tiny_components(0, noise_schedule=schedule))
+    side = pipe.unet.config.sample_size
+    train = torch.randn(3, pipe.unet.config.in_channels, side, side, generator=torch.manual_seed(1))
+    ddpm = DDPMScheduler.from_config(pipe.scheduler.config)
+    pipe.unet.forward = ideal_denoiser(train, ddpm.alphas_cumprod, ddpm.config.prediction_type)
+    with torch.no_grad():
+        decoded = pipe.vae.decode(train / pipe.vae.config.scaling_factor).sample
+    trips = pipe.image_processor.postprocess(decoded, output_type="np") * 255
+    made = generate(pipe, "sdss, smooth", n=4, steps=20, **options)
+    for image in made.images:
+        got = np.asarray(image, dtype=np.float64)
+        nearest = min(np.abs(got - trip).max() for trip in trips)
+        assert nearest <= 1.0  # one level of 255: rounding
+    # The training images differ by far more than that.
+    assert np.abs(trips[0] - trips[1]).max() > 20
