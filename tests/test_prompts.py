@@ -188,10 +188,15 @@ def test_parsing_is_linear_up_to_the_length_limit():
     }
     times = {}
     for name, text in cases.items():
-        start = time.perf_counter()
-        spans = parse_weighted(text)
-        times[name] = time.perf_counter() - start
-        assert spans and all(w == 1.0 for _, w in spans)
+        # Best of five: a parse takes ~3 ms, and a shared machine's one-off
+        # stall (a CI run saw 0.58 s once) says nothing about the parser.
+        runs = []
+        for _ in range(5):
+            start = time.perf_counter()
+            spans = parse_weighted(text)
+            runs.append(time.perf_counter() - start)
+            assert spans and all(w == 1.0 for _, w in spans)
+        times[name] = min(runs)
     assert max(times.values()) < 0.05, times
     deep = "{" * depth + "x" + "}" * depth  # weight 1.1 ** 499
     with pytest.raises(PromptError, match="outside"):
