@@ -4,10 +4,19 @@
 # `galaxysd demo build`, judge it with benchmarks/generator_goals.py, and hand
 # the model back in pieces small enough for the device tool's $OUT.
 #
-# Here, once (the H200 image has no diffusers):
+# Here, once (the H200 image has neither diffusers nor astropy, which renders the sky):
 #   python -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
 #       --implementation cp --platform manylinux2014_x86_64 -d .whl \
-#       diffusers==0.42.1 importlib_metadata
+#       diffusers==0.42.1 importlib_metadata astropy==8.0.2 pyerfa astropy-iers-data
+# A CPU dry run in such a sparse checkout, with the packages the image lacks made
+# unimportable (a sitecustomize.py on PYTHONPATH that refuses them), is how these
+# five wheels and those paths were found to be enough.
+# The device takes at most 64 MiB of working tree: the tracked files are 58 MiB
+# and the wheels 19 MiB, so leave out what the run does not read (the encoder,
+# the guide, docs and result sheets: 20 MiB remain) for the call, and back after:
+#   git sparse-checkout set --no-cone '/*' '!/assets/demo-encoder/' \
+#       '!/assets/demo-model-guide/' '!/docs/' '!/benchmarks/results/'
+#   git sparse-checkout disable
 # On the device (one call; leaves time for a rerun inside 15 minutes):
 #   run(command="bash benchmarks/gpu_build.sh", carry=[".whl"], timeout_s=560)
 # Back here: cat OUT/model.tar.part-* | tar -x -C workspace/  (a diffusers folder, model/)
@@ -20,7 +29,7 @@ mkdir -p "$OUT"
 if compgen -G ".whl/*.whl" >/dev/null; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/site .whl/*.whl
-  export PYTHONPATH=/tmp/site:$PWD
+  export PYTHONPATH=/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}
 fi
 PY=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1 GALAXYSD_HOME=${GALAXYSD_HOME:-$PWD/workspace}
