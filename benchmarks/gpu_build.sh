@@ -9,8 +9,8 @@
 #       --implementation cp --platform manylinux2014_x86_64 -d .whl \
 #       diffusers==0.42.1 importlib_metadata astropy==8.0.2 pyerfa astropy-iers-data
 # A CPU dry run in such a sparse checkout, with the packages the image lacks made
-# unimportable (a sitecustomize.py on PYTHONPATH that refuses them), is how these
-# five wheels and those paths were found to be enough.
+# unimportable (PYTHONPATH=benchmarks/h200_sim), is how these five wheels and
+# those paths were found to be enough.
 # The device takes at most 64 MiB of working tree: the tracked files are 58 MiB
 # and the wheels 19 MiB, so leave out what the run does not read (the encoder,
 # the guide, docs and result sheets: 20 MiB remain) for the call, and back after:
@@ -21,8 +21,9 @@
 #   run(command="bash benchmarks/gpu_build.sh", carry=[".whl"], timeout_s=560)
 # Back here: cat OUT/model.tar.part-* | tar -x -C workspace/  (a diffusers folder, model/)
 #
-# A CPU dry run of the same path with tiny settings (about 2 minutes):
-#   GPU_BUILD_CONFIG=benchmarks/demo_build_gpu_dry.json OUT=/tmp/gpu-dry bash benchmarks/gpu_build.sh
+# A CPU dry run of the same path with tiny settings (about 80 s):
+#   PYTHONPATH=$PWD/benchmarks/h200_sim GPU_BUILD_CONFIG=benchmarks/demo_build_gpu_dry.json \
+#       OUT=/tmp/gpu-dry bash benchmarks/gpu_build.sh
 set -euo pipefail
 export OUT=${OUT:-$PWD/workspace/gpu-build-out}
 mkdir -p "$OUT"
