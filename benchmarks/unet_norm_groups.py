@@ -1,0 +1,113 @@
+"""Train a model's UNet from scratch with another number of GroupNorm groups.
+
+A diagnosis of the clumps (README, "Where the clumps form"). The v3 preset's
+UNet has 16 channels at its finest (32x32) level and 16 norm groups, so each
+group there is a single channel: GroupNorm becomes instance normalisation,
+which StyleGAN's authors (Karras et al. 2020, "Analyzing and Improving the
+Image Quality of StyleGAN", section 2) found makes a generator paint strong
+local blobs to carry the per-channel scale the normalisation removes. This
+trains the same UNet (``--model``'s blocks and channels, a fresh
+initialisation, ``--groups`` groups) with the demo guide's recipe: ``--model``'s
+VAE and frozen text encoder, its training sky's pairs, AdamW one-cycle, EMA,
+min-SNR 5. Run it once per groups value with the same ``--steps`` and
+``--seed``; the variants then differ in the normalisation alone. Judge them
+with ``galaxysd evaluate`` and ``benchmarks/generator_sheet.py``.
+
+    python benchmarks/unet_norm_groups.py --model assets/demo-model --out DIR --prepare
+    python benchmarks/unet_norm_groups.py --model assets/demo-model --out DIR --groups 16 --steps 5000
+    python benchmarks/unet_norm_groups.py --model assets/demo-model --out DIR --groups 4 --steps 5000
+
+``--prepare`` builds the training sky (``galaxysd sky --n 16000 --size 128
+--seed 0``, the demo model's) and its pairs in ``DIR`` once, so variants can
+then train side by side. A variant resumes from its latest checkpoint and
+writes ``DIR/g<groups>/model`` (fp32, the EMA weights).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+import torch
+from diffusers import UNet2DConditionModel
+
+from galaxysd_core.diffusion.config import FinetuneConfig
+from galaxysd_core.diffusion.demo import training_pairs
+from galaxysd_core.diffusion.finetune import finetune
+from galaxysd_core.diffusion.pipelines import load_pipeline, save_pipeline
+from galaxysd_core.progress import Progress, progress_for_cli
+
+
+def fresh_unet(unet: UNet2DConditionModel, groups: int, seed: int) -> UNet2DConditionModel:
+    """``unet``'s architecture with ``groups`` norm groups, freshly initialised."""
+    channels = unet.config.block_out_channels
+    if any(c % groups for c in channels):
+        raise SystemExit(f"--groups {groups} does not divide the channels {list(channels)}")
+    torch.manual_seed(seed)
+    return UNet2DConditionModel.from_config({**dict(unet.config), "norm_num_groups": groups})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--model", required=True, help="diffusers folder (VAE, text encoder, UNet blocks)"
+    )
+    parser.add_argument("--out", required=True, help="experiment folder")
+    parser.add_argument("--prepare", action="store_true", help="only build the sky and pairs")
+    parser.add_argument("--groups", type=int, help="GroupNorm groups of the fresh UNet")
+    parser.add_argument("--steps", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=4e-4)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    _, dataset = training_pairs(out, sky=None, n=16000, size=128, seed=0, progress=Progress())
+    if args.prepare:
+        print(f"sky and pairs ready in {out} ({time.monotonic() - t0:.0f} s)")
+        return
+    if args.groups is None:
+        raise SystemExit("--groups is required unless --prepare")
+    work = out / f"g{args.groups}"
+    init = work / "init-model"
+    if not (init / "model_index.json").is_file():
+        pipe = load_pipeline(args.model)
+        pipe.unet = fresh_unet(pipe.unet, args.groups, args.seed)
+        save_pipeline(pipe, init)
+    config = FinetuneConfig(
+        model=init,
+        dataset=dataset,
+        output_dir=work / "finetune",
+        resume="latest",
+        steps=args.steps,
+        batch=args.batch,
+        lr=args.lr,
+        weight_decay=1e-2,
+        schedule="one_cycle",
+        warmup_steps=200,
+        ema=True,
+        ema_decay=0.999,
+        train_text_encoder=False,  # the variants read prompts alike
+        tag_weights={"dust_lane": 4.0},
+        tag_keep=1.0,
+        prompt_dropout=0.1,
+        min_snr_gamma=5.0,
+        checkpoint_every=500,
+        keep_last=2,
+        log_every=50,
+        seed=args.seed,
+    )
+    result = finetune(config, progress=progress_for_cli(f"groups {args.groups}"))
+    save_pipeline(load_pipeline(result.model_dir), work / "model")
+    print(
+        f"groups {args.groups}: step {result.step}, loss {result.loss:.4f}, "
+        f"{time.monotonic() - t0:.0f} s; model in {work / 'model'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
