@@ -33,8 +33,8 @@ from pathlib import Path
 import torch
 from diffusers import UNet2DConditionModel
 
-from galaxysd_core.diffusion.config import FinetuneConfig
-from galaxysd_core.diffusion.demo import training_pairs
+from galaxysd_core.diffusion.config import GuideBuildConfig
+from galaxysd_core.diffusion.demo import _unet_stage, training_pairs
 from galaxysd_core.diffusion.finetune import finetune
 from galaxysd_core.diffusion.pipelines import load_pipeline, save_pipeline
 from galaxysd_core.progress import Progress, progress_for_cli
@@ -78,28 +78,17 @@ def main() -> None:
         pipe = load_pipeline(args.model)
         pipe.unet = fresh_unet(pipe.unet, args.groups, args.seed)
         save_pipeline(pipe, init)
-    config = FinetuneConfig(
-        model=init,
-        dataset=dataset,
-        output_dir=work / "finetune",
-        resume="latest",
-        steps=args.steps,
-        batch=args.batch,
-        lr=args.lr,
-        weight_decay=1e-2,
-        schedule="one_cycle",
-        warmup_steps=200,
-        ema=True,
-        ema_decay=0.999,
+    # The demo guide's recipe (galaxysd demo guide), one home for it; only the UNet differs.
+    recipe = GuideBuildConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed)
+    config = _unet_stage(
+        init,
+        dataset,
+        work / "finetune",
+        recipe,
+        warmup_steps=min(200, args.steps // 10),
         train_text_encoder=False,  # the variants read prompts alike
-        tag_weights={"dust_lane": 4.0},
-        tag_keep=1.0,
-        prompt_dropout=0.1,
-        min_snr_gamma=5.0,
-        checkpoint_every=500,
-        keep_last=2,
+        checkpoint_every=min(500, args.steps),
         log_every=50,
-        seed=args.seed,
     )
     result = finetune(config, progress=progress_for_cli(f"groups {args.groups}"))
     save_pipeline(load_pipeline(result.model_dir), work / "model")
