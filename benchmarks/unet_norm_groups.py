@@ -14,8 +14,8 @@ min-SNR 5. Run it once per groups value with the same ``--steps`` and
 with ``galaxysd evaluate`` and ``benchmarks/generator_sheet.py``.
 
     python benchmarks/unet_norm_groups.py --model assets/demo-model --out DIR --prepare
-    python benchmarks/unet_norm_groups.py --model assets/demo-model --out DIR --groups 16 --steps 5000
-    python benchmarks/unet_norm_groups.py --model assets/demo-model --out DIR --groups 4 --steps 5000
+    python benchmarks/unet_norm_groups.py --model assets/demo-model --out DIR --groups 16 --steps 4000
+    python benchmarks/unet_norm_groups.py --model assets/demo-model --out DIR --groups 4 --steps 4000
 
 ``--prepare`` builds the training sky (``galaxysd sky --n 16000 --size 128
 --seed 0``, the demo model's) and its pairs in ``DIR`` once, so variants can
@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="experiment folder")
     parser.add_argument("--prepare", action="store_true", help="only build the sky and pairs")
     parser.add_argument("--groups", type=int, help="GroupNorm groups of the fresh UNet")
-    parser.add_argument("--steps", type=int, default=5000)
+    parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=4e-4)
     parser.add_argument("--seed", type=int, default=0)
