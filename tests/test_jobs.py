@@ -17,7 +17,8 @@ import pytest
 from galaxysd_core import jobs
 from galaxysd_core.errors import ConfigError
 from galaxysd_core.jobs import store
-from galaxysd_core.jobs.supervise import _nvidia_gpu_present, outcome, task_command, task_env
+from galaxysd_core.jobs.supervise import outcome, task_command, task_env
+from galaxysd_core.launch import nvidia_gpu_present
 
 GRACE_S = 10.0
 # Rendered in 8 chunks of 256 (about a second each on 2 cores, 2026): caught
@@ -158,7 +159,7 @@ def test_several_processes_run_through_accelerate_launch():
     assert single[1:] == ["-m", "galaxysd_core.cli", "finetune", "--config", "/r/config.json"]
     # Without NVIDIA GPUs the workers must form a CPU (gloo) group, not train alone.
     env = task_env(row, {})
-    assert env.get("ACCELERATE_USE_CPU") == (None if _nvidia_gpu_present() else "true")
+    assert env.get("ACCELERATE_USE_CPU") == (None if nvidia_gpu_present() else "true")
     assert "ACCELERATE_USE_CPU" not in task_env({**row, "num_processes": 1}, {})
 
 

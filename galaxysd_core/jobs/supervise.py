@@ -18,7 +18,6 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from typing import Any
 
 from galaxysd_core.jobs import runner, store
 from galaxysd_core.jobs.registry import job_kind
+from galaxysd_core.launch import cli_command, cli_env
 from galaxysd_core.progress import REASON_FILE, RUN_DIR_ENV, STOP_FILE
 
 log = logging.getLogger("galaxysd_core.jobs.supervise")
@@ -37,58 +37,16 @@ QUICK_GRACE_S = 2.0  # see stop_grace
 def task_command(row: dict[str, Any]) -> list[str]:
     """The argument list that runs a job's task from its saved ``config.json``.
 
-    One process: ``python -m galaxysd_core.cli <words> --config FILE``. Several
-    (``num_processes`` > 1): the same module under ``accelerate launch``, which
-    spawns one worker per process (torchrun; gloo on CPU, NCCL on GPUs).
+    One process, or ``num_processes`` under ``accelerate launch``
+    (:func:`galaxysd_core.launch.cli_command`).
     """
-    words = list(job_kind(row["kind"]).words)
-    config = str(Path(row["run_dir"]) / runner.CONFIG_FILE)
-    task = ["-m", "galaxysd_core.cli", *words, "--config", config]
-    n = int(row["num_processes"] or 1)
-    if n <= 1:
-        return [sys.executable, *task]
-    return [
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        "--multi_gpu",
-        "--num_processes",
-        str(n),
-        "--num_machines",
-        "1",
-        "--main_process_port",
-        str(_free_port()),
-        "--mixed_precision",
-        "no",  # the task's own config (e.g. FinetuneConfig.mixed_precision) decides
-        "--dynamo_backend",
-        "no",
-        *task,
-    ]
+    config = Path(row["run_dir"]) / runner.CONFIG_FILE
+    return cli_command(job_kind(row["kind"]).words, config, int(row["num_processes"] or 1))
 
 
 def task_env(row: dict[str, Any], base: dict[str, str]) -> dict[str, str]:
-    """The task's environment: ``base`` plus what a multi-process run on CPUs needs.
-
-    ``accelerate launch --multi_gpu`` starts the workers with torchrun; on a
-    machine without NVIDIA GPUs they only form one process group (gloo) when
-    ``ACCELERATE_USE_CPU`` is set, otherwise each would train alone.
-    """
-    env = dict(base)
-    if int(row["num_processes"] or 1) > 1 and not _nvidia_gpu_present():
-        env.setdefault("ACCELERATE_USE_CPU", "true")
-    return env
-
-
-def _nvidia_gpu_present() -> bool:
-    # Cheap (no torch import): the device nodes the NVIDIA driver creates.
-    return any(Path("/dev").glob("nvidia[0-9]*"))
-
-
-def _free_port() -> int:
-    # Two multi-process jobs at once must not share torchrun's default port.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """The task's environment: ``base`` plus what its processes need (:func:`cli_env`)."""
+    return cli_env(int(row["num_processes"] or 1), base)
 
 
 def outcome(exit_code: int, *, stop_requested: bool) -> str:
