@@ -63,6 +63,7 @@ MAX_VALUES: dict[str, tuple[float, str]] = {
     "DemoBuildConfig.vae_batch": (1024, "VAE batch; more does not fit in memory"),
     "DemoBuildConfig.steps": (1_000_000, "UNet steps"),
     "DemoBuildConfig.batch": (1024, "UNet batch; more does not fit in memory"),
+    "DemoBuildConfig.unet_processes": (64, "UNet training processes"),
     "DemoBuildConfig.decoder_steps": (1_000_000, "decoder steps"),
     "DemoBuildConfig.lr": (1.0, "learning rate; above 1 training diverges"),
     "DemoBuildConfig.vae_lr": (1.0, "learning rate; above 1 training diverges"),

@@ -41,3 +41,7 @@ class BadNameError(GalaxySDError, ValueError):
 
 class EnvironmentFaultError(GalaxySDError, OSError):
     """The disk is full, a folder is read-only or missing: the message names the path."""
+
+
+class WorkerProcessError(GalaxySDError, RuntimeError):
+    """Worker processes a task started (``accelerate launch``) exited with an error."""

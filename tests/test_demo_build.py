@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from galaxysd_core.diffusion.demo import DemoBuildConfig, GuideBuildConfig, build_demo, build_guide
-from galaxysd_core.errors import ConfigError
+from galaxysd_core.errors import Cancelled, ConfigError
+from galaxysd_core.progress import Progress
 
 
 @pytest.mark.slow
@@ -57,6 +58,68 @@ def test_tiny_v2_build_writes_a_loadable_zero_snr_model(tmp_path, mock_sky):
     made = generate(load_pipeline(out), "sdss, spiral galaxy", n=1, steps=2, guidance_rescale=0.7)
     assert made.images[0].size == (64, 64)
     assert made.metadata[0]["guidance_rescale"] == 0.7
+
+
+class _StopAtUnetStage(Progress):
+    """Records updates; asks to stop once the UNet stage has begun (when ``armed``)."""
+
+    def __init__(self, armed: bool) -> None:
+        self.armed, self.unet, self.steps = armed, False, []
+
+    def update(self, step: int, total: int, **logs) -> None:
+        if logs.get("message") == "unet + text encoder":
+            self.unet = True
+        elif self.unet and "loss" in logs:
+            self.steps.append(step)
+
+    def should_stop(self) -> bool:
+        return self.armed and self.unet
+
+
+@pytest.mark.slow
+def test_unet_stage_in_two_processes_shares_the_batch_stops_and_resumes(tmp_path, mock_sky):
+    config = DemoBuildConfig(
+        output_dir=tmp_path / "work",
+        out=tmp_path / "model",
+        sky=mock_sky,
+        preset="tiny",
+        size=64,
+        vae_steps=2,
+        vae_batch=2,
+        vae_crop=32,
+        steps=4,
+        batch=4,
+        warmup_steps=1,
+        checkpoint_every=4,
+        log_every=1,
+        unet_processes=2,
+    )
+    run = tmp_path / "work/finetune"
+    # A stop requested during the UNet stage reaches the workers: they checkpoint and end.
+    stopping = _StopAtUnetStage(armed=True)
+    with pytest.raises(Cancelled):
+        build_demo(config, progress=stopping)
+    stopped_at = int(stopping.steps[-1])
+    assert stopped_at < 4 and (run / f"checkpoints/checkpoint-{stopped_at}").is_dir()
+    assert not (run / "STOP").exists() and not (tmp_path / "model").exists()
+    # Rerun: the workers resume from that checkpoint and the build finishes.
+    resumed = _StopAtUnetStage(armed=False)
+    out = build_demo(config, progress=resumed)
+    assert resumed.steps[0] > stopped_at and resumed.steps[-1] == 4
+    assert json.loads((out / "galaxysd_model.json").read_text())["final_step"] == 4
+    workers = json.loads((run / "launch-config.json").read_text())
+    assert (workers["batch"], workers["num_processes"]) == (2, 2)  # 4 images a step in all
+    # One process group (gloo): one progress event a step, not one per worker.
+    events = [json.loads(line) for line in (run / "progress.jsonl").read_text().splitlines()]
+    unet_steps = [e["step"] for e in events if "loss" in e and "images" not in e]
+    assert len(unet_steps) == len(set(unet_steps))
+
+
+def test_unet_processes_must_divide_the_batch():
+    with pytest.raises(
+        ConfigError, match="batch must be a multiple of unet_processes \\(3\\), got 16"
+    ):
+        DemoBuildConfig(output_dir=".", batch=16, unet_processes=3).validate()
 
 
 def test_latent_augmentation_rotates_the_cached_latent(tmp_path, mock_sky):

@@ -252,6 +252,13 @@ class DemoBuildConfig(TaskConfig):
         puts it (the GPU when there is one).
     mixed_precision : {"no", "bf16", "fp16"}
         Of the UNet stage (``FinetuneConfig.mixed_precision``).
+    unet_processes : int
+        Data-parallel processes of the UNet stage (``accelerate launch``;
+        gloo on a CPU, one GPU each on GPUs), which then share ``batch``, so
+        the recipe stays the same. On 2 cores, two processes of one thread
+        take 1.2x the images a second of one process on both
+        (``benchmarks/cpu_processes.py``): this small UNet's kernels are too
+        short to keep two threads busy. 1 trains in the build's own process.
     max_minutes : float or None
         Time budget of the UNet stage; the latest EMA weights are exported
         when it runs out.
@@ -302,6 +309,7 @@ class DemoBuildConfig(TaskConfig):
     augment: int = 4
     device: Literal["cpu", "cuda"] = "cpu"
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    unet_processes: int = 1
     max_minutes: float | None = None
     decoder_steps: int = 0
     exclude_smooth_dusty: bool = True
@@ -318,11 +326,17 @@ class DemoBuildConfig(TaskConfig):
             "batch",
             "checkpoint_every",
             "log_every",
+            "unet_processes",
         ):
             if getattr(self, attr) < 1:
                 raise ConfigError(
                     f"DemoBuildConfig.{attr} must be >= 1, got {getattr(self, attr)!r}"
                 )
+        if self.batch % self.unet_processes:
+            raise ConfigError(
+                f"DemoBuildConfig.batch must be a multiple of unet_processes "
+                f"({self.unet_processes}), got {self.batch!r}"
+            )
         fraction = self.sky_dusty_s0_fraction
         if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
             raise ConfigError(

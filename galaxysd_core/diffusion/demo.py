@@ -13,6 +13,7 @@ Stages, each skipped when its output already exists (so a killed build resumes):
                   (``resume="latest"``), EMA, min-SNR weighting, tag shuffling,
                   prompt dropout (classifier-free guidance) and tag weights; with
                   the zero-terminal-SNR schedule (v prediction, trailing steps);
+                  in this process, or data-parallel in ``unet_processes`` workers;
 6. ``decoder/``   the VAE decoder refined alone (encoder frozen, so the UNet's
                   latent space stays valid; can run in parallel with stage 5);
 7. ``out``        the EMA weights exported in fp16 (< 40 MB).
@@ -26,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -33,7 +35,7 @@ import torch
 from galaxysd_core.atomic import atomic_dir, atomic_write_json
 from galaxysd_core.diffusion.config import DemoBuildConfig, FinetuneConfig, GuideBuildConfig
 from galaxysd_core.diffusion.data import dihedral, load_images_uint8, read_metadata
-from galaxysd_core.diffusion.finetune import finetune
+from galaxysd_core.diffusion.finetune import finetune, finetune_in_processes
 from galaxysd_core.diffusion.pipelines import (
     build_pipeline,
     load_pipeline,
@@ -657,7 +659,12 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
     )
     # The loop's updates carry no message; name the stage so the bar does not say "vae".
     progress.update(0, config.steps, message="unet + text encoder")
-    result = finetune(tune, progress=progress)
+    if config.unet_processes > 1:
+        # The processes share the batch, so the recipe is the same at any count.
+        tune = replace(tune, batch=config.batch // config.unet_processes)
+        result = finetune_in_processes(tune, config.unet_processes, progress=progress)
+    else:
+        result = finetune(tune, progress=progress)
     timings["unet"] = time.monotonic() - t0
 
     pipe = load_pipeline(result.model_dir)

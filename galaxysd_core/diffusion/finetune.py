@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import subprocess
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,8 +33,16 @@ from galaxysd_core.diffusion.checkpoints import (
 )
 from galaxysd_core.diffusion.config import FinetuneConfig
 from galaxysd_core.diffusion.lr_schedule import make_lr_scheduler
+from galaxysd_core.errors import Cancelled, ConfigError, WorkerProcessError
+from galaxysd_core.launch import cli_command, cli_env
 from galaxysd_core.paths import workspace
-from galaxysd_core.progress import Progress, run_folder
+from galaxysd_core.progress import (
+    RUN_DIR_ENV,
+    STOP_FILE,
+    Progress,
+    read_events,
+    run_folder,
+)
 
 log = logging.getLogger(__name__)
 __all__ = ["FinetuneConfig", "FinetuneResult", "finetune"]  # FinetuneConfig lives in .config
@@ -267,6 +277,118 @@ def finetune(config: FinetuneConfig, *, progress: Progress | None = None) -> Fin
         _export(pipe, trained, emas, model_dir)
     accelerator.wait_for_everyone()
     return FinetuneResult(model_dir, step, loss_value, samples, stopped)
+
+
+#: ``finetune_in_processes``' files in the run folder: the workers' config and their output.
+LAUNCH_CONFIG = "launch-config.json"
+LAUNCH_LOG = "train.log"
+
+
+def finetune_in_processes(
+    config: FinetuneConfig,
+    processes: int,
+    *,
+    progress: Progress | None = None,
+    poll_s: float = 1.0,
+) -> FinetuneResult:
+    """Run :func:`finetune` data-parallel in ``processes`` worker processes and wait for them.
+
+    The workers are ``galaxysd finetune`` under ``accelerate launch`` (gloo on
+    a CPU), as a fine-tune job with ``num_processes`` runs, each taking
+    ``config.batch`` images a step and an equal share of the cores
+    (``OMP_NUM_THREADS``, unless the environment sets it). They report into
+    ``config.output_dir`` (``progress.jsonl``), whose events are passed on to
+    ``progress``; a stop request reaches them as that folder's ``STOP`` file,
+    so they end with a checkpoint as one process does. The workers stay in
+    this process's group: a job's cancel or kill reaches them too.
+
+    Parameters
+    ----------
+    config : FinetuneConfig
+        Its ``output_dir`` must be set; ``num_processes`` is ignored.
+    processes : int
+        Worker processes, >= 2.
+    progress : Progress, optional
+    poll_s : float, default 1.0
+        Seconds between looks at the workers' progress.
+
+    Returns
+    -------
+    FinetuneResult
+        As :func:`finetune`'s; ``samples`` are the last checkpoint's.
+
+    Raises
+    ------
+    Cancelled
+        A stop was requested; the workers saved a checkpoint to resume from.
+    WorkerProcessError
+        The workers exited with an error; the message names their log.
+    """
+    if config.output_dir is None:
+        raise ConfigError("FinetuneConfig.output_dir must be set to train in worker processes")
+    if processes < 2:
+        raise ConfigError(f"processes must be >= 2 to train in worker processes, got {processes}")
+    config = replace(config, num_processes=processes)
+    config.validate()
+    progress = progress or Progress()
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    # A STOP left by an earlier, cancelled run would end this one at once.
+    (out / STOP_FILE).unlink(missing_ok=True)
+    config.save(out / LAUNCH_CONFIG)
+    threads = str(max(1, (os.cpu_count() or 1) // processes))
+    env = cli_env(processes, {"OMP_NUM_THREADS": threads, **os.environ, RUN_DIR_ENV: str(out)})
+    seen = len(read_events(out))  # a resumed run's folder holds the earlier events
+    with (out / LAUNCH_LOG).open("ab") as sink:
+        workers = subprocess.Popen(
+            cli_command(["finetune"], out / LAUNCH_CONFIG, processes),
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    stop_sent = False
+    last: dict[str, Any] = {}
+    samples: list[Path] = []
+    try:
+        while True:
+            code = workers.poll()
+            events = read_events(out)
+            for event in events[seen:]:
+                logs = {k: event[k] for k in ("loss", "lr", "images") if k in event}
+                progress.update(int(event["step"]), int(event["total"]), **logs)
+                if "loss" in event:
+                    last = event
+                samples = [Path(p) for p in event.get("images", [])] or samples
+            seen = len(events)
+            if code is not None:
+                break
+            if not stop_sent and progress.should_stop():
+                (out / STOP_FILE).touch()
+                stop_sent = True
+            time.sleep(poll_s)
+    except BaseException:
+        workers.terminate()
+        workers.wait()
+        raise
+    (out / STOP_FILE).unlink(missing_ok=True)
+    # A worker that stops exits 130, which torchrun reports as its own failure.
+    if code == 130 or (stop_sent and code != 0):
+        raise Cancelled("stop requested")
+    if code != 0:
+        lines = (out / LAUNCH_LOG).read_text(errors="replace").strip().splitlines()
+        raise WorkerProcessError(
+            f"the {processes} fine-tune processes exited with status {code}: "
+            f"{lines[-1] if lines else 'no output'} (log: {out / LAUNCH_LOG})"
+        )
+    step = int(last.get("step", 0))
+    return FinetuneResult(
+        out / "model",
+        step,
+        float(last.get("loss", math.nan)),
+        samples,
+        stopped_early=step < config.steps,
+    )
 
 
 def _checkpoint(
