@@ -9,10 +9,12 @@ already runs (``accelerate launch``, as the job runner starts it). This runs
 model, dataset and recipe, and prints images per second side by side with
 the ratio to one process on every core (how the demo build trains now).
 Per-process batch is ``--batch``, so two processes take twice the images a
-step; the rate counts images.
+step; with ``--shared-batch`` the processes share ``--batch``, as a demo
+build's ``unet_processes`` does (the same recipe, each process half the
+images). The rate counts images.
 
     python benchmarks/cpu_processes.py --dataset DATASET [--model assets/demo-model]
-        [--cache LATENTS.pt] [--steps 200] [--layouts 1x2 1x1 2x1]
+        [--cache LATENTS.pt] [--steps 200] [--layouts 1x2 1x1 2x1] [--shared-batch]
 
 DATASET is a prepared training set (``galaxysd prepare``, or a demo build's
 ``dataset/``); ``--cache`` copies a latent cache of that dataset and model
@@ -50,6 +52,7 @@ def images_per_second(run: Path, batch: int) -> float:
 
 def run_layout(args: argparse.Namespace, processes: int, threads: int, run: Path) -> float:
     """Train in one layout in the new folder ``run``; return images a second over all processes."""
+    batch = args.batch // processes if args.shared_batch else args.batch
     run.mkdir()
     if args.cache:
         (run / "cache").mkdir()
@@ -59,7 +62,7 @@ def run_layout(args: argparse.Namespace, processes: int, threads: int, run: Path
         dataset=Path(args.dataset),
         output_dir=run,
         steps=args.steps,
-        batch=args.batch,
+        batch=batch,
         lr=4e-4,
         weight_decay=1e-2,
         warmup_steps=20,
@@ -72,7 +75,7 @@ def run_layout(args: argparse.Namespace, processes: int, threads: int, run: Path
     row = {"kind": "finetune", "run_dir": str(run), "num_processes": processes}
     env = task_env(row, {**os.environ, RUN_DIR_ENV: str(run), "OMP_NUM_THREADS": str(threads)})
     subprocess.run(task_command(row), env=env, check=True, capture_output=True)
-    return images_per_second(run, args.batch * processes)
+    return images_per_second(run, batch * processes)
 
 
 def main() -> None:
@@ -87,6 +90,9 @@ def main() -> None:
         nargs="+",
         default=["1x2", "1x1", "2x1"],
         help="PROCESSESxTHREADS; repeat one to see the noise",
+    )
+    parser.add_argument(
+        "--shared-batch", action="store_true", help="the processes share --batch between them"
     )
     args = parser.parse_args()
     layouts = [tuple(int(x) for x in layout.split("x")) for layout in args.layouts]

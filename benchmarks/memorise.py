@@ -18,7 +18,7 @@ the training galaxies, then the samples above their nearest training galaxy.
     python benchmarks/memorise.py --model assets/demo-model --dataset DATASET --out DIR
         [--init fresh|model] [--steps 4000] [--n 8]
 
-DATASET is the model's prepared training set (``benchmarks/unet_norm_groups.py
+DATASET is the model's prepared training set (``benchmarks/unet_from_scratch.py
 --prepare`` makes the demo model's).
 """
 

@@ -12,25 +12,34 @@ from galaxysd_core.errors import Cancelled, ConfigError
 from galaxysd_core.progress import Progress
 
 
+def _tiny_build(tmp_path, sky, **settings) -> DemoBuildConfig:
+    """A build of the tiny preset at 64 px, seconds long, in ``tmp_path``; ``settings`` on top."""
+    base = dict(
+        output_dir=tmp_path / "work",
+        out=tmp_path / "model",
+        sky=sky,
+        preset="tiny",
+        size=64,
+        vae_steps=2,
+        vae_batch=2,
+        vae_crop=32,
+        batch=2,
+        warmup_steps=1,
+    )
+    return DemoBuildConfig(**{**base, **settings})
+
+
 @pytest.mark.slow
 def test_tiny_v2_build_writes_a_loadable_zero_snr_model(tmp_path, mock_sky):
     from diffusers import StableDiffusionPipeline
 
     from galaxysd_core.diffusion import generate, load_pipeline
 
-    config = DemoBuildConfig(
-        output_dir=tmp_path / "work",
-        out=tmp_path / "model",
-        sky=mock_sky,
-        preset="tiny",
-        size=64,
+    config = _tiny_build(
+        tmp_path,
+        mock_sky,
         latent_channels=8,
-        vae_steps=2,
-        vae_batch=2,
-        vae_crop=32,
         steps=3,
-        batch=2,
-        warmup_steps=1,
         checkpoint_every=3,
         log_every=2,
         tag_weights={"dust_lane": 4.0},
@@ -78,21 +87,8 @@ class _StopAtUnetStage(Progress):
 
 @pytest.mark.slow
 def test_unet_stage_in_two_processes_shares_the_batch_stops_and_resumes(tmp_path, mock_sky):
-    config = DemoBuildConfig(
-        output_dir=tmp_path / "work",
-        out=tmp_path / "model",
-        sky=mock_sky,
-        preset="tiny",
-        size=64,
-        vae_steps=2,
-        vae_batch=2,
-        vae_crop=32,
-        steps=4,
-        batch=4,
-        warmup_steps=1,
-        checkpoint_every=4,
-        log_every=1,
-        unet_processes=2,
+    config = _tiny_build(
+        tmp_path, mock_sky, steps=4, batch=4, checkpoint_every=4, log_every=1, unet_processes=2
     )
     run = tmp_path / "work/finetune"
     # A stop requested during the UNet stage reaches the workers: they checkpoint and end.

@@ -255,10 +255,10 @@ class DemoBuildConfig(TaskConfig):
     unet_processes : int
         Data-parallel processes of the UNet stage (``accelerate launch``;
         gloo on a CPU, one GPU each on GPUs), which then share ``batch``, so
-        the recipe stays the same. On 2 cores, two processes of one thread
-        take 1.2x the images a second of one process on both
-        (``benchmarks/cpu_processes.py``): this small UNet's kernels are too
-        short to keep two threads busy. 1 trains in the build's own process.
+        the recipe stays the same. On 2 cores with the default batch 16 it
+        does not pay (0.87-0.95x the images a second of one process on both,
+        ``benchmarks/cpu_processes.py --shared-batch``); it is for more cores
+        or GPUs, and larger batches. 1 trains in the build's own process.
     max_minutes : float or None
         Time budget of the UNet stage; the latest EMA weights are exported
         when it runs out.
