@@ -111,6 +111,23 @@ def test_unet_stage_in_two_processes_shares_the_batch_stops_and_resumes(tmp_path
     assert len(unet_steps) == len(set(unet_steps))
 
 
+@pytest.mark.slow
+def test_workers_that_fail_raise_one_error_naming_their_log(tmp_path):
+    from galaxysd_core.diffusion.config import FinetuneConfig
+    from galaxysd_core.diffusion.finetune import finetune_in_processes
+    from galaxysd_core.errors import WorkerProcessError
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data/metadata.jsonl").write_text("")  # the workers find no pairs
+    config = FinetuneConfig(
+        model=tmp_path / "no-model", dataset=tmp_path / "data", output_dir=tmp_path / "run"
+    )
+    with pytest.raises(
+        WorkerProcessError, match=r"exited with status \d+: model folder .*no-model does not exist"
+    ):
+        finetune_in_processes(config, 2, poll_s=0.2)
+
+
 def test_unet_processes_must_divide_the_batch():
     with pytest.raises(
         ConfigError, match="batch must be a multiple of unet_processes \\(3\\), got 16"

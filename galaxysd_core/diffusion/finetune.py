@@ -37,6 +37,7 @@ from galaxysd_core.errors import Cancelled, ConfigError, WorkerProcessError
 from galaxysd_core.launch import cli_command, cli_env
 from galaxysd_core.paths import workspace
 from galaxysd_core.progress import (
+    REASON_FILE,
     RUN_DIR_ENV,
     STOP_FILE,
     Progress,
@@ -45,7 +46,12 @@ from galaxysd_core.progress import (
 )
 
 log = logging.getLogger(__name__)
-__all__ = ["FinetuneConfig", "FinetuneResult", "finetune"]  # FinetuneConfig lives in .config
+__all__ = [
+    "FinetuneConfig",
+    "FinetuneResult",
+    "finetune",
+    "finetune_in_processes",
+]  # FinetuneConfig lives in .config
 
 
 @dataclass
@@ -333,8 +339,10 @@ def finetune_in_processes(
     progress = progress or Progress()
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    # A STOP left by an earlier, cancelled run would end this one at once.
+    # A STOP left by an earlier, cancelled run would end this one at once, and
+    # an earlier run's error would be reported as this one's.
     (out / STOP_FILE).unlink(missing_ok=True)
+    (out / REASON_FILE).unlink(missing_ok=True)
     config.save(out / LAUNCH_CONFIG)
     threads = str(max(1, (os.cpu_count() or 1) // processes))
     env = cli_env(processes, {"OMP_NUM_THREADS": threads, **os.environ, RUN_DIR_ENV: str(out)})
@@ -376,10 +384,12 @@ def finetune_in_processes(
     if code == 130 or (stop_sent and code != 0):
         raise Cancelled("stop requested")
     if code != 0:
-        lines = (out / LAUNCH_LOG).read_text(errors="replace").strip().splitlines()
+        # A worker's own one-line error (the CLI writes it there), else torchrun's summary.
+        reason = out / REASON_FILE
+        why = reason.read_text().strip() if reason.is_file() else "see the log"
         raise WorkerProcessError(
-            f"the {processes} fine-tune processes exited with status {code}: "
-            f"{lines[-1] if lines else 'no output'} (log: {out / LAUNCH_LOG})"
+            f"the {processes} fine-tune processes exited with status {code}: {why} "
+            f"(log: {out / LAUNCH_LOG})"
         )
     step = int(last.get("step", 0))
     return FinetuneResult(
