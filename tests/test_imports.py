@@ -19,7 +19,7 @@ import galaxysd_core
 PACKAGE = Path(galaxysd_core.__file__).parent
 # From the ground up. A new unit goes in the lowest layer above everything it imports.
 LAYERS: list[set[str]] = [
-    {"galaxysd_core", "errors", "_lazy", "lifetime"},
+    {"galaxysd_core", "errors", "_lazy", "lifetime", "launch"},
     {"paths", "atomic", "progress", "images", "thumbnails", "prompts"},
     {"config", "db"},
     {"cli"},  # the hub's helpers (add_config_arguments, ...), used by every domain's cli.py
