@@ -21,7 +21,7 @@ evaluate`` and ``benchmarks/generator_sheet.py``.
     python benchmarks/unet_from_scratch.py --model assets/demo-model --out DIR --groups 16 --steps 4000
     python benchmarks/unet_from_scratch.py --model assets/demo-model --out DIR --groups 4 --steps 4000
     python benchmarks/unet_from_scratch.py --model assets/demo-model --out DIR --groups 8 \
-        --channels 32 64 96 96 --steps 4000
+        --channels 32 96 96 96 --steps 4000
 
 ``--prepare`` builds the training sky (``galaxysd sky --n 16000 --size 128
 --seed 0``, the demo model's) and its pairs in ``DIR`` once, so variants can
