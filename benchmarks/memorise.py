@@ -1,6 +1,6 @@
 """Can the UNet draw spiral arms at all? Train it on a few dozen spirals and ask for them back.
 
-A diagnosis of the clumps (README, "Where the clumps form"). On the whole
+A diagnosis of the clumps (docs/generator-v2.md, "Where the clumps form"). On the whole
 sky the demo model draws armless, clumpy spirals, though its VAE keeps the
 arms and an exact denoiser samples them back (``benchmarks/oracle_sampler.py``).
 Either the UNet cannot represent arms, or it has not learnt them from the

@@ -1,6 +1,6 @@
 """Copy a model with self- and cross-attention added at one more UNet level.
 
-The lever of V17 (README, "A fourth lever"): v6's clumps form on its own
+The lever of V17 (docs/generator-v2.md, "A fourth lever"): v6's clumps form on its own
 sampling path at the 16x16 and 32x32 levels, which have no attention. This
 writes a copy of ``--model`` whose down block ``--level`` (and the up block
 of the same grid) is a cross-attention block. The new attention outputs

@@ -1,6 +1,6 @@
 """Train a model's UNet from scratch with other GroupNorm groups or other channel widths.
 
-A diagnosis of the clumps (README, "Where the clumps form"). Two questions.
+A diagnosis of the clumps (docs/generator-v2.md, "Where the clumps form"). Two questions.
 Normalisation (``--groups``): the v3 preset's
 UNet has 16 channels at its finest (32x32) level and 16 norm groups, so each
 group there is a single channel: GroupNorm becomes instance normalisation,

@@ -268,7 +268,7 @@ class DemoBuildConfig(TaskConfig):
         (``demo._sky_error``). The shipped model used 1,200: on its f=4 VAE
         they return the training sky's level and noise and keep 0.85 of the
         judged dust lanes; on v4's f=8 VAE they had cost most of them
-        (README, "Refining the decoder").
+        (docs/generator-v2.md, "Refining the decoder").
     exclude_smooth_dusty : bool
         Keep every smooth galaxy with a dust lane (truth) out of training, not
         only the known D-ETGs (``demo.smooth_dusty_exclusions``).

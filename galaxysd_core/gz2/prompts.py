@@ -118,7 +118,7 @@ DETG_PROMPTS: tuple[str, str] = (
 #: The same pairs as composed prompts (beyond the paper): host and lane guide
 #: each image as two terms (``galaxysd_core.diffusion.composable``), since the
 #: training captions never carry them together; the lane's push is 0.6 of the
-#: guidance scale (README, section 3, measures it).
+#: guidance scale (docs/generator-v2.md, "Composable guidance", measures it).
 DETG_COMPOSED_PROMPTS: tuple[str, str] = (
     "sdss, completely round galaxy AND sdss, dust lane :0.6",
     "sdss, in-between round galaxy AND sdss, dust lane :0.6",
