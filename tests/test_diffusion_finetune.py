@@ -119,6 +119,26 @@ def test_input_perturbation_changes_the_training_and_stays_reproducible(tiny, tm
         torch.testing.assert_close(first[key], second[key])
 
 
+def test_timestep_range_trains_only_on_those_noise_levels(tiny, tmp_path, monkeypatch):
+    from diffusers import DDPMScheduler
+
+    seen: list[int] = []
+    add_noise = DDPMScheduler.add_noise
+
+    def recording(self, original, noise, timesteps):
+        seen.extend(int(t) for t in timesteps)
+        return add_noise(self, original, noise, timesteps)
+
+    monkeypatch.setattr(DDPMScheduler, "add_noise", recording)
+    finetune(config(tiny, tmp_path / "high", steps=4, ema=False, timestep_range=[990, 1000]))
+    assert len(seen) == 4 * 2 and all(990 <= t < 1000 for t in seen)
+    seen.clear()
+    finetune(config(tiny, tmp_path / "all", steps=4, ema=False))
+    assert min(seen) < 990  # the default draws from every level
+    with pytest.raises(ConfigError, match="goes past the model's 1000 noise levels"):
+        finetune(config(tiny, tmp_path / "past", steps=2, timestep_range=[500, 1001]))
+
+
 class _Reports(Progress):
     """Records the steps at which the loop reported a loss."""
 
@@ -232,6 +252,9 @@ def test_tag_weights_set_draw_probabilities():
         ("tag_weights", {"dust_lane": 0}, r"tag_weights\['dust_lane'\] must be > 0"),
         ("input_perturbation", -0.1, "input_perturbation must be in"),
         ("log_every", 0, "log_every must be >= 1"),
+        ("timestep_range", [400], "timestep_range must be two whole numbers"),
+        ("timestep_range", [600, 400], "timestep_range must be two whole numbers"),
+        ("timestep_range", [0.5, 400], "timestep_range must be two whole numbers"),
     ],
 )
 def test_config_errors_name_the_field(tiny, tmp_path, field, value, match):

@@ -82,6 +82,11 @@ class FinetuneConfig(TaskConfig):
         intermediate states, where the demo models' clumps form
         (``benchmarks/trajectory.py``). 0 turns it off and leaves every
         random draw as before.
+    timestep_range : tuple of int
+        ``(LOW, HIGH)``: train only on the noise levels LOW <= t < HIGH, to
+        make an expert for part of the sampling path (eDiff-I, Balaji et al.
+        2022: one denoiser per range of noise levels, at one network's cost
+        per step). Empty (the default) trains on every level.
     max_grad_norm : float
     checkpoint_every, keep_last : int
     log_every : int
@@ -129,6 +134,7 @@ class FinetuneConfig(TaskConfig):
     min_snr_gamma: float | None = None
     noise_offset: float = 0.0
     input_perturbation: float = 0.0
+    timestep_range: tuple[int, ...] = ()
     max_grad_norm: float = 1.0
     checkpoint_every: int = 500
     keep_last: int = 3
@@ -173,6 +179,15 @@ class FinetuneConfig(TaskConfig):
             raise ConfigError(f"{name}: train_unet and train_text_encoder are both off")
         if self.min_snr_gamma is not None and self.min_snr_gamma <= 0:
             raise ConfigError(f"{name}.min_snr_gamma must be > 0, got {self.min_snr_gamma!r}")
+        if self.timestep_range and not (
+            len(self.timestep_range) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in self.timestep_range)
+            and 0 <= self.timestep_range[0] < self.timestep_range[1]
+        ):
+            raise ConfigError(
+                f"{name}.timestep_range must be two whole numbers LOW < HIGH from 0, "
+                f"got {self.timestep_range!r}"
+            )
         if not 0.0 <= self.input_perturbation <= 1.0:
             raise ConfigError(
                 f"{name}.input_perturbation must be in [0, 1], got {self.input_perturbation!r}"

@@ -189,6 +189,13 @@ def finetune(config: FinetuneConfig, *, progress: Progress | None = None) -> Fin
         ids = torch.tensor([token_ids[t] for t in texts], device=device)
         return wrapped_text(ids)[0]
 
+    # The noise levels trained on: all of them, or an expert's range.
+    low_t, high_t = config.timestep_range or (0, noise_scheduler.config.num_train_timesteps)
+    if high_t > noise_scheduler.config.num_train_timesteps:
+        raise ConfigError(
+            f"FinetuneConfig.timestep_range {config.timestep_range!r} goes past the model's "
+            f"{noise_scheduler.config.num_train_timesteps} noise levels"
+        )
     t0 = time.monotonic()
     loss_value, samples, stopped, step = math.nan, [], False, start
     window: list[torch.Tensor] = []  # step losses since the last report, left on the device
@@ -205,12 +212,7 @@ def finetune(config: FinetuneConfig, *, progress: Progress | None = None) -> Fin
                     noise += config.noise_offset * torch.randn(
                         latents.shape[0], latents.shape[1], 1, 1, device=device
                     )
-                t = torch.randint(
-                    0,
-                    noise_scheduler.config.num_train_timesteps,
-                    (latents.shape[0],),
-                    device=device,
-                )
+                t = torch.randint(low_t, high_t, (latents.shape[0],), device=device)
                 seen = noise
                 if config.input_perturbation:
                     seen = noise + config.input_perturbation * torch.randn_like(noise)
