@@ -136,6 +136,14 @@ def finetune(config: FinetuneConfig, *, progress: Progress | None = None) -> Fin
     unet.requires_grad_(config.train_unet)
     text_encoder.requires_grad_(config.train_text_encoder)
     noise_scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
+    # The noise levels trained on: all of them, or an expert's range (checked
+    # before the latent cache is built).
+    low_t, high_t = config.timestep_range or (0, noise_scheduler.config.num_train_timesteps)
+    if high_t > noise_scheduler.config.num_train_timesteps:
+        raise ConfigError(
+            f"FinetuneConfig.timestep_range {config.timestep_range!r} goes past the model's "
+            f"{noise_scheduler.config.num_train_timesteps} noise levels"
+        )
     batches = TrainingBatches(config, pipe, accelerator.process_index, out / "cache")
     prompts = (
         {f"p{i:02d}": p for i, p in enumerate(config.validation_prompts)}
@@ -189,13 +197,6 @@ def finetune(config: FinetuneConfig, *, progress: Progress | None = None) -> Fin
         ids = torch.tensor([token_ids[t] for t in texts], device=device)
         return wrapped_text(ids)[0]
 
-    # The noise levels trained on: all of them, or an expert's range.
-    low_t, high_t = config.timestep_range or (0, noise_scheduler.config.num_train_timesteps)
-    if high_t > noise_scheduler.config.num_train_timesteps:
-        raise ConfigError(
-            f"FinetuneConfig.timestep_range {config.timestep_range!r} goes past the model's "
-            f"{noise_scheduler.config.num_train_timesteps} noise levels"
-        )
     t0 = time.monotonic()
     loss_value, samples, stopped, step = math.nan, [], False, start
     window: list[torch.Tensor] = []  # step losses since the last report, left on the device
