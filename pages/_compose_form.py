@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from galaxysd_core.diffusion import SCHEDULERS, compose, read_png_settings
+from galaxysd_core.diffusion.checks import recommended_settings
 from galaxysd_core.diffusion.pnginfo import SETTINGS_KEYS
 from galaxysd_core.errors import GalaxySDError
 from galaxysd_core.gz2 import PHRASES
@@ -73,6 +74,25 @@ def png_info() -> None:
         if st.button("Load these settings", key="compose_png_load"):
             st.session_state[Keys.COMPOSE_PRESET] = {**settings, "source": dropped.name}
             st.rerun()
+
+
+def recommended_button(model: Path) -> None:
+    """Offer the sampler settings the active model's card recommends, if it names any."""
+    try:
+        settings = recommended_settings(model)
+    except GalaxySDError as exc:
+        st.warning(f"Model card ignored: {exc}")
+        return
+    if not settings:
+        return
+    shown = {k: v for k, v in settings.items() if k != "why"}
+    if st.button(
+        "Use this model's recommended settings",
+        key="compose_recommended",
+        help=f"{', '.join(f'{k} {v}' for k, v in shown.items())}. {settings.get('why', '')}",
+    ):
+        st.session_state[Keys.COMPOSE_PRESET] = {**shown, "source": "the model card"}
+        st.rerun()
 
 
 def picker() -> tuple[list[str], dict[str, float]]:

@@ -58,6 +58,7 @@ with right:
         st.image(str(picked), width=96, caption=picked.name)
     elif picked is not None:  # shown beside the result (read only when generating)
         st.caption(f"Reference sent from History: {picked.name}")
+    ui.recommended_button(common.active_model())
     c1, c2, c3 = st.columns(3)
     scheduler = c1.selectbox("Sampler", SCHEDULERS, key="compose_scheduler")
     steps = c2.slider("Steps", *ui.RANGES["steps"], key="compose_steps")

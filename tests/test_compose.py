@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -247,3 +248,73 @@ def test_a_preset_sets_the_guidance_interval_slider_within_its_range(app_env, in
     at.switch_page("pages/compose.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.slider(key="compose_guide_below").value == expected
+
+
+def test_a_model_card_recommends_sampler_settings(tmp_path):
+    from galaxysd_core.diffusion.checks import MODEL_CARD, recommended_settings
+    from galaxysd_core.errors import ConfigError
+
+    assert recommended_settings(tmp_path) is None  # no card: real SD-1.5 weights
+    card = tmp_path / MODEL_CARD
+    card.write_text(json.dumps({"final_step": 3}))
+    assert recommended_settings(tmp_path) is None
+    good = {"steps": 40, "guidance": 7, "scheduler": "euler_a", "guidance_interval": [0, 400]}
+    card.write_text(json.dumps({"recommended_sampling": good}))
+    assert recommended_settings(tmp_path) == {
+        **good,
+        "guidance": 7.0,
+        "guidance_interval": [0.0, 400.0],
+    }
+    for bad, named in [
+        ({"steps": 0}, "steps must be a whole number in [1, 1000], got 0"),
+        ({"steps": 40.5}, "got 40.5"),
+        ({"guidance": 99}, "guidance must be a number in [1, 30], got 99"),
+        ({"scheduler": "lms"}, "got 'lms'"),
+        ({"guidance_interval": [400, 0]}, "guidance_interval must have 0 <= LOW < HIGH"),
+        ({"stepz": 40}, "unknown key 'stepz'"),
+    ]:
+        card.write_text(json.dumps({"recommended_sampling": bad}))
+        with pytest.raises(ConfigError, match=re.escape(named)):
+            recommended_settings(tmp_path)
+    card.write_text("{not json")
+    with pytest.raises(ConfigError, match="cannot read the model card"):
+        recommended_settings(tmp_path)
+    # The shipped demo model carries its measured operating point.
+    shipped = recommended_settings(ROOT / "assets" / "demo-model")
+    assert shipped["steps"] == 40 and shipped["guidance_interval"] == [0.0, 400.0]
+
+
+def test_compose_applies_the_model_cards_recommended_settings(app_env):
+    import shutil
+
+    from streamlit.testing.v1 import AppTest
+
+    from galaxysd_core.diffusion.checks import MODEL_CARD
+    from pages._common import Keys
+
+    model = app_env.models / "tiny-card"
+    shutil.copytree(app_env.models / "tiny", model)
+    recommended = {"steps": 40, "guidance": 5.5, "scheduler": "ddim", "guidance_interval": [0, 400]}
+    (model / MODEL_CARD).write_text(json.dumps({"recommended_sampling": recommended}))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.session_state[Keys.ACTIVE_MODEL] = str(app_env.models / "tiny")
+    at.session_state[Keys.ACTIVE_DATASET] = str(app_env.datasets / "mini")
+    at.run()
+    at.switch_page("pages/compose.py").run()
+    labels = [b.label for b in at.button]
+    assert "Use this model's recommended settings" not in labels  # no card, no button
+
+    at.session_state[Keys.ACTIVE_MODEL] = str(model)
+    at.run()
+    assert at.slider(key="compose_steps").value != 40
+    at.button(key="compose_recommended").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.slider(key="compose_steps").value == 40
+    assert at.slider(key="compose_guidance").value == 5.5
+    assert at.selectbox(key="compose_scheduler").value == "ddim"
+    assert at.slider(key="compose_guide_below").value == 400
+    assert any("the model card" in i.value for i in at.info)
+
+    (model / MODEL_CARD).write_text(json.dumps({"recommended_sampling": {"steps": -1}}))
+    at.run()
+    assert not at.exception and any("steps must be" in w.value for w in at.warning)

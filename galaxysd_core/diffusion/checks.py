@@ -216,3 +216,73 @@ def check_model_folder(path: str | os.PathLike[str]) -> Path:
             "make it readable or copy the model"
         )
     return path
+
+
+#: The model card a build writes beside a pipeline (settings, timings, measurements).
+MODEL_CARD = "galaxysd_model.json"
+#: What a card's ``recommended_sampling`` may set: the Compose form's sampler settings.
+RECOMMENDED_KEYS = ("steps", "guidance", "scheduler", "guidance_interval", "why")
+
+
+def recommended_settings(model: str | os.PathLike[str]) -> dict | None:
+    """Return the sampler settings a model's card recommends, or None if it names none.
+
+    A card's ``recommended_sampling`` holds what was measured best for that
+    model (the demo model's: more steps, guidance on the late steps only),
+    so a model can carry its own operating point while the app's defaults
+    stay the paper's, the only ones measured for real SD-1.5 weights.
+
+    Parameters
+    ----------
+    model : path-like
+        A pipeline folder; one without a card (real SD-1.5 weights) has no
+        recommendation.
+
+    Returns
+    -------
+    dict or None
+        Keys from :data:`RECOMMENDED_KEYS`: ``steps`` (int), ``guidance``
+        (float), ``scheduler``, ``guidance_interval`` (``[low, high]`` or
+        None for every step) and ``why`` (one sentence for the user).
+
+    Raises
+    ------
+    ConfigError
+        An unreadable card, or a recommendation with an unknown key or a
+        value out of range, named with the model.
+    """
+    import json
+
+    card = Path(model) / MODEL_CARD
+    if not card.is_file():
+        return None
+    where = f"{card}: recommended_sampling"
+    try:
+        settings = json.loads(card.read_text()).get("recommended_sampling")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"cannot read the model card {card}: {exc}") from None
+    if settings is None:
+        return None
+    if not isinstance(settings, dict):
+        raise ConfigError(f"{where} must be a mapping, got {settings!r}")
+    unknown = sorted(set(settings) - set(RECOMMENDED_KEYS))
+    if unknown:
+        raise ConfigError(f"{where} has unknown key {unknown[0]!r}")
+    out = dict(settings)
+    if "steps" in out:
+        steps = out["steps"]
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 1000:
+            raise ConfigError(f"{where}.steps must be a whole number in [1, 1000], got {steps!r}")
+    if "guidance" in out:
+        out["guidance"] = _number_in(out["guidance"], f"{where}.guidance", (1.0, 30.0))
+    if "scheduler" in out and out["scheduler"] not in SCHEDULERS:
+        raise ConfigError(
+            f"{where}.scheduler must be one of {SCHEDULERS}, got {out['scheduler']!r}"
+        )
+    if "guidance_interval" in out:
+        try:
+            interval = check_guidance_interval(out["guidance_interval"])
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        out["guidance_interval"] = None if interval is None else list(interval)
+    return out

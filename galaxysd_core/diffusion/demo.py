@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 
 from galaxysd_core.atomic import atomic_dir, atomic_write_json
+from galaxysd_core.diffusion.checks import MODEL_CARD
 from galaxysd_core.diffusion.config import DemoBuildConfig, FinetuneConfig, GuideBuildConfig
 from galaxysd_core.diffusion.data import dihedral, load_images_uint8, read_metadata
 from galaxysd_core.diffusion.finetune import finetune, finetune_in_processes
@@ -699,13 +700,13 @@ def _relative(config: DemoBuildConfig | GuideBuildConfig) -> dict:
 
 
 def _export(pipe, out: Path, card: dict) -> None:
-    """Write ``pipe`` in fp16 with its model card ``galaxysd_model.json``, all or nothing."""
+    """Write ``pipe`` in fp16 with its model card (:data:`MODEL_CARD`), all or nothing."""
     with atomic_dir(out, overwrite=True) as tmp:
         save_pipeline(pipe, tmp / "m", fp16=True)
         for item in (tmp / "m").iterdir():
             item.rename(tmp / item.name)
         (tmp / "m").rmdir()
-        (tmp / "galaxysd_model.json").write_text(json.dumps(card, indent=2, default=str) + "\n")
+        (tmp / MODEL_CARD).write_text(json.dumps(card, indent=2, default=str) + "\n")
 
 
 def narrower_unet(unet, width: float, seed: int):
