@@ -79,6 +79,8 @@ def measure(model: str, args, classifiers, guide) -> dict:
         "eps_scale": args.eps_scale,
         "guide": guide,
         "guide_weight": args.guide_weight,
+        "pag_scale": args.pag_scale,
+        "pag_interval": args.pag_interval,
     }
 
     def judged(prompts: list[str]) -> tuple[np.ndarray, list[Image.Image]]:
@@ -122,6 +124,16 @@ def main() -> None:
     )
     parser.add_argument("--guide-model", help="autoguidance: the weaker model (generate's guide)")
     parser.add_argument("--guide-weight", type=float, default=1.0, help="autoguidance weight")
+    parser.add_argument(
+        "--pag-scale", type=float, default=0.0, help="perturbed-attention guidance (0: off)"
+    )
+    parser.add_argument(
+        "--pag-interval",
+        nargs=2,
+        type=float,
+        metavar=("LOW", "HIGH"),
+        help="perturbed-attention guidance on LOW <= t <= HIGH only (default: every step)",
+    )
     parser.add_argument("--classifiers", default=str(DEFAULT_FOLDER))
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--device", default="cpu", help="where the models generate")
@@ -134,7 +146,8 @@ def main() -> None:
         f"judges {args.classifiers}; {args.n} images per prompt, {args.steps} Euler-a steps, "
         f"CFG {args.guidance:g}, guidance_rescale {args.guidance_rescale}, "
         f"guidance_interval {args.guidance_interval}, eps_scale {args.eps_scale:g}, "
-        f"guide {args.guide_model} x {args.guide_weight:g}; "
+        f"guide {args.guide_model} x {args.guide_weight:g}, "
+        f"pag {args.pag_scale:g} on {args.pag_interval}; "
         f"training sky {training_sky}"
     )
     results = []

@@ -5,16 +5,17 @@ D-ETG by the paper's prompt and by the composed one); rows are the real SDSS ima
 sdss_gz2``), mock-sky images carrying the kind's tags (a prepared dataset),
 then ``--n`` generated images per model (same seeds for every model). Every
 tile is shown at ``--tile`` px, so a 64 px and a 128 px model compare at one scale.
-``--guidance`` (or ``--eps-scale``, ``--guide-weight``) given more than once
-gives each model one block of rows per guidance scale (and epsilon scaling,
-autoguidance weight with ``--guide-model``), to see an operating point by eye. ``--reference-pool POOL``
+``--guidance`` (or ``--eps-scale``, ``--guide-weight``, ``--pag-scale``) given
+more than once gives each model one block of rows per guidance scale (and
+epsilon scaling, autoguidance weight with ``--guide-model``, perturbed-attention
+guidance scale), to see an operating point by eye. ``--reference-pool POOL``
 starts every generated image from a noised galaxy of POOL with the prompt's
 tags (the paper's img2img, ``--strength``), shown in "start" rows above the
 models' (the same starts for every model: they follow the seed).
 
     python benchmarks/generator_sheet.py --dataset DATASET --model OLD --model NEW --out sheet.png
         [--guidance G ...] [--eps-scale E ...] [--guidance-interval LOW HIGH]
-        [--guide-model WEAK --guide-weight W ...]
+        [--guide-model WEAK --guide-weight W ...] [--pag-scale P ... --pag-interval LOW HIGH]
         [--reference-pool POOL] [--strength S]
 """
 
@@ -62,15 +63,26 @@ def main() -> None:
     parser.add_argument(
         "--guide-weight", type=float, action="append", help="autoguidance weight; repeat for more"
     )
+    parser.add_argument(
+        "--pag-scale", type=float, action="append", help="perturbed-attention guidance; repeat"
+    )
+    parser.add_argument(
+        "--pag-interval",
+        nargs=2,
+        type=float,
+        metavar=("LOW", "HIGH"),
+        help="perturbed-attention guidance on LOW <= t <= HIGH only (default: every step)",
+    )
     parser.add_argument("--reference-pool", help="prepared dataset the img2img starts come from")
     parser.add_argument("--strength", type=float, default=0.6)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     settings = [
-        (g, e, w)
+        (g, e, w, p)
         for g in args.guidance or [7.0]
         for e in args.eps_scale or [1.0]
         for w in args.guide_weight or [1.0]
+        for p in args.pag_scale or [0.0]
     ]
     guide = load_pipeline(args.guide_model) if args.guide_model else None
     sdss = SHARED_REFERENCE / "sdss_gz2"
@@ -85,10 +97,11 @@ def main() -> None:
         row_names += [f"start #{i}" for i in range(args.n)]
     for model in args.model:
         name = model.rstrip("/").split("/")[-1]
-        for g, e, w in settings:
+        for g, e, w, p in settings:
             at = f" CFG {g:g}" if args.guidance else ""
             at += f" eps {e:g}" if args.eps_scale else ""
             at += f" auto {w:g}" if args.guide_weight else ""
+            at += f" pag {p:g}" if args.pag_scale else ""
             if args.guidance_interval:
                 at += " t{:g}-{:g}".format(*args.guidance_interval)
             row_names += [f"{name}{at} #{i}" for i in range(args.n)]
@@ -112,10 +125,12 @@ def main() -> None:
                 guide=guide,
                 guide_weight=w,
                 guidance_interval=args.guidance_interval,
+                pag_scale=p,
+                pag_interval=args.pag_interval,
                 **start,
             )
             for pipe in pipes
-            for g, e, w in settings
+            for g, e, w, p in settings
         ]
         if start:  # the starts follow the seed: the same for every model
             tiles += [Image.open(m["reference"]).convert("RGB") for m in made[0].metadata]

@@ -24,6 +24,8 @@ RANGES = {
     "guide_below": (100, 1000),
     "eps_scale": (1.0, 1.1),
     "guide_weight": (1.0, 4.0),
+    "pag_scale": (0.0, 3.0),
+    "pag_above": (0, 900),
     "strength": (0.05, 1.0),
     "seed": (0, 2**31 - 1),
 }
@@ -38,7 +40,7 @@ def apply_preset() -> None:
     if not preset:
         return
     keys = ("prompt", "negative_prompt", "seed", "steps", "guidance", "strength", "scheduler")
-    for key in (*keys, "eps_scale", "guide_weight"):
+    for key in (*keys, "eps_scale", "guide_weight", "pag_scale"):
         value = preset.get(key)  # None or NaN: the source does not say
         if value is None or value != value or (key == "scheduler" and value not in SCHEDULERS):
             continue
@@ -52,6 +54,12 @@ def apply_preset() -> None:
         lo, hi = RANGES["guide_below"]
         below = round(interval[1] / 50) * 50 if interval and interval[0] == 0 else hi
         state["compose_guide_below"] = int(min(max(below, lo), hi))
+    if "pag_interval" in preset:
+        # The slider holds only (LOW, 1000) in steps of 50; any other interval reads as every step.
+        pag = preset["pag_interval"]
+        lo, hi = RANGES["pag_above"]
+        above = round(pag[0] / 50) * 50 if pag and pag[1] >= 1000 else lo
+        state["compose_pag_above"] = int(min(max(above, lo), hi))
     if preset.get("reference"):
         state[Keys.COMPOSE_REFERENCE] = str(preset["reference"])
         state["compose_ref"] = "sent image"

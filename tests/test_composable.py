@@ -104,3 +104,88 @@ def test_compose_check_counts_each_term_against_the_window():
         compose.check_prompt(tokenizer, "sdss, dust lane AND  :1.2")
     with pytest.raises(ConfigError, match=r"prompt term .* has \d+ tokens; at most 75"):
         compose.check_prompt(tokenizer, f"sdss AND {half}, {half}, {half}")
+
+
+def _identity_self_attention(attn, hidden_states, encoder_hidden_states=None, **_):
+    """Self-attention with the identity as its map: each position keeps its own value."""
+    return attn.to_out[1](attn.to_out[0](attn.to_v(hidden_states)))
+
+
+def test_perturbed_self_attention_perturbs_the_second_half_only_and_restores(tiny):
+    import torch
+
+    from galaxysd_core.diffusion.composable import perturbed_self_attention
+
+    unet = tiny.unet
+    side = unet.config.sample_size
+    x = torch.randn(2, unet.config.in_channels, side, side, generator=torch.manual_seed(0))
+    text = torch.randn(2, 77, unet.config.cross_attention_dim, generator=torch.manual_seed(1))
+    t = torch.tensor(500)
+    before = {k: type(v) for k, v in unet.attn_processors.items()}
+    with torch.no_grad():
+        plain = unet(x, t, encoder_hidden_states=text).sample
+        with perturbed_self_attention(unet):
+            both = unet(torch.cat([x, x]), t, encoder_hidden_states=torch.cat([text, text])).sample
+        saved = dict(unet.attn_processors)
+        unet.set_attn_processor(
+            {k: _identity_self_attention if k.endswith("attn1.processor") else v
+             for k, v in saved.items()}
+        )  # fmt: skip
+        by_hand = unet(x, t, encoder_hidden_states=text).sample
+        unet.set_attn_processor(saved)
+    torch.testing.assert_close(both[:2], plain, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(both[2:], by_hand, atol=1e-5, rtol=1e-4)
+    assert (both[2:] - plain).abs().max() > 1e-3  # the perturbation does something
+    assert {k: type(v) for k, v in unet.attn_processors.items()} == before
+    with pytest.raises(RuntimeError), perturbed_self_attention(unet):
+        raise RuntimeError("a step failed")
+    assert {k: type(v) for k, v in unet.attn_processors.items()} == before
+
+
+def test_pag_acts_on_its_steps_only_and_is_recorded(tiny, tmp_path):
+    interval = {"guidance_interval": (0, 1000), "steps": 6, "n": 2, "seed": 3}
+    off = _pixels(generate(tiny, "sdss, spiral galaxy", **interval))
+    # No step of the six (999, 799, ..., 0) lies in (950, 990): nothing changes.
+    none = generate(tiny, "sdss, spiral galaxy", pag_scale=1.0, pag_interval=(950, 990), **interval)
+    np.testing.assert_array_equal(_pixels(none), off)
+    on = generate(
+        tiny,
+        "sdss, spiral galaxy",
+        pag_scale=1.0,
+        pag_interval=(400, 1000),
+        out=tmp_path,
+        **interval,
+    )
+    assert np.abs(_pixels(on) - off).max() > 0
+    again = generate(
+        tiny, "sdss, spiral galaxy", pag_scale=1.0, pag_interval=(400, 1000), **interval
+    )
+    np.testing.assert_array_equal(_pixels(again), _pixels(on))  # same seed, same pixels
+    assert on.metadata[0]["pag_scale"] == 1.0 and on.metadata[0]["pag_interval"] == [400.0, 1000.0]
+    # It runs with composed prompts too, and not with guidance rescale.
+    generate(tiny, "sdss, smooth AND sdss, dust lane :0.5", pag_scale=0.5, n=1, steps=3)
+    with pytest.raises(ConfigError, match="pag_scale works without guidance_rescale"):
+        generate(tiny, "sdss", pag_scale=1.0, guidance_rescale=0.7, n=1, steps=3)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("pag_scale", -1.0, "pag_scale must be a number in [0, 10], got -1.0"),
+        ("pag_scale", True, "pag_scale must be a number in [0, 10], got True"),
+        ("pag_interval", (500.0,), "pag_interval must be two timesteps LOW HIGH, got (500.0,)"),
+        ("pag_interval", (700.0, 400.0), "pag_interval must have 0 <= LOW < HIGH <= 1000"),
+    ],
+)
+def test_bad_pag_settings_are_refused_by_name(tiny, tmp_path, field, value, message):
+    import re
+
+    from galaxysd_core.diffusion.config import GenerateConfig
+    from galaxysd_core.metrics.config import EvaluateConfig
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        generate(tiny, "sdss", n=1, steps=3, **{field: value})
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        GenerateConfig(model=tmp_path, prompt="sdss", out=tmp_path, **{field: value}).validate()
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        EvaluateConfig(run=tmp_path, **{field: value}).validate()

@@ -229,6 +229,19 @@ def test_compose_page_builds_prompt_and_generates(app_env):
     recipe = read_png_settings(made[0])
     assert recipe["guide_weight"] == 2.0 and recipe["guide"] == str(app_env.models / "tiny-guide")
 
+    # Perturbed-attention guidance on the early steps: the preview and the batch follow.
+    assert recipe["pag_scale"] == 0.0
+    at.slider(key="compose_pag_scale").set_value(1.0).run()
+    at.slider(key="compose_pag_above").set_value(400).run()
+    assert not at.error, [e.value for e in at.error]
+    live = at.session_state[Keys.COMPOSE_LIVE]["settings"]
+    assert live["pag_scale"] == 1.0 and live["pag_interval"] == (400, 1000)
+    next(b for b in at.button if b.label == "Generate").click().run()
+    assert not at.error, [e.value for e in at.error]
+    made = [Path(p) for p in at.session_state[Keys.COMPOSE_LAST]["paths"]]
+    recipe = read_png_settings(made[0])
+    assert recipe["pag_scale"] == 1.0 and recipe["pag_interval"] == [400.0, 1000.0]
+
 
 @pytest.mark.parametrize(("interval", "expected"), [([0, 399], 400), ([0, 30], 100), (None, 1000)])
 def test_a_preset_sets_the_guidance_interval_slider_within_its_range(app_env, interval, expected):
@@ -271,6 +284,8 @@ def test_a_model_card_recommends_sampler_settings(tmp_path):
         ({"guidance": 99}, "guidance must be a number in [1, 30], got 99"),
         ({"scheduler": "lms"}, "got 'lms'"),
         ({"guidance_interval": [400, 0]}, "guidance_interval must have 0 <= LOW < HIGH"),
+        ({"pag_interval": [400]}, "pag_interval must be two timesteps LOW HIGH"),
+        ({"pag_scale": 11}, "pag_scale must be a number in [0, 10], got 11"),
         ({"stepz": 40}, "unknown key 'stepz'"),
     ]:
         card.write_text(json.dumps({"recommended_sampling": bad}))
@@ -282,6 +297,7 @@ def test_a_model_card_recommends_sampler_settings(tmp_path):
     # The shipped demo model carries its measured operating point.
     shipped = recommended_settings(ROOT / "assets" / "demo-model")
     assert shipped["steps"] == 40 and shipped["guidance_interval"] == [0.0, 400.0]
+    assert shipped["pag_scale"] == 1.0 and shipped["pag_interval"] == [400.0, 1000.0]
 
 
 def test_compose_applies_the_model_cards_recommended_settings(app_env):
@@ -294,7 +310,14 @@ def test_compose_applies_the_model_cards_recommended_settings(app_env):
 
     model = app_env.models / "tiny-card"
     shutil.copytree(app_env.models / "tiny", model)
-    recommended = {"steps": 40, "guidance": 5.5, "scheduler": "ddim", "guidance_interval": [0, 400]}
+    recommended = {
+        "steps": 40,
+        "guidance": 5.5,
+        "scheduler": "ddim",
+        "guidance_interval": [0, 400],
+        "pag_scale": 1.0,
+        "pag_interval": [400, 1000],
+    }
     (model / MODEL_CARD).write_text(json.dumps({"recommended_sampling": recommended}))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.session_state[Keys.ACTIVE_MODEL] = str(app_env.models / "tiny")
@@ -313,6 +336,8 @@ def test_compose_applies_the_model_cards_recommended_settings(app_env):
     assert at.slider(key="compose_guidance").value == 5.5
     assert at.selectbox(key="compose_scheduler").value == "ddim"
     assert at.slider(key="compose_guide_below").value == 400
+    assert at.slider(key="compose_pag_scale").value == 1.0
+    assert at.slider(key="compose_pag_above").value == 400
     assert any("the model card" in i.value for i in at.info)
 
     (model / MODEL_CARD).write_text(json.dumps({"recommended_sampling": {"steps": -1}}))

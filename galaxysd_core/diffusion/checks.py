@@ -20,7 +20,9 @@ SCHEDULERS = ("euler_a", "dpmpp_2m", "ddim")
 TRAIN_TIMESTEPS = 1000
 
 
-def check_guidance_interval(interval: Sequence[float] | None) -> tuple[float, float] | None:
+def check_guidance_interval(
+    interval: Sequence[float] | None, name: str = "guidance_interval"
+) -> tuple[float, float] | None:
     """Return a guidance interval as ``(low, high)`` timesteps, or None for "every step".
 
     Parameters
@@ -29,6 +31,8 @@ def check_guidance_interval(interval: Sequence[float] | None) -> tuple[float, fl
         Guidance acts on sampler steps whose timestep ``t`` has
         ``low <= t <= high`` (0 = clean, 1000 = pure noise); an empty
         sequence or None means every step.
+    name : str, default "guidance_interval"
+        The field, for the messages (``pag_interval`` takes the same form).
 
     Raises
     ------
@@ -41,11 +45,11 @@ def check_guidance_interval(interval: Sequence[float] | None) -> tuple[float, fl
     if len(values) != 2 or not all(
         isinstance(v, int | float) and not isinstance(v, bool) for v in values
     ):
-        raise ConfigError(f"guidance_interval must be two timesteps LOW HIGH, got {interval!r}")
+        raise ConfigError(f"{name} must be two timesteps LOW HIGH, got {interval!r}")
     low, high = float(values[0]), float(values[1])
     if not 0.0 <= low < high <= TRAIN_TIMESTEPS:
         raise ConfigError(
-            f"guidance_interval must have 0 <= LOW < HIGH <= {TRAIN_TIMESTEPS}, got {interval!r}"
+            f"{name} must have 0 <= LOW < HIGH <= {TRAIN_TIMESTEPS}, got {interval!r}"
         )
     return low, high
 
@@ -54,6 +58,9 @@ def check_guidance_interval(interval: Sequence[float] | None) -> tuple[float, fl
 EPS_SCALE_RANGE = (1.0, 1.1)
 # Karras et al. (2024) find their best weights at about 1.5-3; 1 is off.
 GUIDE_WEIGHT_RANGE = (1.0, 4.0)
+# Ahn et al. (2024) use PAG scales of about 1-6 on SD; 0 is off. On the demo
+# model 2 already draws grid artefacts (docs/generator-v2.md).
+PAG_SCALE_RANGE = (0.0, 10.0)
 
 
 def _number_in(value: float, name: str, bounds: tuple[float, float]) -> float:
@@ -84,6 +91,17 @@ def check_guide_weight(weight: float) -> float:
         Naming the value otherwise.
     """
     return _number_in(weight, "guide_weight", GUIDE_WEIGHT_RANGE)
+
+
+def check_pag_scale(scale: float) -> float:
+    """Return a perturbed-attention guidance scale if it is a number in :data:`PAG_SCALE_RANGE`.
+
+    Raises
+    ------
+    ConfigError
+        Naming the value otherwise.
+    """
+    return _number_in(scale, "pag_scale", PAG_SCALE_RANGE)
 
 
 def check_guide(
@@ -221,7 +239,15 @@ def check_model_folder(path: str | os.PathLike[str]) -> Path:
 #: The model card a build writes beside a pipeline (settings, timings, measurements).
 MODEL_CARD = "galaxysd_model.json"
 #: What a card's ``recommended_sampling`` may set: the Compose form's sampler settings.
-RECOMMENDED_KEYS = ("steps", "guidance", "scheduler", "guidance_interval", "why")
+RECOMMENDED_KEYS = (
+    "steps",
+    "guidance",
+    "scheduler",
+    "guidance_interval",
+    "pag_scale",
+    "pag_interval",
+    "why",
+)
 
 
 def recommended_settings(model: str | os.PathLike[str]) -> dict | None:
@@ -242,8 +268,9 @@ def recommended_settings(model: str | os.PathLike[str]) -> dict | None:
     -------
     dict or None
         Keys from :data:`RECOMMENDED_KEYS`: ``steps`` (int), ``guidance``
-        (float), ``scheduler``, ``guidance_interval`` (``[low, high]`` or
-        None for every step) and ``why`` (one sentence for the user).
+        (float), ``scheduler``, ``guidance_interval`` and ``pag_interval``
+        (``[low, high]`` or None for every step), ``pag_scale`` (float) and
+        ``why`` (one sentence for the user).
 
     Raises
     ------
@@ -279,10 +306,13 @@ def recommended_settings(model: str | os.PathLike[str]) -> dict | None:
         raise ConfigError(
             f"{where}.scheduler must be one of {SCHEDULERS}, got {out['scheduler']!r}"
         )
-    if "guidance_interval" in out:
-        try:
-            interval = check_guidance_interval(out["guidance_interval"])
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-        out["guidance_interval"] = None if interval is None else list(interval)
+    if "pag_scale" in out:
+        out["pag_scale"] = _number_in(out["pag_scale"], f"{where}.pag_scale", PAG_SCALE_RANGE)
+    for key in ("guidance_interval", "pag_interval"):
+        if key in out:
+            try:
+                interval = check_guidance_interval(out[key], key)
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+            out[key] = None if interval is None else list(interval)
     return out

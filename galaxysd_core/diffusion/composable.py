@@ -10,11 +10,12 @@ only on disks, never on a smooth round host (``DETG_COMPOSED_PROMPTS`` in
 :mod:`galaxysd_core.gz2.prompts`). The sum is linear in the model output, so
 it holds for epsilon and v prediction alike.
 
-The same loop serves three things diffusers' pipelines cannot do: a guidance
-interval (guidance on some steps only; they guide every step alike),
-epsilon scaling against exposure bias (they pass the UNet's prediction to
-the sampler as it is) and autoguidance (a second, weaker UNet to steer away
-from; :class:`Autoguide`).
+The same loop serves four things diffusers' text-to-image pipeline cannot do:
+a guidance interval (guidance on some steps only; it guides every step
+alike), epsilon scaling against exposure bias (it passes the UNet's
+prediction to the sampler as it is), autoguidance (a second, weaker UNet to
+steer away from; :class:`Autoguide`) and perturbed-attention guidance on
+some steps only, with any of those (:func:`perturbed_self_attention`).
 
 The loop mirrors diffusers' text-to-image pipeline step for step (latents
 drawn per image from its own generator, scaled by the sampler's initial
@@ -30,7 +31,8 @@ then flips a rounding.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +40,7 @@ import torch
 
 from galaxysd_core.errors import ConfigError
 
-__all__ = ["Autoguide", "sample_composed", "scale_noise_prediction"]
+__all__ = ["Autoguide", "perturbed_self_attention", "sample_composed", "scale_noise_prediction"]
 
 
 @dataclass
@@ -89,6 +91,8 @@ def sample_composed(
     strength: float = 0.6,
     eps_scale: float = 1.0,
     autoguide: Autoguide | None = None,
+    pag_scale: float = 0.0,
+    pag_interval: tuple[float, float] | None = None,
     on_step: Callable[[int], None] | None = None,
 ) -> list[Any]:
     """Sample one batch of images, each guided by its own weighted terms.
@@ -126,6 +130,16 @@ def sample_composed(
         (:func:`scale_noise_prediction`); 1 leaves it alone.
     autoguide : Autoguide, optional
         A weaker model to steer away from, at every step; None: no autoguidance.
+    pag_scale : float, default 0.0
+        Perturbed-attention guidance (Ahn et al. 2024, "Self-Rectifying
+        Diffusion Sampling with Perturbed-Attention Guidance"): each step
+        also moves by ``pag_scale`` times the prompts' prediction minus the
+        same prediction with every self-attention map replaced by the
+        identity (:func:`perturbed_self_attention`), one more UNet pass in
+        the same batch. 0 is off.
+    pag_interval : (float, float), optional
+        Apply it only on the steps whose timestep lies in ``[low, high]``;
+        None: every step.
     on_step : callable, optional
         Called with the 0-based step index after every step (progress, stop).
 
@@ -174,16 +188,30 @@ def sample_composed(
         inside = guidance_interval is None or (
             guidance_interval[0] <= float(t) <= guidance_interval[1]
         )
-        if plain and not inside:
-            guided = unet(scaled, t, encoder_hidden_states=context[n:]).sample
-            prompted = guided
+        prompts_only = plain and not inside
+        if prompts_only:
+            rows, rows_context = scaled, context[n:]
         else:
-            scale = guidance if inside else 1.0
-            rows = torch.cat([scaled, scaled[owner]])
-            out = unet(rows, t, encoder_hidden_states=context).sample
-            base, cond = out[:n], out[n:]
-            guided = _combine(base, cond, owner, scale * weights)
-            prompted = cond if plain else _combine(base, cond, owner, weights)
+            rows, rows_context = torch.cat([scaled, scaled[owner]]), context
+        perturb = pag_scale != 0.0 and (
+            pag_interval is None or pag_interval[0] <= float(t) <= pag_interval[1]
+        )
+        if perturb:
+            # The same rows twice in one batch: the second copy is perturbed.
+            with perturbed_self_attention(unet):
+                doubled = torch.cat([rows, rows])
+                out, out_perturbed = unet(
+                    doubled, t, encoder_hidden_states=torch.cat([rows_context, rows_context])
+                ).sample.chunk(2)
+        else:
+            out = unet(rows, t, encoder_hidden_states=rows_context).sample
+        scale = guidance if inside else 1.0
+        guided, prompted = _predictions(out, n, owner, weights, scale, plain, prompts_only)
+        if perturb:
+            _, perturbed = _predictions(
+                out_perturbed, n, owner, weights, scale, plain, prompts_only
+            )
+            guided = guided + pag_scale * (prompted - perturbed)
         if autoguide is not None and autoguide.weight != 1.0:
             if plain:
                 weak = autoguide.unet(scaled, t, encoder_hidden_states=guide_context[n:]).sample
@@ -202,6 +230,61 @@ def sample_composed(
             on_step(index)
     decoded = vae.decode(latents / vae.config.scaling_factor).sample
     return pipeline.image_processor.postprocess(decoded, output_type="pil")
+
+
+def _predictions(
+    out: torch.Tensor,
+    n: int,
+    owner: torch.Tensor,
+    weights: torch.Tensor,
+    scale: float,
+    plain: bool,
+    prompts_only: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The guided prediction and the prompts' own one from a step's UNet rows.
+
+    ``out`` holds the prompts' rows alone when ``prompts_only`` (an unguided
+    step of one plain prompt per image), else the ``n`` unconditional rows
+    followed by one row per (image, term).
+    """
+    if prompts_only:
+        return out, out
+    base, cond = out[:n], out[n:]
+    guided = _combine(base, cond, owner, scale * weights)
+    return guided, cond if plain else _combine(base, cond, owner, weights)
+
+
+@contextmanager
+def perturbed_self_attention(unet: Any) -> Iterator[None]:
+    """Inside, the UNet's self-attention layers perturb the second half of each batch.
+
+    Perturbed-attention guidance (Ahn et al. 2024) replaces every
+    self-attention map by the identity, so each position keeps its own
+    value and the layout that attention spreads across the image is lost;
+    steering away from that prediction strengthens structure. diffusers'
+    own PAG processor does the split (first half as usual, second half
+    perturbed); the model's processors are put back on exit, also after an
+    error.
+
+    Raises
+    ------
+    ConfigError
+        The UNet has no self-attention layer to perturb.
+    """
+    from diffusers.models.attention_processor import PAGIdentitySelfAttnProcessor2_0
+
+    saved = dict(unet.attn_processors)
+    # attn1 is each transformer block's self-attention, attn2 its cross-attention.
+    names = [name for name in saved if name.endswith("attn1.processor")]
+    if not names:
+        raise ConfigError("pag_scale needs self-attention layers; this UNet has none")
+    identity = PAGIdentitySelfAttnProcessor2_0()
+    # set_attn_processor empties the dict it is given: a fresh one each time.
+    unet.set_attn_processor({k: identity if k in names else v for k, v in saved.items()})
+    try:
+        yield
+    finally:
+        unet.set_attn_processor(dict(saved))
 
 
 def _combine(

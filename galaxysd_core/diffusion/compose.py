@@ -44,6 +44,8 @@ DEFAULT_SETTINGS: dict[str, float | int | str] = {
     "guide_below": 1000,
     "eps_scale": 1.0,
     "guide_weight": 1.0,
+    "pag_scale": 0.0,
+    "pag_above": 0,
     "seed": 0,
     "batch": 4,
 }

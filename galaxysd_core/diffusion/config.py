@@ -546,6 +546,11 @@ class GenerateConfig(TaskConfig):
         guide`` writes ``assets/demo-model-guide``) when the weight asks.
     guide_weight : float
         Autoguidance weight in [1, 4]; 1 is off.
+    pag_scale : float
+        Perturbed-attention guidance scale in [0, 10] (Ahn et al. 2024); 0 is off.
+    pag_interval : tuple of float
+        Two timesteps LOW HIGH: apply it only on the steps in between; empty:
+        every step.
     negative_prompt : str
         Negative prompt.
     reference : str or None
@@ -572,6 +577,8 @@ class GenerateConfig(TaskConfig):
     eps_scale: float = 1.0
     guide_model: Path | None = None
     guide_weight: float = 1.0
+    pag_scale: float = 0.0
+    pag_interval: tuple[float, ...] = ()
     negative_prompt: str = ""
     reference: str | None = None
     pool: Path | None = None
@@ -591,11 +598,14 @@ class GenerateConfig(TaskConfig):
             check_generation,
             check_guidance_interval,
             check_guide,
+            check_pag_scale,
         )
 
         check_guidance_interval(self.guidance_interval)
         check_eps_scale(self.eps_scale)
         check_guide(self.guide_model, self.guide_weight, owner="GenerateConfig", model=self.model)
+        check_pag_scale(self.pag_scale)
+        check_guidance_interval(self.pag_interval, "pag_interval")
         check_generation(
             self.n,
             self.steps,

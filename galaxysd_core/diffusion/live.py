@@ -40,7 +40,8 @@ def render_preview(
     settings : mapping
         ``prompt``, ``seed``, ``guidance``; optional ``negative_prompt``,
         ``reference`` (a path), ``strength``, ``guidance_interval``,
-        ``eps_scale`` and ``guide_weight`` (with ``guide``).
+        ``eps_scale``, ``pag_scale``, ``pag_interval`` and ``guide_weight``
+        (with ``guide``).
     progress : Progress, optional
         Gets the sampler steps; a stop request ends the preview (``Cancelled``).
     guide : diffusers.StableDiffusionPipeline, optional
@@ -76,6 +77,8 @@ def render_preview(
             eps_scale=float(settings.get("eps_scale") or 1.0),
             guide=guide,
             guide_weight=float(settings.get("guide_weight") or 1.0),
+            pag_scale=float(settings.get("pag_scale") or 0.0),
+            pag_interval=settings.get("pag_interval"),
             scheduler=LIVE_SCHEDULER,
             negative_prompt=settings.get("negative_prompt") or "",
             reference=reference,

@@ -26,6 +26,7 @@ from galaxysd_core.diffusion.checks import (
     check_generation,
     check_guidance_interval,
     check_guide_weight,
+    check_pag_scale,
 )
 from galaxysd_core.diffusion.composable import Autoguide, sample_composed
 from galaxysd_core.diffusion.data import Record, load_image, read_metadata
@@ -166,6 +167,8 @@ def generate(
     eps_scale: float = 1.0,
     guide: Any = None,
     guide_weight: float = 1.0,
+    pag_scale: float = 0.0,
+    pag_interval: Sequence[float] | None = None,
     negative_prompt: str = "",
     reference: str | os.PathLike[str] | None = None,
     strength: float = 0.6,
@@ -223,6 +226,16 @@ def generate(
         own sampling loop, so not with ``guidance_rescale``.
     guide_weight : float, default 1.0
         Autoguidance weight ``w`` in [1, 4]; 1 (or no ``guide``) is off.
+    pag_scale : float, default 0.0
+        Perturbed-attention guidance (Ahn et al. 2024) in [0, 10]: steer away
+        from the prediction with every self-attention map made the identity
+        (:func:`~galaxysd_core.diffusion.composable.perturbed_self_attention`).
+        One more UNet row per image on the steps it acts on; own loop, so not
+        with ``guidance_rescale``. 0 is off.
+    pag_interval : (low, high), optional
+        Apply it only on the steps with ``low <= t <= high``; the demo model's
+        recommendation is the early steps, (400, 1000), beside guidance on
+        (0, 400). None: every step.
     negative_prompt : str, default ""
     reference : None, path or "auto", default None
         Start from this real image noised to ``strength``; ``"auto"`` picks a
@@ -270,6 +283,10 @@ def generate(
     if eps_scale != 1.0 and guidance_rescale:
         raise ConfigError("eps_scale works without guidance_rescale; drop the rescale")
     check_guide_weight(guide_weight)
+    check_pag_scale(pag_scale)
+    pag_steps = check_guidance_interval(pag_interval, "pag_interval")
+    if pag_scale and guidance_rescale:
+        raise ConfigError("pag_scale works without guidance_rescale; drop the rescale")
     autoguided = guide is not None and guide_weight != 1.0
     if autoguided:
         _check_guide_matches(pipeline, guide)
@@ -290,7 +307,7 @@ def generate(
     composed = any(len(t) > 1 for t in terms.values())
     # diffusers' pipeline guides every step alike and passes the UNet's
     # prediction on as it is; an interval or epsilon scaling needs the own loop.
-    own_loop = composed or interval is not None or eps_scale != 1.0 or autoguided
+    own_loop = composed or interval is not None or eps_scale != 1.0 or autoguided or pag_scale != 0
     parse_weighted(negative_prompt)
     if composed and guidance_rescale:
         raise ConfigError(
@@ -375,6 +392,8 @@ def generate(
                         )
                         if autoguided
                         else None,
+                        pag_scale=pag_scale,
+                        pag_interval=pag_steps,
                         on_step=lambda index: on_step(None, index, None, {}),
                     )
                 )
@@ -415,6 +434,8 @@ def generate(
             "eps_scale": eps_scale,
             "guide": _model_name(guide) if autoguided else None,
             "guide_weight": guide_weight if autoguided else 1.0,
+            "pag_scale": pag_scale,
+            "pag_interval": None if pag_steps is None else list(pag_steps),
             "steps": steps,
             "guidance": guidance,
             "reference": None if refs is None else refs[i][0],

@@ -150,6 +150,12 @@ class EvaluateConfig(TaskConfig):
         steer away from (Karras et al. 2024), in every mode and sweep point.
     guide_weight : float
         Its weight in [1, 4]; 1 is off.
+    pag_scale : float
+        ``generate``'s perturbed-attention guidance scale in [0, 10], in
+        every mode and sweep point; 0 is off.
+    pag_interval : tuple of float
+        Two timesteps LOW HIGH: perturbed-attention guidance on those steps
+        only; empty: every step.
     sweep : bool
         Also run the guidance x strength x steps x feature-weight sweep on the
         last checkpoint, for ``sweep_prompts`` (writes ``pareto.parquet``).
@@ -190,6 +196,8 @@ class EvaluateConfig(TaskConfig):
     eps_scale: float = 1.0
     guide_model: Path | None = None
     guide_weight: float = 1.0
+    pag_scale: float = 0.0
+    pag_interval: tuple[float, ...] = ()
     max_checkpoints: int = 5
     max_real: int = 500
     sweep: bool = False
@@ -229,11 +237,14 @@ class EvaluateConfig(TaskConfig):
             check_eps_scale,
             check_guidance_interval,
             check_guide,
+            check_pag_scale,
         )
 
         check_guidance_interval(self.guidance_interval)
         check_eps_scale(self.eps_scale)
         check_guide(self.guide_model, self.guide_weight, owner="EvaluateConfig")
+        check_pag_scale(self.pag_scale)
+        check_guidance_interval(self.pag_interval, "pag_interval")
         if self.morph_size < 16:
             raise ConfigError(f"EvaluateConfig.morph_size must be >= 16, got {self.morph_size}")
         for name in ("n_images", "steps", "max_checkpoints", "max_real", "max_train"):

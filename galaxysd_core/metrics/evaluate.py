@@ -135,11 +135,13 @@ def diffusion_generate(
     strength: float, scheduler: str, references: list[str] | None,
     guidance_interval: tuple[float, ...] = (), eps_scale: float = 1.0,
     guide: Any = None, guide_weight: float = 1.0,
+    pag_scale: float = 0.0, pag_interval: tuple[float, ...] = (),
 ) -> list[Any]:  # fmt: skip
     """Generate with :func:`galaxysd_core.diffusion.generate`; one reference per image.
 
-    ``guidance_interval``, ``eps_scale``, ``guide`` (a loaded pipeline) and
-    ``guide_weight`` are passed on as ``generate``'s.
+    ``guidance_interval``, ``eps_scale``, ``guide`` (a loaded pipeline),
+    ``guide_weight``, ``pag_scale`` and ``pag_interval`` are passed on as
+    ``generate``'s.
     """
     from galaxysd_core.diffusion import generate
 
@@ -151,6 +153,8 @@ def diffusion_generate(
         "eps_scale": eps_scale,
         "guide": guide,
         "guide_weight": guide_weight,
+        "pag_scale": pag_scale,
+        "pag_interval": pag_interval or None,
     }
     if references is None:
         return generate(pipeline, prompt, n=n, seed=seed, **common).images
@@ -392,6 +396,8 @@ def evaluate_run(
         eps_scale=config.eps_scale,
         guide=guide,
         guide_weight=config.guide_weight,
+        pag_scale=config.pag_scale,
+        pag_interval=config.pag_interval,
     )
     ev = _Evaluator(config, out, generate_fn or default_fn)
     combos = list(
