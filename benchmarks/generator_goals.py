@@ -51,14 +51,17 @@ def sky(images: list[Image.Image]) -> dict[str, float]:
     }
 
 
-def add_guidance_interval(parser: argparse.ArgumentParser) -> None:
-    """``--guidance-interval LOW HIGH``: ``generate``'s guidance_interval (default every step)."""
+def add_interval(parser: argparse.ArgumentParser, flag: str, what: str) -> None:
+    """``FLAG LOW HIGH``: one of ``generate``'s step intervals (default every step).
+
+    ``--guidance-interval`` and ``--pag-interval`` take the same form.
+    """
     parser.add_argument(
-        "--guidance-interval",
+        flag,
         nargs=2,
         type=float,
         metavar=("LOW", "HIGH"),
-        help="guide only the steps with LOW <= t <= HIGH (default: every step)",
+        help=f"{what} only on the steps with LOW <= t <= HIGH (default: every step)",
     )
 
 
@@ -118,7 +121,7 @@ def main() -> None:
     parser.add_argument("--guidance", type=float, default=7.0, help="CFG scale")
     parser.add_argument("--guidance-rescale", type=float, default=0.0)
     parser.add_argument("--timestep-spacing", default=None)
-    add_guidance_interval(parser)
+    add_interval(parser, "--guidance-interval", "guidance")
     parser.add_argument(
         "--eps-scale", type=float, default=1.0, help="epsilon scaling (generate's eps_scale)"
     )
@@ -127,13 +130,7 @@ def main() -> None:
     parser.add_argument(
         "--pag-scale", type=float, default=0.0, help="perturbed-attention guidance (0: off)"
     )
-    parser.add_argument(
-        "--pag-interval",
-        nargs=2,
-        type=float,
-        metavar=("LOW", "HIGH"),
-        help="perturbed-attention guidance on LOW <= t <= HIGH only (default: every step)",
-    )
+    add_interval(parser, "--pag-interval", "perturbed-attention guidance")
     parser.add_argument("--classifiers", default=str(DEFAULT_FOLDER))
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--device", default="cpu", help="where the models generate")

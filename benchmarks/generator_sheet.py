@@ -25,7 +25,7 @@ import argparse
 import random
 
 import pandas as pd
-from generator_goals import add_guidance_interval
+from generator_goals import add_interval
 from PIL import Image, ImageDraw
 
 from galaxysd_core.diffusion import generate, load_pipeline
@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument(
         "--eps-scale", type=float, action="append", help="epsilon scaling; repeat for more"
     )
-    add_guidance_interval(parser)
+    add_interval(parser, "--guidance-interval", "guidance")
     parser.add_argument("--guide-model", help="autoguidance: the weaker model (generate's guide)")
     parser.add_argument(
         "--guide-weight", type=float, action="append", help="autoguidance weight; repeat for more"
@@ -66,13 +66,7 @@ def main() -> None:
     parser.add_argument(
         "--pag-scale", type=float, action="append", help="perturbed-attention guidance; repeat"
     )
-    parser.add_argument(
-        "--pag-interval",
-        nargs=2,
-        type=float,
-        metavar=("LOW", "HIGH"),
-        help="perturbed-attention guidance on LOW <= t <= HIGH only (default: every step)",
-    )
+    add_interval(parser, "--pag-interval", "perturbed-attention guidance")
     parser.add_argument("--reference-pool", help="prepared dataset the img2img starts come from")
     parser.add_argument("--strength", type=float, default=0.6)
     parser.add_argument("--out", required=True)
