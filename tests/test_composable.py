@@ -189,3 +189,25 @@ def test_bad_pag_settings_are_refused_by_name(tiny, tmp_path, field, value, mess
         GenerateConfig(model=tmp_path, prompt="sdss", out=tmp_path, **{field: value}).validate()
     with pytest.raises(ConfigError, match=re.escape(message)):
         EvaluateConfig(run=tmp_path, **{field: value}).validate()
+
+
+def test_pag_on_a_unet_without_self_attention_is_refused():
+    from diffusers import UNet2DConditionModel
+
+    from galaxysd_core.diffusion.composable import perturbed_self_attention
+
+    unet = UNet2DConditionModel(
+        sample_size=8,
+        block_out_channels=(8,),
+        down_block_types=("DownBlock2D",),
+        up_block_types=("UpBlock2D",),
+        mid_block_type=None,
+        layers_per_block=1,
+        cross_attention_dim=8,
+        norm_num_groups=4,
+    )
+    with (
+        pytest.raises(ConfigError, match="pag_scale needs self-attention layers"),
+        perturbed_self_attention(unet),
+    ):
+        pass
