@@ -118,8 +118,9 @@ def test_round0_prompts_never_share_seeds(ws, model_dir, tmp_path):
 
 
 def test_round0_generates_with_the_interval_and_the_guide_beside_the_model(ws, model_dir, tmp_path):
-    """A round's guidance_interval and guide_weight reach generate; its guide is
-    the ``<model>-guide`` folder, and a model without one is refused by name."""
+    """A round's guidance_interval, guide_weight and PAG reach generate; its guide
+    is the ``<model>-guide`` folder, and a model without one is refused by name."""
+    from galaxysd_core.classify.config import ExperimentConfig
     from galaxysd_core.diffusion import read_png_settings
     from galaxysd_core.errors import ConfigError
 
@@ -136,6 +137,15 @@ def test_round0_generates_with_the_interval_and_the_guide_beside_the_model(ws, m
     assert Path(settings["guide"]).name == "m-guide"
     assert settings["guidance_interval"] == [0.0, 400.0]
     assert read_png_settings(sorted((tmp_path / "plain").rglob("*.png"))[0])["guide"] is None
+    # Perturbed-attention guidance reaches generate too, from a round and from an experiment.
+    pag = {"pag_scale": 1.0, "pag_interval": (400, 1000)}
+    _generate(RoundConfig(**common, **pag), tmp_path / "pag", Progress())
+    settings = read_png_settings(sorted((tmp_path / "pag").rglob("*.png"))[0])
+    assert settings["pag_scale"] == 1.0 and settings["pag_interval"] == [400.0, 1000.0]
+    with pytest.raises(ConfigError, match=r"pag_scale must be a number in \[0, 10\], got -1"):
+        RoundConfig(campaign="g", model=str(model_dir), pag_scale=-1).validate()
+    with pytest.raises(ConfigError, match="pag_interval must have 0 <= LOW < HIGH"):
+        ExperimentConfig(task="disk", model=str(model_dir), pag_interval=(500, 100)).validate()
     with pytest.raises(ConfigError, match=r"RoundConfig\.guide_weight 2\.0 needs a guide"):
         RoundConfig(campaign="g", model=str(model_dir), guide_weight=2.0).validate()
 

@@ -187,20 +187,27 @@ def check_synthesis(config: TaskConfig) -> None:
     """Check the sampling options of a task that generates synthetic positives.
 
     Shared by :class:`ExperimentConfig` and the discovery round's config: both
-    carry ``model``, ``synthetic_dir``, ``guidance_interval`` and
-    ``guide_weight`` and pass them to ``generate_into``.
+    carry ``model``, ``synthetic_dir``, ``guidance_interval``,
+    ``guide_weight``, ``pag_scale`` and ``pag_interval`` and pass them to
+    ``generate_into``.
 
     Raises
     ------
     ConfigError
-        A bad interval, or an autoguidance weight with no guide beside the
-        model (not checked when ready-made images replace generation).
+        A bad interval or PAG scale, or an autoguidance weight with no guide
+        beside the model (not checked when ready-made images replace generation).
     """
-    from galaxysd_core.diffusion.checks import check_guidance_interval, check_guide
+    from galaxysd_core.diffusion.checks import (
+        check_guidance_interval,
+        check_guide,
+        check_pag_scale,
+    )
     from galaxysd_core.paths import DEMO_MODEL
 
     if config.guidance_interval:
         check_guidance_interval(config.guidance_interval)
+    check_pag_scale(config.pag_scale)
+    check_guidance_interval(config.pag_interval, "pag_interval")
     if config.guide_weight != 1.0 and not config.synthetic_dir:
         owner = type(config).__name__
         check_guide(None, config.guide_weight, owner=owner, model=config.model or DEMO_MODEL)
@@ -254,6 +261,12 @@ class ExperimentConfig(TaskConfig):
     guide_weight : float
         Autoguidance weight of the synthetic arm, by the ``<model>-guide``
         folder beside the model (``generate``'s option); 1 is off.
+    pag_scale : float
+        Perturbed-attention guidance scale of the synthetic arm
+        (``generate``'s option); 0 is off.
+    pag_interval : tuple of float
+        Two timesteps LOW HIGH: perturbed-attention guidance on those steps
+        only; empty: every step.
     seeds : tuple of int
         One sample, split and training per seed.
     classifier : ClassifierConfig
@@ -286,6 +299,8 @@ class ExperimentConfig(TaskConfig):
     guidance: float = 7.0
     guidance_interval: tuple[float, ...] = ()
     guide_weight: float = 1.0
+    pag_scale: float = 0.0
+    pag_interval: tuple[float, ...] = ()
     seeds: tuple[int, ...] = (0,)
     classifier: ClassifierConfig = dataclasses.field(
         default_factory=lambda: ClassifierConfig(epochs=10)

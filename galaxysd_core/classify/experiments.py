@@ -122,6 +122,8 @@ def _synthetic_images(config: ExperimentConfig, out: Path, n: int, progress: Pro
             guidance_interval=config.guidance_interval or None,
             guide=check_guide(None, config.guide_weight, owner="ExperimentConfig", model=model),
             guide_weight=config.guide_weight,
+            pag_scale=config.pag_scale,
+            pag_interval=config.pag_interval or None,
             progress=progress,
             message=f"synthetic: {prompt}",
         )

@@ -55,6 +55,8 @@ def generate_into(
     guidance_interval: Sequence[float] | None = None,
     guide: str | os.PathLike[str] | None = None,
     guide_weight: float = 1.0,
+    pag_scale: float = 0.0,
+    pag_interval: Sequence[float] | None = None,
     batch_size: int = 8,
     progress: Progress | None = None,
     message: str = "synthetic",
@@ -83,6 +85,10 @@ def generate_into(
         Autoguidance partner folder, loaded with the model (``generate``'s ``guide``).
     guide_weight : float, default 1.0
         Autoguidance weight; 1 is off.
+    pag_scale : float, default 0.0
+        Perturbed-attention guidance scale; 0 is off (see :func:`generate`).
+    pag_interval : (low, high), optional
+        Perturbed-attention guidance on ``low <= t <= high`` only; None: every step.
     batch_size : int, default 8
         Images per :func:`generate` call: the unit that is written and resumed.
     progress : Progress, optional
@@ -135,6 +141,8 @@ def generate_into(
             guidance_interval=guidance_interval,
             guide=weak,
             guide_weight=guide_weight if weak is not None else 1.0,
+            pag_scale=pag_scale,
+            pag_interval=pag_interval,
             batch_size=count,
             out=folder,
             progress=share,

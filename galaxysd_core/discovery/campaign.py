@@ -154,6 +154,8 @@ def _generate(config: RoundConfig, out: Path, progress: Progress) -> None:
             guidance_interval=config.guidance_interval or None,
             guide=guide,
             guide_weight=config.guide_weight,
+            pag_scale=config.pag_scale,
+            pag_interval=config.pag_interval or None,
             progress=progress,
             message=f"synthetic {i + 1}/{len(prompts)}: {prompt}",
         )

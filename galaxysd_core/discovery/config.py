@@ -55,6 +55,8 @@ class RoundConfig(TaskConfig):
     guidance: float = 7.0
     guidance_interval: tuple[float, ...] = ()  # LOW HIGH timesteps: guide those steps only
     guide_weight: float = 1.0  # autoguidance by the <model>-guide folder; 1 is off
+    pag_scale: float = 0.0  # perturbed-attention guidance; 0 is off
+    pag_interval: tuple[float, ...] = ()  # LOW HIGH timesteps: PAG on those steps only
     n_negatives: int = 1000
     top_k: int = 200
     min_score: float | None = None  # None: the classifier's validation-F1 threshold
