@@ -6,6 +6,7 @@ a second instead of after loading a model (``galaxysd generate``).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -254,7 +255,8 @@ def recommended_settings(model: str | os.PathLike[str]) -> dict | None:
     """Return the sampler settings a model's card recommends, or None if it names none.
 
     A card's ``recommended_sampling`` holds what was measured best for that
-    model (the demo model's: more steps, guidance on the late steps only),
+    model (the demo model's: more steps, classifier-free guidance on the late
+    steps and perturbed-attention guidance on the early ones),
     so a model can carry its own operating point while the app's defaults
     stay the paper's, the only ones measured for real SD-1.5 weights.
 
@@ -278,8 +280,6 @@ def recommended_settings(model: str | os.PathLike[str]) -> dict | None:
         An unreadable card, or a recommendation with an unknown key or a
         value out of range, named with the model.
     """
-    import json
-
     card = Path(model) / MODEL_CARD
     if not card.is_file():
         return None
