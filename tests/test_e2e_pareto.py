@@ -12,6 +12,7 @@ widgets back.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -88,7 +89,9 @@ def test_hover_thumbnails_and_pareto_point_into_compose(tmp_path, evaluated_ws):
         page.get_by_text("Settings from Pareto point B").wait_for()
         for label, key in (("Guidance", "guidance"), ("Steps", "steps"),
                            ("Strength (noise on the reference)", "strength")):  # fmt: skip
-            value = page.get_by_role("slider", name=label).input_value()
+            # Anchored: "Perturbed-attention guidance" also contains "guidance".
+            name = re.compile("^" + re.escape(label))
+            value = page.get_by_role("slider", name=name).input_value()
             assert float(value) == pytest.approx(point[key]), label
         prompt = page.get_by_label("Prompt (editable; {text:weight} emphasises a span)")
         assert prompt.input_value() == point["prompt_text"]
