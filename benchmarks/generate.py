@@ -10,7 +10,7 @@ needs is timed guiding every step too), autoguidance by the model's guide
 steps, channels-last, thread count.
 
     python benchmarks/generate.py [--model assets/demo-model] [--repeats 3]
-        [--guide-model assets/demo-guide]
+        [--guide-model MODEL-guide]
 
 Prints one line per measurement (median of ``--repeats`` after a warm-up).
 """
@@ -24,7 +24,7 @@ import time
 import torch
 
 from galaxysd_core.diffusion import generate, load_pipeline, make_scheduler
-from galaxysd_core.paths import DEMO_GUIDE, DEMO_MODEL
+from galaxysd_core.paths import DEMO_MODEL, guide_for
 
 PROMPT = "sdss, spiral galaxy, tightly wound spiral arms"
 
@@ -47,10 +47,13 @@ def main() -> None:
     parser.add_argument("--fast-steps", type=int, default=8, help="DPM++ steps of the fast path")
     parser.add_argument(
         "--guide-model",
-        default=str(DEMO_GUIDE) if (DEMO_GUIDE / "model_index.json").is_file() else None,
-        help="autoguidance partner timed as a lever (default assets/demo-guide if present)",
+        help="autoguidance partner timed as a lever (default: the <model>-guide folder beside "
+        "the model, if there is one)",
     )
     args = parser.parse_args()
+    # Only a guide of the model's own latents can steer it: the default is the
+    # model's partner, not the demo model's.
+    args.guide_model = args.guide_model or guide_for(args.model)
     pipe = load_pipeline(args.model)
     bare = type(pipe)(**pipe.components, requires_safety_checker=False)
     bare.scheduler = make_scheduler("euler_a", pipe.scheduler.config)
