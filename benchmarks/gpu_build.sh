@@ -34,15 +34,17 @@ if compgen -G ".whl/*.whl" >/dev/null; then
 fi
 PY=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1 GALAXYSD_HOME=${GALAXYSD_HOME:-$PWD/workspace}
-CONFIG=${GPU_BUILD_CONFIG:-benchmarks/demo_build_gpu.json}
+# f2's latent by default: the f=4 one of demo_build_gpu.json loses a D-ETG's lane.
+CONFIG=${GPU_BUILD_CONFIG:-benchmarks/demo_build_gpu_f2.json}
 WORK=$GALAXYSD_HOME/runs/gpu-build
 mkdir -p "$WORK"
 start=$(date +%s)
 stamp() { echo "[gpu_build] $(( $(date +%s) - start )) s: $*"; }
-read -r DEVICE PRESET BATCH N BUDGET SIZE < <("$PY" - "$CONFIG" <<'EOF'
+read -r DEVICE PRESET BATCH N BUDGET SIZE S0 < <("$PY" - "$CONFIG" <<'EOF'
 import json, sys
 c = json.load(open(sys.argv[1]))
-print(c["device"], c["preset"], c["batch"], c["n"], c["max_minutes"], c.get("size", 128))
+print(c["device"], c["preset"], c["batch"], c["n"], c["max_minutes"], c.get("size", 128),
+      c.get("sky_dusty_s0_fraction", 0.0))
 EOF
 )
 [ "$DEVICE" = cuda ] && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
@@ -74,7 +76,7 @@ EOF
 
 stamp "mock sky ($N galaxies)"
 "$PY" -m galaxysd_core.cli sky --n "$N" --size "$SIZE" --seed 0 --workers "$(nproc)" \
-  --out "$WORK/sky" >/dev/null
+  --dusty-s0-fraction "$S0" --out "$WORK/sky" >/dev/null
 "$PY" - "$WORK/config.json" "$WORK/sky" <<'EOF'
 import json, sys
 c = json.load(open(sys.argv[1]))

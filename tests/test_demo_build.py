@@ -234,11 +234,12 @@ def test_a_width_that_splits_a_norm_group_is_refused_by_name():
         narrower_unet(unet, 0.6, seed=0)
 
 
-def test_gpu_recipe_is_a_valid_demo_build_config():
+@pytest.mark.parametrize("name, preset", [("gpu", "gpu"), ("gpu_f2", "gpu_f2")])
+def test_gpu_recipe_is_a_valid_demo_build_config(name, preset):
     from galaxysd_core.paths import REPO_ROOT
 
-    config = DemoBuildConfig.load(REPO_ROOT / "benchmarks" / "demo_build_gpu.json")
-    assert (config.preset, config.device, config.size) == ("gpu", "cuda", 128)
+    config = DemoBuildConfig.load(REPO_ROOT / "benchmarks" / f"demo_build_{name}.json")
+    assert (config.preset, config.device, config.size) == (preset, "cuda", 128)
     # Reports every step would make the GPU wait on the host each step.
     assert config.log_every > 1
     # The same recipe on the CPU (the GPU check sets device "cuda").
@@ -285,6 +286,22 @@ def test_gpu_preset_keeps_the_f4_latent_and_fits_the_60_mb_goal(tmp_path):
         latent = parts["vae"].encode(torch.zeros(1, 3, 128, 128)).latent_dist.mean
     assert latent.shape == (1, 4, 32, 32)
     model = save_pipeline(build_pipeline(parts), tmp_path / "gpu", fp16=True)
+    size = sum(f.stat().st_size for f in model.rglob("*") if f.is_file())
+    assert 30e6 < size <= 60e6  # the model-folder goal, fp16
+
+
+def test_gpu_f2_preset_has_the_f2_latent_attention_inside_and_fits_the_60_mb_goal(tmp_path):
+    from galaxysd_core.diffusion.pipelines import build_pipeline, save_pipeline, tiny_components
+
+    parts = tiny_components(0, preset="gpu_f2", noise_schedule="zero_snr")
+    with torch.no_grad():
+        latent = parts["vae"].encode(torch.zeros(1, 3, 128, 128)).latent_dist.mean
+    assert latent.shape == (1, 4, 64, 64)  # f=2: the lane across a D-ETG's core survives
+    unet = parts["unet"]
+    # Attention only on the 8x8 and 4x4 levels, as on "gpu": the 64x64 level is plain.
+    assert unet.config.down_block_types[:3] == ("DownBlock2D",) * 3
+    assert unet.config.down_block_types[3:] == ("CrossAttnDownBlock2D",) * 2
+    model = save_pipeline(build_pipeline(parts), tmp_path / "gpu_f2", fp16=True)
     size = sum(f.stat().st_size for f in model.rglob("*") if f.is_file())
     assert 30e6 < size <= 60e6  # the model-folder goal, fp16
 

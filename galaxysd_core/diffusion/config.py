@@ -223,7 +223,8 @@ class DemoBuildConfig(TaskConfig):
         Model sizes (``galaxysd_core.diffusion.pipelines.PRESETS``): v3 (CPU,
         a 32x32x4 latent), f2 (an f=2 VAE, a 64x64x4 latent that keeps the
         lane across a D-ETG's core; about 2x v3's training step), v2 (the
-        previous 128 px model's, 16x16x16), gpu (one GPU), tiny, demo.
+        previous 128 px model's, 16x16x16), gpu and gpu_f2 (one GPU; v3's
+        and f2's latents), tiny, demo.
     size : int
         Side of the mock sky's images and of the generated images.
     latent_channels : int or None

@@ -7,8 +7,10 @@ sizes: ``"tiny"`` for tests (seconds on a CPU, like diffusers'
 ``get_dummy_components``), ``"demo"`` for the first 64x64 demo model, ``"v2"``
 for a 128x128 model with an f=8 VAE and 16 latent channels (as SD3 and FLUX
 use, so the UNet still works on a 16x16 grid), ``"v3"`` for one with an f=4
-VAE (a 32x32x4 latent, which keeps thin lanes) and ``"gpu"`` for a larger
-model built on one GPU.
+VAE (a 32x32x4 latent, which keeps thin lanes), ``"f2"`` for one with an
+f=2 VAE (a 64x64x4 latent, which keeps the lane across a D-ETG's bright
+core) and ``"gpu"`` / ``"gpu_f2"`` for larger models on those two latents,
+built on one GPU.
 """
 
 from __future__ import annotations
@@ -109,6 +111,17 @@ PRESETS["gpu"] = {
     "unet_layers": 2,
     "heads": 8,
 }
+# One GPU on f2's latent: the f=4 latent of "gpu" fills in a D-ETG's lane
+# (see "f2"), so no UNet on it can draw one back. The UNet is "gpu"'s with
+# a narrow, attention-free 64x64 level outside (attention stays at 8x8 and
+# 4x4): 20.4M parameters, a 50 MB fp16 folder. Recipe:
+# benchmarks/demo_build_gpu_f2.json.
+PRESETS["gpu_f2"] = {
+    **PRESETS["gpu"],
+    "vae_channels": (32, 64),
+    "unet_channels": (32, 64, 128, 160, 192),
+    "unet_plain_levels": 3,
+}
 
 # Noise schedules: SD-1.5's (epsilon prediction) and the
 # zero-terminal-SNR one of Lin et al. 2023 (v prediction, "trailing" timesteps),
@@ -208,7 +221,7 @@ def tiny_components(
     ----------
     seed : int, default 0
         Seeds the weight initialisation, so the same seed gives the same model.
-    preset : {"tiny", "demo", "v2", "v3", "gpu"}, default "tiny"
+    preset : {"tiny", "demo", "v2", "v3", "f2", "gpu", "gpu_f2"}, default "tiny"
     image_size, latent_channels : int, optional
         Override the preset's output side and VAE latent channels.
     noise_schedule : {"sd15", "zero_snr"}, default "sd15"
