@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 14's GPU recipe as one prepared run: time the training step on the
-# device, size the UNet stage to the time budget, build the `gpu` preset with
+# device, size the UNet stage to the time budget, build the recipe's preset (gpu_f2 by default) with
 # `galaxysd demo build`, judge it with benchmarks/generator_goals.py, and hand
 # the model back in pieces small enough for the device tool's $OUT.
 #
