@@ -90,6 +90,11 @@ stamp "demo build"
 test -f "$WORK/model/model_index.json" || { stamp "the build wrote no model"; exit 1; }
 cp "$WORK/model/galaxysd_model.json" "$OUT/card.json"
 
+# Packed before judging, so a run stopped at its time limit still returns the model.
+stamp "packing"
+tar -C "$WORK" -cf - model | split -b 15m - "$OUT/model.tar.part-"
+ls -l "$OUT"
+
 stamp "judging"
 goals() {
   "$PY" benchmarks/generator_goals.py --model "$WORK/model" --dataset "$WORK/build/dataset" \
@@ -97,7 +102,4 @@ goals() {
 }
 goals "$DEVICE" || { [ "$DEVICE" != cpu ] && stamp "judging on the CPU instead" && goals cpu; } || true
 
-stamp "packing"
-tar -C "$WORK" -cf - model | split -b 15m - "$OUT/model.tar.part-"
-ls -l "$OUT"
 stamp "done"
