@@ -69,6 +69,40 @@ def test_tiny_v2_build_writes_a_loadable_zero_snr_model(tmp_path, mock_sky):
     assert made.metadata[0]["guidance_rescale"] == 0.7
 
 
+@pytest.mark.slow
+def test_a_build_can_continue_a_model_on_its_own_vae(tmp_path, mock_sky):
+    from safetensors.torch import load_file
+
+    from galaxysd_core.diffusion.pipelines import build_pipeline, save_pipeline, tiny_components
+
+    source = save_pipeline(
+        build_pipeline(tiny_components(7, preset="tiny", image_size=64, noise_schedule="zero_snr")),
+        tmp_path / "source",
+    )
+    config = _tiny_build(
+        tmp_path, mock_sky, vae_from=source, init_from=source, steps=2, checkpoint_every=2
+    )
+    build_demo(config)
+    # The VAE stage is skipped: the build's VAE is the source's, tensor for tensor.
+    vae = "vae/diffusion_pytorch_model.safetensors"
+    theirs, ours = load_file(source / vae), load_file(tmp_path / "work/init-model" / vae)
+    assert theirs.keys() == ours.keys()
+    assert all(torch.equal(theirs[k], ours[k]) for k in theirs)
+    unet = "unet/diffusion_pytorch_model.safetensors"
+    start = load_file(tmp_path / "work/init-model" / unet)
+    assert all(torch.equal(v, start[k]) for k, v in load_file(source / unet).items())
+    # A VAE whose latent the preset's UNet cannot take is refused by name.
+    other = save_pipeline(
+        build_pipeline(tiny_components(7, preset="tiny", image_size=64, latent_channels=8)),
+        tmp_path / "other",
+    )
+    wrong = _tiny_build(tmp_path / "wrong", mock_sky, vae_from=other, steps=2)
+    with pytest.raises(ConfigError, match=r"vae_from: .* 8 latent channels"):
+        build_demo(wrong)
+    with pytest.raises(ConfigError, match=r"vae_from: .* has no vae/ folder"):
+        DemoBuildConfig(output_dir=".", vae_from=tmp_path / "missing").validate()
+
+
 class _StopAtUnetStage(Progress):
     """Records updates; asks to stop once the UNet stage has begun (when ``armed``)."""
 
@@ -234,7 +268,7 @@ def test_a_width_that_splits_a_norm_group_is_refused_by_name():
         narrower_unet(unet, 0.6, seed=0)
 
 
-@pytest.mark.parametrize("name, preset", [("gpu", "gpu"), ("gpu_f2", "gpu_f2")])
+@pytest.mark.parametrize("name, preset", [("gpu", "gpu"), ("gpu_f2", "gpu_f2"), ("gpu_v6", "v3")])
 def test_gpu_recipe_is_a_valid_demo_build_config(name, preset):
     from galaxysd_core.paths import REPO_ROOT
 

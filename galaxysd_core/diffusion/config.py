@@ -292,6 +292,12 @@ class DemoBuildConfig(TaskConfig):
         A diffusers folder whose UNet and text-encoder weights start the UNet
         stage wherever names and shapes match (``demo.warm_start``), e.g. the
         previous demo model; None trains both from scratch.
+    vae_from : Path or None
+        A diffusers folder whose VAE (encoder and refined decoder) the build
+        takes instead of training one: the VAE stage is skipped and
+        ``vae_*`` are unused. With ``init_from`` on the same folder the build
+        continues that model's training (a GPU's compute on the shipped
+        model's network, say); its latent must match the preset's UNet.
     """
 
     kind: ClassVar[str] = "demo-build"
@@ -330,9 +336,12 @@ class DemoBuildConfig(TaskConfig):
     decoder_steps: int = 0
     exclude_smooth_dusty: bool = True
     init_from: Path | None = None
+    vae_from: Path | None = None
 
     def validate(self) -> None:
         """Raise ``ConfigError`` naming the first bad field."""
+        if self.vae_from is not None and not (Path(self.vae_from) / "vae").is_dir():
+            raise ConfigError(f"DemoBuildConfig.vae_from: {self.vae_from} has no vae/ folder")
         for attr in (
             "n",
             "vae_steps",

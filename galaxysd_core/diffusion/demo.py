@@ -533,6 +533,26 @@ def decoder_stage(config: DemoBuildConfig, work: Path, *, progress: Progress) ->
     return out
 
 
+def _borrowed_vae(folder: Path, unet) -> torch.nn.Module:
+    """``folder``'s VAE in float32, checked against the UNet it will feed.
+
+    Raises
+    ------
+    ConfigError
+        If the VAE's latent channels differ from the UNet's input channels.
+    """
+    from diffusers import AutoencoderKL
+
+    vae = AutoencoderKL.from_pretrained(folder / "vae", torch_dtype=torch.float32)
+    if vae.config.latent_channels != unet.config.in_channels:
+        raise ConfigError(
+            f"DemoBuildConfig.vae_from: {folder}'s VAE has {vae.config.latent_channels} "
+            f"latent channels, the preset's UNet takes {unet.config.in_channels}"
+        )
+    log.info("VAE taken from %s (scaling factor %.3f)", folder, vae.config.scaling_factor)
+    return vae
+
+
 def _unet_stage(
     init: Path,
     dataset: Path,
@@ -617,33 +637,38 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
             latent_channels=config.latent_channels,
             noise_schedule=config.noise_schedule,
         )
-        images = load_images_uint8(records, config.size, config.device)
-        components["vae"].to(config.device)
-        loss = train_vae(
-            components["vae"],
-            images,
-            steps=config.vae_steps,
-            batch=config.vae_batch,
-            crop=config.vae_crop,
-            lr=config.vae_lr,
-            kl_weight=config.vae_kl,
-            seed=config.seed,
-            progress=progress,
-            bands=config.vae_bands,
-            adversarial=config.vae_adversarial,
-        )
-        log.info(
-            "VAE trained: loss %.4f, scaling factor %.3f",
-            loss,
-            components["vae"].config.scaling_factor,
-        )
-        del images
-        components["vae"].to("cpu")
+        if config.vae_from is not None:
+            components["vae"] = _borrowed_vae(Path(config.vae_from), components["unet"])
+            vae_record = {"from": str(config.vae_from)}
+        else:
+            images = load_images_uint8(records, config.size, config.device)
+            components["vae"].to(config.device)
+            loss = train_vae(
+                components["vae"],
+                images,
+                steps=config.vae_steps,
+                batch=config.vae_batch,
+                crop=config.vae_crop,
+                lr=config.vae_lr,
+                kl_weight=config.vae_kl,
+                seed=config.seed,
+                progress=progress,
+                bands=config.vae_bands,
+                adversarial=config.vae_adversarial,
+            )
+            log.info(
+                "VAE trained: loss %.4f, scaling factor %.3f",
+                loss,
+                components["vae"].config.scaling_factor,
+            )
+            del images
+            components["vae"].to("cpu")
+            vae_record = {"loss": loss, "steps": config.vae_steps}
         if config.init_from is not None:
             shares = warm_start(components, Path(config.init_from))
             log.info("warm start from %s: %s of the tensors", config.init_from, shares)
         save_pipeline(build_pipeline(components), init)
-        atomic_write_json(init / "vae_training.json", {"loss": loss, "steps": config.vae_steps})
+        atomic_write_json(init / "vae_training.json", vae_record)
     timings["vae"] = time.monotonic() - t0
 
     run = work / "finetune"
