@@ -20,6 +20,9 @@
 # On the device (one call; leaves time for a rerun inside 15 minutes):
 #   run(command="bash benchmarks/gpu_build.sh", carry=[".whl"], timeout_s=560)
 # Back here: cat OUT/model.tar.part-* | tar -x -C workspace/  (a diffusers folder, model/)
+# Other recipes by GPU_BUILD_CONFIG: benchmarks/demo_build_gpu.json (f=4 latent) and
+# benchmarks/demo_build_gpu_v6.json (v6's VAE and weights trained on; about 230 s).
+# The gpu_f2 and gpu_v6 recipes ran once on an H200 (docs/generator-v2.md, "The GPU recipe, run on an H200").
 #
 # A CPU dry run of the same path with tiny settings (about 80 s):
 #   PYTHONPATH=$PWD/benchmarks/h200_sim GPU_BUILD_CONFIG=benchmarks/demo_build_gpu_dry.json \
