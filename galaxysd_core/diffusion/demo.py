@@ -29,6 +29,7 @@ import logging
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -46,6 +47,9 @@ from galaxysd_core.diffusion.pipelines import (
 from galaxysd_core.errors import ConfigError
 from galaxysd_core.paths import REPO_ROOT, workspace
 from galaxysd_core.progress import Progress, run_folder
+
+if TYPE_CHECKING:
+    from diffusers import AutoencoderKL, UNet2DConditionModel
 
 log = logging.getLogger(__name__)
 __all__ = [
@@ -533,7 +537,7 @@ def decoder_stage(config: DemoBuildConfig, work: Path, *, progress: Progress) ->
     return out
 
 
-def _borrowed_vae(folder: Path, unet) -> torch.nn.Module:
+def _borrowed_vae(folder: Path, unet: UNet2DConditionModel) -> AutoencoderKL:
     """``folder``'s VAE in float32, checked against the UNet it will feed.
 
     Raises
