@@ -99,8 +99,9 @@ def test_a_build_can_continue_a_model_on_its_own_vae(tmp_path, mock_sky):
     wrong = _tiny_build(tmp_path / "wrong", mock_sky, vae_from=other, steps=2)
     with pytest.raises(ConfigError, match=r"vae_from: .* 8 latent channels"):
         build_demo(wrong)
+    missing = _tiny_build(tmp_path / "missing", mock_sky, vae_from=tmp_path / "nowhere", steps=2)
     with pytest.raises(ConfigError, match=r"vae_from: .* has no vae/ folder"):
-        DemoBuildConfig(output_dir=".", vae_from=tmp_path / "missing").validate()
+        build_demo(missing)
 
 
 class _StopAtUnetStage(Progress):

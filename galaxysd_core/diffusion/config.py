@@ -340,8 +340,6 @@ class DemoBuildConfig(TaskConfig):
 
     def validate(self) -> None:
         """Raise ``ConfigError`` naming the first bad field."""
-        if self.vae_from is not None and not (Path(self.vae_from) / "vae").is_dir():
-            raise ConfigError(f"DemoBuildConfig.vae_from: {self.vae_from} has no vae/ folder")
         for attr in (
             "n",
             "vae_steps",

@@ -543,10 +543,15 @@ def _borrowed_vae(folder: Path, unet: UNet2DConditionModel) -> AutoencoderKL:
     Raises
     ------
     ConfigError
-        If the VAE's latent channels differ from the UNet's input channels.
+        If ``folder`` has no VAE, or its latent channels differ from the
+        UNet's input channels.
     """
     from diffusers import AutoencoderKL
 
+    # Checked here, not in validate(): a job's paths are confined to the
+    # workspace first, and that error is the one to give for a path outside.
+    if not (folder / "vae").is_dir():
+        raise ConfigError(f"DemoBuildConfig.vae_from: {folder} has no vae/ folder")
     vae = AutoencoderKL.from_pretrained(folder / "vae", torch_dtype=torch.float32)
     if vae.config.latent_channels != unet.config.in_channels:
         raise ConfigError(
