@@ -21,7 +21,9 @@
 #   run(command="bash benchmarks/gpu_build.sh", carry=[".whl"], timeout_s=560)
 # Back here: cat OUT/model.tar.part-* | tar -x -C workspace/  (a diffusers folder, model/)
 # Other recipes by GPU_BUILD_CONFIG: benchmarks/demo_build_gpu.json (f=4 latent) and
-# benchmarks/demo_build_gpu_v6.json (v6's VAE and weights trained on; about 230 s).
+# benchmarks/demo_build_gpu_v6.json (v6's VAE and weights trained on; about 230 s), and
+# benchmarks/demo_build_gpu_v6_sky10.json (the same on a 160,000-galaxy sky: 25,196 pairs;
+# the next run, about 6 min by the stages' measured rates; timeout_s 560).
 # The gpu_f2 and gpu_v6 recipes ran once on an H200 (docs/generator-v2.md, "The GPU recipe, run on an H200").
 #
 # A CPU dry run of the same path with tiny settings (about 80 s):

@@ -269,7 +269,10 @@ def test_a_width_that_splits_a_norm_group_is_refused_by_name():
         narrower_unet(unet, 0.6, seed=0)
 
 
-@pytest.mark.parametrize("name, preset", [("gpu", "gpu"), ("gpu_f2", "gpu_f2"), ("gpu_v6", "v3")])
+@pytest.mark.parametrize(
+    "name, preset",
+    [("gpu", "gpu"), ("gpu_f2", "gpu_f2"), ("gpu_v6", "v3"), ("gpu_v6_sky10", "v3")],
+)
 def test_gpu_recipe_is_a_valid_demo_build_config(name, preset):
     from galaxysd_core.paths import REPO_ROOT
 
@@ -285,6 +288,18 @@ def test_gpu_recipe_is_a_valid_demo_build_config(name, preset):
     dry.output_dir = "."
     dry.validate()
     assert dry.device == "cpu" and dry.log_every > 1
+
+
+def test_the_larger_sky_recipe_changes_only_the_sky_size():
+    from galaxysd_core.paths import REPO_ROOT
+
+    # The two GPU runs compare data at equal compute and schedule: nothing else may differ.
+    v6, sky10 = (
+        json.loads((REPO_ROOT / "benchmarks" / f"demo_build_{name}.json").read_text())
+        for name in ("gpu_v6", "gpu_v6_sky10")
+    )
+    assert {k for k in v6.keys() | sky10.keys() if v6.get(k) != sky10.get(k)} == {"n"}
+    assert sky10["n"] == 10 * v6["n"]
 
 
 def test_cuda_build_without_a_gpu_says_so(tmp_path):
