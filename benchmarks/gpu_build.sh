@@ -23,8 +23,11 @@
 # Other recipes by GPU_BUILD_CONFIG: benchmarks/demo_build_gpu.json (f=4 latent) and
 # benchmarks/demo_build_gpu_v6.json (v6's VAE and weights trained on; about 230 s), and
 # benchmarks/demo_build_gpu_v6_sky10.json (the same on a 160,000-galaxy sky: 25,196 pairs;
-# the next run, about 6 min by the stages' measured rates; timeout_s 560).
-# The gpu_f2 and gpu_v6 recipes ran once on an H200 (docs/generator-v2.md, "The GPU recipe, run on an H200").
+# 333 s) and its 3.5-minute variant demo_build_gpu_v6_sky10_long.json (394 s), and
+# benchmarks/demo_build_gpu_v6_sky10_lowlr.json (sky10 at lr 5e-5: the next run; timeout_s 560).
+# The device keeps workspace/ between calls while warm: a second run there starts with
+#   rm -rf workspace/runs/gpu-build workspace/gpu-build-out;
+# Runs so far: docs/generator-v2.md, "The GPU recipe, run on an H200" and the section after it.
 #
 # A CPU dry run of the same path with tiny settings (about 80 s):
 #   PYTHONPATH=$PWD/benchmarks/h200_sim GPU_BUILD_CONFIG=benchmarks/demo_build_gpu_dry.json \

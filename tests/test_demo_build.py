@@ -271,7 +271,14 @@ def test_a_width_that_splits_a_norm_group_is_refused_by_name():
 
 @pytest.mark.parametrize(
     "name, preset",
-    [("gpu", "gpu"), ("gpu_f2", "gpu_f2"), ("gpu_v6", "v3"), ("gpu_v6_sky10", "v3")],
+    [
+        ("gpu", "gpu"),
+        ("gpu_f2", "gpu_f2"),
+        ("gpu_v6", "v3"),
+        ("gpu_v6_sky10", "v3"),
+        ("gpu_v6_sky10_long", "v3"),
+        ("gpu_v6_sky10_lowlr", "v3"),
+    ],
 )
 def test_gpu_recipe_is_a_valid_demo_build_config(name, preset):
     from galaxysd_core.paths import REPO_ROOT
@@ -290,16 +297,24 @@ def test_gpu_recipe_is_a_valid_demo_build_config(name, preset):
     assert dry.device == "cpu" and dry.log_every > 1
 
 
-def test_the_larger_sky_recipe_changes_only_the_sky_size():
+def test_the_larger_sky_recipes_change_one_field_each():
     from galaxysd_core.paths import REPO_ROOT
 
     # The two GPU runs compare data at equal compute and schedule: nothing else may differ.
-    v6, sky10 = (
+    v6, sky10, sky10_long, sky10_lowlr = (
         json.loads((REPO_ROOT / "benchmarks" / f"demo_build_{name}.json").read_text())
-        for name in ("gpu_v6", "gpu_v6_sky10")
+        for name in ("gpu_v6", "gpu_v6_sky10", "gpu_v6_sky10_long", "gpu_v6_sky10_lowlr")
     )
     assert {k for k in v6.keys() | sky10.keys() if v6.get(k) != sky10.get(k)} == {"n"}
     assert sky10["n"] == 10 * v6["n"]
+    # The longer run on the larger sky differs from it by its time budget alone.
+    differ = {k for k in sky10.keys() | sky10_long.keys() if sky10.get(k) != sky10_long.get(k)}
+    assert differ == {"max_minutes"}
+    assert sky10_long["max_minutes"] > sky10["max_minutes"]
+    # The next run asks whether the lr restart, not the data, costs realism: lr alone differs.
+    differ = {k for k in sky10.keys() | sky10_lowlr.keys() if sky10.get(k) != sky10_lowlr.get(k)}
+    assert differ == {"lr"}
+    assert sky10_lowlr["lr"] < sky10["lr"]
 
 
 def test_cuda_build_without_a_gpu_says_so(tmp_path):
