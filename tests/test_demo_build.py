@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -315,6 +316,23 @@ def test_the_larger_sky_recipes_change_one_field_each():
     differ = {k for k in sky10.keys() | sky10_lowlr.keys() if sky10.get(k) != sky10_lowlr.get(k)}
     assert differ == {"lr"}
     assert sky10_lowlr["lr"] < sky10["lr"]
+
+
+def test_the_cpu_low_lr_recipe_is_the_gpu_one_sized_for_two_cores():
+    from galaxysd_core.paths import REPO_ROOT
+
+    bench = REPO_ROOT / "benchmarks"
+    config = DemoBuildConfig.load(bench / "demo_build_cpu_v6_sky10_lowlr.json")
+    config.validate()
+    assert config.device == "cpu"
+    # Its model lands in the workspace, never over the shipped asset it starts from.
+    assert Path(config.out).parts[0] == "workspace" != Path(config.vae_from).parts[0]
+    cpu, gpu = (
+        json.loads((bench / f"demo_build_{name}.json").read_text())
+        for name in ("cpu_v6_sky10_lowlr", "gpu_v6_sky10_lowlr")
+    )
+    same = ("preset", "n", "size", "lr", "init_from", "vae_from", "sky_dusty_s0_fraction")
+    assert {k: cpu[k] for k in same} == {k: gpu[k] for k in same}
 
 
 def test_cuda_build_without_a_gpu_says_so(tmp_path):
