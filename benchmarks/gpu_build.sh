@@ -24,7 +24,9 @@
 # benchmarks/demo_build_gpu_v6.json (v6's VAE and weights trained on; about 230 s), and
 # benchmarks/demo_build_gpu_v6_sky10.json (the same on a 160,000-galaxy sky: 25,196 pairs;
 # 333 s) and its 3.5-minute variant demo_build_gpu_v6_sky10_long.json (394 s), and
-# benchmarks/demo_build_gpu_v6_sky10_lowlr.json (sky10 at lr 5e-5: the next run; timeout_s 560).
+# benchmarks/demo_build_gpu_v6_sky10_lowlr.json (sky10 at lr 5e-5) and
+# benchmarks/demo_build_gpu_v6_sky10_cap_lowlr.json (the same with the balancing cap scaled to the
+# sky, 86,508 pairs: the next run; about 7 min; timeout_s 560).
 # The device keeps workspace/ between calls while warm: a second run there starts with
 #   rm -rf workspace/runs/gpu-build workspace/gpu-build-out;
 # Runs so far: docs/generator-v2.md, "The GPU recipe, run on an H200" and the section after it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import torch
 
 from galaxysd_core.diffusion.demo import DemoBuildConfig, GuideBuildConfig, build_demo, build_guide
 from galaxysd_core.errors import Cancelled, ConfigError
+from galaxysd_core.gz2 import PrepareConfig
 from galaxysd_core.progress import Progress
 
 
@@ -207,6 +209,8 @@ def test_latent_augmentation_rotates_the_cached_latent(tmp_path, mock_sky):
         ("preset", "huge", "preset must be one of"),
         ("device", "tpu", "device must be cpu or cuda"),
         ("log_every", 0, "DemoBuildConfig.log_every must be >= 1, got 0"),
+        ("max_per_tag", 0, "DemoBuildConfig.max_per_tag must be an integer >= 1, got 0"),
+        ("max_per_tag", 2.5, "DemoBuildConfig.max_per_tag must be an integer >= 1, got 2.5"),
     ],
 )
 def test_demo_build_config_names_the_bad_field(field, value, message):
@@ -279,6 +283,7 @@ def test_a_width_that_splits_a_norm_group_is_refused_by_name():
         ("gpu_v6_sky10", "v3"),
         ("gpu_v6_sky10_long", "v3"),
         ("gpu_v6_sky10_lowlr", "v3"),
+        ("gpu_v6_sky10_cap_lowlr", "v3"),
     ],
 )
 def test_gpu_recipe_is_a_valid_demo_build_config(name, preset):
@@ -316,6 +321,15 @@ def test_the_larger_sky_recipes_change_one_field_each():
     differ = {k for k in sky10.keys() | sky10_lowlr.keys() if sky10.get(k) != sky10_lowlr.get(k)}
     assert differ == {"lr"}
     assert sky10_lowlr["lr"] < sky10["lr"]
+    # Its twin keeps v6's pair composition on the larger sky: the cap scaled with the sky.
+    cap = json.loads(
+        (REPO_ROOT / "benchmarks" / "demo_build_gpu_v6_sky10_cap_lowlr.json").read_text()
+    )
+    assert {k for k in cap.keys() | sky10_lowlr.keys() if cap.get(k) != sky10_lowlr.get(k)} == {
+        "max_per_tag"
+    }
+    default_cap = PrepareConfig.__dataclass_fields__["max_per_tag"].default
+    assert cap["max_per_tag"] / cap["n"] == default_cap / v6["n"]
 
 
 def test_the_cpu_low_lr_recipe_is_the_gpu_one_sized_for_two_cores():
@@ -333,6 +347,27 @@ def test_the_cpu_low_lr_recipe_is_the_gpu_one_sized_for_two_cores():
     )
     same = ("preset", "n", "size", "lr", "init_from", "vae_from", "sky_dusty_s0_fraction")
     assert {k: cpu[k] for k in same} == {k: gpu[k] for k in same}
+
+
+def test_the_build_balances_its_pairs_at_its_own_cap(tmp_path, mock_sky):
+    from galaxysd_core.diffusion.data import read_metadata
+    from galaxysd_core.diffusion.demo import training_pairs
+
+    def pairs(cap):
+        work = tmp_path / f"cap-{cap}"
+        _, dataset = training_pairs(
+            work, sky=mock_sky, n=400, size=64, seed=0, max_per_tag=cap, progress=Progress()
+        )
+        return read_metadata(dataset)
+
+    default, capped = pairs(None), pairs(30)
+    assert len(capped) < len(default)
+    # The cap binds the common tags; the rarest tag keeps every galaxy it had.
+    count = Counter(tag for record in default for tag in record.tags)
+    capped_count = Counter(tag for record in capped for tag in record.tags)
+    rarest = min(count, key=count.get)
+    assert count[rarest] <= 30 and capped_count[rarest] == count[rarest]
+    assert max(capped_count.values()) < max(count.values())
 
 
 def test_cuda_build_without_a_gpu_says_so(tmp_path):

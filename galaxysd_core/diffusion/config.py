@@ -288,6 +288,12 @@ class DemoBuildConfig(TaskConfig):
     exclude_smooth_dusty : bool
         Keep every smooth galaxy with a dust lane (truth) out of training, not
         only the known D-ETGs (``demo.smooth_dusty_exclusions``).
+    max_per_tag : int or None
+        The pairs' balancing cap (``PrepareConfig.max_per_tag``); None keeps
+        its default, 2,000. On a larger sky, scale it with ``n``: at the
+        default cap a 160,000-galaxy sky's pairs carried an odd feature three
+        times as often as a random draw of the sky (docs/generator-v2.md,
+        "The data lever on an H200").
     init_from : Path or None
         A diffusers folder whose UNet and text-encoder weights start the UNet
         stage wherever names and shapes match (``demo.warm_start``), e.g. the
@@ -335,11 +341,20 @@ class DemoBuildConfig(TaskConfig):
     max_minutes: float | None = None
     decoder_steps: int = 0
     exclude_smooth_dusty: bool = True
+    max_per_tag: int | None = None
     init_from: Path | None = None
     vae_from: Path | None = None
 
     def validate(self) -> None:
         """Raise ``ConfigError`` naming the first bad field."""
+        if self.max_per_tag is not None and (
+            isinstance(self.max_per_tag, bool)
+            or not isinstance(self.max_per_tag, int)
+            or self.max_per_tag < 1
+        ):
+            raise ConfigError(
+                f"DemoBuildConfig.max_per_tag must be an integer >= 1, got {self.max_per_tag!r}"
+            )
         for attr in (
             "n",
             "vae_steps",

@@ -455,6 +455,7 @@ def training_pairs(
     seed: int,
     dusty_s0_fraction: float = 0.0,
     exclude_smooth_dusty: bool = True,
+    max_per_tag: int | None = None,
     progress: Progress,
 ) -> tuple[Path, Path]:
     """The mock sky and its prepared training pairs, each made unless already there.
@@ -469,6 +470,8 @@ def training_pairs(
     exclude_smooth_dusty : bool
         Keep every smooth dusty galaxy out, not only the known D-ETGs
         (:func:`smooth_dusty_exclusions`).
+    max_per_tag : int or None
+        The balancing cap of the pairs; None keeps ``PrepareConfig``'s.
 
     Returns
     -------
@@ -496,6 +499,8 @@ def training_pairs(
 
         progress.update(0, 1, message="preparing training pairs")
         prepare = PrepareConfig.from_sky(sky, out=dataset, seed=seed, overwrite=True)
+        if max_per_tag is not None:
+            prepare.max_per_tag = max_per_tag
         if exclude_smooth_dusty:
             prepare.exclude = smooth_dusty_exclusions(sky, work / "exclude.csv", prepare.exclude)
         prepare_dataset(prepare)
@@ -631,6 +636,7 @@ def build_demo(config: DemoBuildConfig, *, progress: Progress | None = None) -> 
         seed=config.seed,
         dusty_s0_fraction=config.sky_dusty_s0_fraction,
         exclude_smooth_dusty=config.exclude_smooth_dusty,
+        max_per_tag=config.max_per_tag,
         progress=progress,
     )
     timings["sky and pairs"] = time.monotonic() - t0
