@@ -36,7 +36,7 @@ from galaxysd_core.diffusion.data import read_metadata
 from galaxysd_core.gz2 import table1_prompt
 from galaxysd_core.metrics.feature_cnn import DEFAULT_FOLDER, load_feature_cnn
 from galaxysd_core.metrics.features import FEATURES
-from galaxysd_core.metrics.morphology import LANE_DEPTH_CUT, lane_depth
+from galaxysd_core.metrics.morphology import lane_bands
 
 NAMES = [f.name for f in FEATURES]
 SPIRAL, BAR = ("F", "G", "H"), ("M",)
@@ -99,8 +99,7 @@ def measure(model: str, args, classifiers, guide) -> dict:
         pred, images = judged([prompt])
         all_images += images
         called = ~pred[:, NAMES.index("features")] & pred[:, NAMES.index("dust_lane")]
-        depths = np.nan_to_num([lane_depth(image) for image in images], nan=-1.0)
-        band = depths > LANE_DEPTH_CUT
+        band = lane_bands(images)
         detg[label] = round(float(called.mean()), 3)
         lanes[label] = round(float(band.mean()), 3)
         # The classifiers' call can come from a reddened or mottled body with

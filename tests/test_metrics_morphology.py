@@ -172,11 +172,13 @@ def test_lane_depth_finds_a_band_at_any_angle_and_not_on_a_smooth_galaxy():
 
 
 def test_lane_share_counts_lanes_and_not_blank_images():
-    from galaxysd_core.metrics.morphology import lane_share
+    from galaxysd_core.metrics.morphology import lane_bands, lane_share
 
     images = [_elliptical(lane_angle=20), _elliptical(), _elliptical(lane_angle=90)]
     images.append(Image.new("RGB", (SIZE, SIZE)))  # no galaxy: NaN depth, no lane
     assert lane_share(images) == 0.5
+    # Per image, in order: the generator goals pair it with each image's classifier call.
+    assert lane_bands(images).tolist() == [True, False, True, False]
 
 
 def test_lane_depth_on_both_sides_needs_the_band_to_cross_the_centre():

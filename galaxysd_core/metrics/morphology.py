@@ -352,14 +352,19 @@ def lane_depth(image: Any, *, angles: int = 36, both_sides: bool = False) -> flo
     return best if np.isfinite(best) else float("nan")
 
 
-def lane_share(images: list[Any], *, both_sides: bool = False) -> float:
-    """Share of ``images`` with a band through the centre deeper than ``LANE_DEPTH_CUT``.
+def lane_bands(images: list[Any], *, both_sides: bool = False) -> np.ndarray:
+    """Per image, whether a band through the centre is deeper than ``LANE_DEPTH_CUT``.
 
     Images where :func:`lane_depth` is undefined (no galaxy segment) count as
     having no lane; ``both_sides`` is passed on to :func:`lane_depth`.
     """
     depths = np.array([lane_depth(image, both_sides=both_sides) for image in images])
-    return float(np.mean(np.nan_to_num(depths, nan=-1.0) > LANE_DEPTH_CUT))
+    return np.nan_to_num(depths, nan=-1.0) > LANE_DEPTH_CUT
+
+
+def lane_share(images: list[Any], *, both_sides: bool = False) -> float:
+    """Share of ``images`` with a band through the centre (:func:`lane_bands`)."""
+    return float(np.mean(lane_bands(images, both_sides=both_sides)))
 
 
 def _measure_chunk(items: list[Any], size: int | None) -> list[dict[str, Any]]:
