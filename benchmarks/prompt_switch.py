@@ -13,7 +13,7 @@ centre R/B and the band through the centre (``lane_depth``). A prototype,
 not a sampling option: see "Prompt switching in time" in docs/generator-v2.md.
 
     python benchmarks/prompt_switch.py --model assets/demo-model [--n 16] [--recommended]
-        [--sky SKY] [--sheet FILE]
+        [--late-prompt P] [--sky SKY] [--sheet FILE]
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from galaxysd_core.metrics.morphology import lane_share
 from galaxysd_core.prompts import encode_weighted
 
 HOST = "sdss, smooth, completely round galaxy"  # a training caption: smooth bodies
-LATE = DETG_PROMPTS[0]
 SWITCHES = (None, 600, 400, 200)  # None: the late prompt on every step
 
 
@@ -67,6 +66,9 @@ def main() -> None:
         action="store_true",
         help="40 steps, CFG on t <= 400, PAG 1 on t >= 400 (else 20 steps, CFG on every step)",
     )
+    parser.add_argument(
+        "--late-prompt", default=DETG_PROMPTS[0], help="the prompt below T (default: Fig. 7's)"
+    )
     parser.add_argument("--sky", help="mock sky: its D-ETGs head the sheet")
     parser.add_argument("--sheet", help="PNG: the first 8 images of every row, centres enlarged")
     args = parser.parse_args()
@@ -82,10 +84,11 @@ def main() -> None:
             "pag_interval": (400, 1000),
         }
     rows = [] if args.sky is None else [("sky D-ETGs", sky_detgs(args.sky))]
-    print(f"early prompt {HOST!r}, late prompt {LATE!r}, {sampling}")
+    late = args.late_prompt
+    print(f"early prompt {HOST!r}, late prompt {late!r}, {sampling}")
     print("row                         centre R/B  band  both sides  dust lane  smooth  both")
     for label, prompt, switch in [("host alone", HOST, None)] + [
-        (f"late prompt, t >= {t} host" if t else "late prompt alone", LATE, t) for t in SWITCHES
+        (f"late prompt, t >= {t} host" if t else "late prompt alone", late, t) for t in SWITCHES
     ]:
         with torch.inference_mode():
             if switch is None:
